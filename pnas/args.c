@@ -1,0 +1,109 @@
+// Implementation of the shared flag parser (see args.h).
+#include "pnas/args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_value(const char *prog, const arg_spec *s, const char *v) {
+  char *end = NULL;
+  errno = 0;
+  switch (s->type) {
+  case ARG_STR:
+    *(const char **)s->dst = v;
+    return 0;
+  case ARG_FLAG:
+    *(int *)s->dst = 1;
+    return 0;
+  case ARG_INT:
+  case ARG_I64: {
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end) {
+      fprintf(stderr, "%s: --%s expects an integer, got '%s'\n", prog, s->name, v);
+      return 2;
+    }
+    if (s->min <= s->max && (x < s->min || x > s->max)) {
+      fprintf(stderr, "%s: --%s must be between %.0f and %.0f, got %lld\n", prog, s->name, s->min,
+              s->max, x);
+      return 2;
+    }
+    if (s->type == ARG_INT) {
+      if (x < -2147483647LL || x > 2147483647LL) {
+        fprintf(stderr, "%s: --%s is out of range: %lld\n", prog, s->name, x);
+        return 2;
+      }
+      *(int *)s->dst = (int)x;
+    } else {
+      *(int64_t *)s->dst = (int64_t)x;
+    }
+    return 0;
+  }
+  case ARG_DOUBLE: {
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x)) {
+      fprintf(stderr, "%s: --%s expects a number, got '%s'\n", prog, s->name, v);
+      return 2;
+    }
+    if (s->min <= s->max && (x < s->min || x > s->max)) {
+      fprintf(stderr, "%s: --%s must be between %g and %g, got %g\n", prog, s->name, s->min,
+              s->max, x);
+      return 2;
+    }
+    *(double *)s->dst = x;
+    return 0;
+  }
+  }
+  return 2;
+}
+
+int args_parse(const char *prog, const char *usage, int argc, char **argv, int first,
+               const arg_spec *specs, int nspecs, const char **pos, int maxpos, int *npos) {
+  int np = 0;
+  for (int i = first; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage, stdout);
+      return 3;
+    }
+    if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+      if (np >= maxpos) {
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, a);
+        return 2;
+      }
+      pos[np++] = a;
+      continue;
+    }
+    const char *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    const arg_spec *s = NULL;
+    for (int k = 0; k < nspecs; k++)
+      if (strlen(specs[k].name) == nlen && !strncmp(specs[k].name, name, nlen)) s = &specs[k];
+    if (!s) {
+      fprintf(stderr, "%s: unknown option '--%.*s' (see --help)\n", prog, (int)nlen, name);
+      return 2;
+    }
+    const char *v = NULL;
+    if (s->type == ARG_FLAG) {
+      if (eq) {
+        fprintf(stderr, "%s: --%s takes no value\n", prog, s->name);
+        return 2;
+      }
+    } else if (eq) {
+      v = eq + 1;
+    } else {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "%s: --%s needs a value\n", prog, s->name);
+        return 2;
+      }
+      v = argv[++i];
+    }
+    int rc = set_value(prog, s, v);
+    if (rc) return rc;
+    if (s->seen) *s->seen = 1;
+  }
+  if (npos) *npos = np;
+  return 0;
+}

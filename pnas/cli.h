@@ -1,0 +1,10 @@
+// Subcommand entry points of the `pnas` binary. Each returns the process exit status:
+// 0 success, 1 failure (diagnostic already on stderr), 2 usage error.
+// Only command functions print and choose exit codes; library code returns statuses.
+#ifndef PNAS_CLI_H
+#define PNAS_CLI_H
+
+int cmd_cost(int argc, char **argv);
+int cmd_space(int argc, char **argv);
+
+#endif

@@ -1,0 +1,95 @@
+// PNAS search space: cells of blocks, the text form, canonical form, hashing, tokens,
+// sampling, mutation and expansion. Pure C, no allocation beyond what callers ask for.
+// Does not know about networks or costs (see cost.h).
+#ifndef PNAS_SEARCHSPACE_CELL_H
+#define PNAS_SEARCHSPACE_CELL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPACE_MAX_BLOCKS 10
+#define SPACE_NUM_OPS 8
+#define SPACE_NUM_INPUTS (SPACE_MAX_BLOCKS + 1) // input ids 0 .. SPACE_MAX_BLOCKS
+#define SPACE_ALL_OPS ((uint32_t)0xFF)
+#define SPACE_TEXT_MAX 256                       // enough for 10 blocks of the longest names
+
+typedef enum {
+  SPACE_OP_IDENTITY = 0,
+  SPACE_OP_SEP3X3,
+  SPACE_OP_SEP5X5,
+  SPACE_OP_SEP7X7,
+  SPACE_OP_CONV1X7_7X1,
+  SPACE_OP_AVG3X3,
+  SPACE_OP_MAX3X3,
+  SPACE_OP_DIL3X3,
+} space_op;
+
+// Inputs: 0 = H[c-1], 1 = H[c-2], k+1 = output of block k (1-based). Block b (1-based) reads 0..b.
+typedef struct {
+  uint8_t in1, op1, in2, op2;
+} space_block;
+
+typedef struct {
+  int nblocks;
+  space_block b[SPACE_MAX_BLOCKS];
+} space_cell;
+
+// Operator names, exactly as in files and on the command line.
+const char *space_op_name(int op);
+int space_op_from_name(const char *s, size_t len); // -1 when unknown
+// Parse "sep3x3,max3x3,identity" (or "all") into a bit mask over space_op. 0 ok, -1 with err.
+int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen);
+int space_ops_count(uint32_t mask);
+void space_format_ops(uint32_t mask, char *buf, size_t n);
+
+// Parse the text form "I1:O1,I2:O2;..." or a built-in name ("pnasnet-5"). The result is NOT
+// canonicalised (use space_canon). 0 ok; -1 with a message naming position and reason in err.
+int space_parse(const char *text, space_cell *out, char *err, size_t errlen);
+// Write the text form; returns chars written (excluding NUL), truncates safely.
+int space_format(const space_cell *c, char *buf, size_t n);
+// 0 when every op is in mask and every input is valid for its block; else -1 with reason in err.
+int space_check(const space_cell *c, uint32_t mask, char *err, size_t errlen);
+
+// Canonical form: within each block the two (input, op) branches are sorted by (input, op).
+void space_canon(space_cell *c);
+int space_equal(const space_cell *a, const space_cell *b); // exact (call canon first)
+// Stable 64-bit FNV-1a hash of the canonical form (canonicalises a copy first).
+uint64_t space_hash(const space_cell *c);
+
+// Token encoding for predictors/controllers: per block I1, I2, O1, O2 (4b tokens).
+// Positions with (t % 4) < 2 are input tokens (vocabulary SPACE_NUM_INPUTS), the others op
+// tokens (vocabulary SPACE_NUM_OPS). Returns the number of tokens written (4 * nblocks).
+int space_tokens(const space_cell *c, int *tokens /* (4*nblocks) */);
+static inline int space_token_is_input(int t) { return (t % 4) < 2; }
+
+// Unique new blocks that can be appended as block number b (1-based), ops restricted to mask.
+// With m = |mask| * b branches there are m(m+1)/2 of them. Writes up to cap blocks into out
+// (out may be NULL to count). Returns the total number.
+int space_blocks_at(int b, uint32_t mask, space_block *out, int cap);
+// Children of c: c plus one unique appended block. Writes canonical children into out (may be
+// NULL to count), returns the total. Returns 0 if c already has SPACE_MAX_BLOCKS blocks.
+int space_expand(const space_cell *c, uint32_t mask, space_cell *out, int cap);
+
+// Deterministic RNG (splitmix64 seeding + xoshiro256**); the state is explicit, no globals.
+typedef struct {
+  uint64_t s[4];
+} space_rng;
+void space_rng_seed(space_rng *r, uint64_t seed);
+uint64_t space_rng_next(space_rng *r);
+double space_rng_uniform(space_rng *r);       // [0, 1)
+int space_rng_below(space_rng *r, int n);     // [0, n)
+
+// Uniform random b-block cell over canonical cells (each block uniform over unique blocks).
+void space_sample(space_cell *out, int nblocks, uint32_t mask, space_rng *r);
+// One mutation: a random block, a random branch, change its input (to another valid one) or its
+// op (to another op in mask), chosen 50/50 (falls back to the other kind when one has no
+// alternative). Result is canonical. Returns 0, or -1 when no mutation is possible.
+int space_mutate(space_cell *c, uint32_t mask, space_rng *r);
+
+// msgpack: a cell is an array of blocks, each an array [in1, op1, in2, op2].
+struct msgpack_packer;
+struct msgpack_object;
+int space_pack(const space_cell *c, struct msgpack_packer *pk);
+int space_unpack(const struct msgpack_object *o, space_cell *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,35 @@
+// Cost model: trainable parameters and multiply-adds of the full child network (DESIGN.md s.2)
+// for a cell. Counts convolutions (standard and depthwise), batch-norm scale/shift and the final
+// fully connected layer (weights + bias). Mult-adds count convolutions and the FC layer only
+// (BN, pooling, ReLU and adds are not multiply-adds), as the paper does.
+#ifndef PNAS_SEARCHSPACE_COST_H
+#define PNAS_SEARCHSPACE_COST_H
+
+#include <stdint.h>
+
+#include "searchspace/cell.h"
+
+typedef enum { COST_STEM_CIFAR = 0, COST_STEM_IMAGENET = 1 } cost_stem;
+
+typedef struct {
+  int N;               // cells per stage; 3N cells in total (stride 2 at floor(3N/3), floor(6N/3))
+  int F;               // filters of the first stage
+  int in_c, in_h, in_w; // input image (C, H, W)
+  int classes;
+  cost_stem stem;      // CIFAR/Fashion-MNIST: 3x3 conv with stem_mult*F channels + BN;
+                       // ImageNet: 3x3 stride-2 valid conv with 32*stem_mult channels + BN, then
+                       // two stride-2 cells at F/4 and F/2
+  double stem_mult;    // CIFAR default 3, ImageNet mobile 1, large 3
+} cost_config;
+
+typedef struct {
+  int64_t params;
+  int64_t mult_adds; // per image
+} cost_result;
+
+// Fills r; 0 ok, -1 with a reason in err when the configuration is impossible (e.g. the image
+// shrinks to nothing).
+int cost_network(const space_cell *cell, const cost_config *cfg, cost_result *r, char *err,
+                 size_t errlen);
+
+#endif
