@@ -1,0 +1,242 @@
+// Search-space tests: counts from the paper, canonical form, parser errors, hashing, tokens,
+// sampling, mutation, expansion and msgpack round trips.
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "searchspace/cell.h"
+#include "check.h"
+
+// Pinned: run logs written by earlier versions key their cache on this hash.
+#define PNASNET5_HASH 0xae95dd52b1ac9943ULL
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+// Number of distinct values in h[0..n) (sorts h).
+static int distinct(uint64_t *h, int n) {
+  qsort(h, (size_t)n, sizeof *h, cmp_u64);
+  int d = n ? 1 : 0;
+  for (int i = 1; i < n; i++) d += h[i] != h[i - 1];
+  return d;
+}
+
+static void test_counts(void) {
+  // 1-block cells: 256 ordered, 136 unique.
+  int ordered = 0;
+  uint64_t hs[256];
+  for (int i1 = 0; i1 < 2; i1++)
+    for (int o1 = 0; o1 < 8; o1++)
+      for (int i2 = 0; i2 < 2; i2++)
+        for (int o2 = 0; o2 < 8; o2++) {
+          space_cell c = {1, {{(uint8_t)i1, (uint8_t)o1, (uint8_t)i2, (uint8_t)o2}}};
+          hs[ordered++] = space_hash(&c);
+        }
+  CHECK(ordered == 256, "ordered %d", ordered);
+  CHECK(distinct(hs, 256) == 136, "unique 1-block cells %d", distinct(hs, 256));
+  int expect[6] = {0, 136, 300, 528, 820, 1176};
+  for (int b = 1; b <= 5; b++)
+    CHECK(space_blocks_at(b, SPACE_ALL_OPS, NULL, 0) == expect[b], "level %d: %d", b,
+          space_blocks_at(b, SPACE_ALL_OPS, NULL, 0));
+  // Operator subset: 3 ops -> m = 3(b+1).
+  uint32_t mask;
+  char err[256];
+  CHECK(space_parse_ops("sep3x3,max3x3,identity", &mask, err, sizeof err) == 0, "%s", err);
+  CHECK(space_blocks_at(1, mask, NULL, 0) == 21, "3-op level 1: %d", space_blocks_at(1, mask, NULL, 0));
+  CHECK(space_blocks_at(2, mask, NULL, 0) == 45, "3-op level 2");
+  CHECK(space_parse_ops("sep3x3,bogus", &mask, err, sizeof err) == -1 && strstr(err, "bogus"),
+        "bad op list: %s", err);
+  CHECK(space_parse_ops("sep3x3,,max3x3", &mask, err, sizeof err) == -1, "empty op name");
+}
+
+static void test_expansion(void) {
+  space_cell empty = {0};
+  space_cell level1[136];
+  CHECK(space_expand(&empty, SPACE_ALL_OPS, level1, 136) == 136, "level1 expand");
+  // All 136 x 300 = 40,800 2-block children are distinct and valid.
+  int total = 0;
+  uint64_t *hs = malloc(sizeof *hs * 40800);
+  space_cell kids[300];
+  char err[256];
+  for (int i = 0; i < 136; i++) {
+    int n = space_expand(&level1[i], SPACE_ALL_OPS, kids, 300);
+    CHECK(n == 300, "children %d", n);
+    for (int k = 0; k < n && total < 40800; k++) {
+      CHECK(space_check(&kids[k], SPACE_ALL_OPS, err, sizeof err) == 0, "%s", err);
+      space_cell c = kids[k];
+      space_canon(&c);
+      CHECK(space_equal(&c, &kids[k]), "child not canonical");
+      hs[total++] = space_hash(&kids[k]);
+    }
+  }
+  CHECK(total == 40800, "total %d", total);
+  CHECK(distinct(hs, total) == 40800, "distinct 2-block cells %d", distinct(hs, total));
+  free(hs);
+  // Deeper levels keep m(m+1)/2 children per parent.
+  space_cell p;
+  space_parse("pnasnet-5", &p, err, sizeof err);
+  p.nblocks = 4;
+  CHECK(space_expand(&p, SPACE_ALL_OPS, NULL, 0) == 1176, "5th block children");
+  uint32_t mask;
+  space_parse_ops("sep3x3,max3x3,identity", &mask, err, sizeof err);
+  CHECK(space_expand(&empty, mask, NULL, 0) == 21, "subset level 1");
+  space_cell sub[21];
+  space_expand(&empty, mask, sub, 21);
+  for (int i = 0; i < 21; i++) CHECK(space_check(&sub[i], mask, err, sizeof err) == 0, "%s", err);
+}
+
+static void test_parse(void) {
+  char err[256], text[SPACE_TEXT_MAX];
+  space_cell c;
+  const char *pnas5 =
+      "1:sep5x5,1:max3x3;0:sep7x7,0:max3x3;0:sep5x5,0:sep3x3;4:sep3x3,0:max3x3;1:sep3x3,0:identity";
+  CHECK(space_parse("pnasnet-5", &c, err, sizeof err) == 0, "%s", err);
+  CHECK(c.nblocks == 5, "blocks");
+  space_format(&c, text, sizeof text);
+  CHECK(!strcmp(text, pnas5), "format %s", text);
+  space_canon(&c);
+  space_format(&c, text, sizeof text);
+  CHECK(!strcmp(text, "1:sep5x5,1:max3x3;0:sep7x7,0:max3x3;0:sep3x3,0:sep5x5;0:max3x3,4:sep3x3;"
+                      "0:identity,1:sep3x3"),
+        "canon %s", text);
+  // Hash: canonical-form invariant and stable across releases (stored run logs rely on it).
+  space_cell a, b;
+  space_parse("1:sep3x3,0:max3x3", &a, err, sizeof err);
+  space_parse("0:max3x3,1:sep3x3", &b, err, sizeof err);
+  CHECK(space_hash(&a) == space_hash(&b), "hash not canonical");
+  CHECK(space_hash(&a) != space_hash(&c), "hash collision");
+  CHECK(space_hash(&c) == PNASNET5_HASH, "pnasnet-5 hash changed: %016llx", (unsigned long long)space_hash(&c));
+  struct {
+    const char *text, *needle;
+  } bad[] = {
+      {"", "empty cell"},
+      {"0:sep3x3", "one branch"},
+      {"0:sep3x3,0:foo", "unknown operator 'foo'"},
+      {"0:sep3x3,2:max3x3", "input 2 out of range for block 1"},
+      {"0:sep3x3,1:max3x3;3:sep3x3,0:identity", "input 3 out of range for block 2"},
+      {"0:sep3x3,1:max3x3;", "trailing ';'"},
+      {";0:sep3x3,1:max3x3", "empty block 1"},
+      {"0:sep3x3,1:max3x3;;0:sep3x3,1:max3x3", "empty block 2"},
+      {"0:sep3x3,1:max3x3,1:max3x3", "more than two branches"},
+      {"0sep3x3,1:max3x3", "no ':'"},
+      {"x:sep3x3,1:max3x3", "bad input 'x'"},
+      {":sep3x3,1:max3x3", "bad input ''"},
+      {"0:sep3x3, 1:max3x3", "whitespace"},
+      {"0:sep3x3,", "empty branch"},
+      {"0:,1:max3x3", "unknown operator ''"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = '\0';
+    int rc = space_parse(bad[i].text, &c, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, bad[i].needle), "'%s' -> rc %d err '%s' (want '%s')",
+          bad[i].text, rc, err, bad[i].needle);
+    CHECK(rc != -1 || strstr(err, "position") || strstr(err, "empty cell"), "no position: %s", err);
+  }
+  // More than 10 blocks.
+  char big[1024] = "";
+  for (int i = 0; i < 11; i++) strcat(big, i ? ";0:sep3x3,1:max3x3" : "0:sep3x3,1:max3x3");
+  CHECK(space_parse(big, &c, err, sizeof err) == -1 && strstr(err, "more than 10 blocks"), "%s",
+        err);
+  big[strlen(big) - strlen(";0:sep3x3,1:max3x3")] = '\0';
+  CHECK(space_parse(big, &c, err, sizeof err) == 0 && c.nblocks == 10, "10 blocks: %s", err);
+}
+
+static void test_tokens(void) {
+  space_cell c;
+  char err[256];
+  space_parse("1:sep5x5,1:max3x3;2:identity,0:dil3x3", &c, err, sizeof err);
+  int t[8];
+  CHECK(space_tokens(&c, t) == 8, "token count");
+  int want[8] = {1, 1, SPACE_OP_SEP5X5, SPACE_OP_MAX3X3, 2, 0, SPACE_OP_IDENTITY, SPACE_OP_DIL3X3};
+  for (int i = 0; i < 8; i++) CHECK(t[i] == want[i], "token %d = %d", i, t[i]);
+  CHECK(space_token_is_input(0) && space_token_is_input(5) && !space_token_is_input(2) &&
+            !space_token_is_input(7),
+        "token types");
+}
+
+static void test_sample_mutate(void) {
+  space_rng r;
+  space_rng_seed(&r, 42);
+  char err[256];
+  // Uniform over the 136 unique 1-block cells: chi-square with 135 dof.
+  space_cell level1[136];
+  space_cell empty = {0};
+  space_expand(&empty, SPACE_ALL_OPS, level1, 136);
+  static int counts[136];
+  int draws = 136 * 200;
+  for (int i = 0; i < draws; i++) {
+    space_cell c;
+    space_sample(&c, 1, SPACE_ALL_OPS, &r);
+    int found = -1;
+    for (int k = 0; k < 136; k++)
+      if (space_equal(&c, &level1[k])) found = k;
+    CHECK(found >= 0, "sampled cell not canonical");
+    if (found >= 0) counts[found]++;
+  }
+  double chi = 0;
+  for (int k = 0; k < 136; k++) chi += (counts[k] - 200.0) * (counts[k] - 200.0) / 200.0;
+  CHECK(chi < 200, "chi-square %.1f too large for uniform sampling", chi); // p ~ 0.0003 at 200
+  uint32_t mask;
+  space_parse_ops("sep3x3,max3x3,identity", &mask, err, sizeof err);
+  for (int i = 0; i < 2000; i++) {
+    space_cell c, m;
+    space_sample(&c, 1 + i % 5, mask, &r);
+    CHECK(space_check(&c, mask, err, sizeof err) == 0, "sample: %s", err);
+    m = c;
+    CHECK(space_mutate(&m, mask, &r) == 0, "mutate failed");
+    CHECK(space_check(&m, mask, err, sizeof err) == 0, "mutant: %s", err);
+    CHECK(!space_equal(&m, &c), "mutation left the cell unchanged");
+    // Exactly one branch differs (compare as multisets per block).
+    int diff_blocks = 0;
+    for (int b = 0; b < c.nblocks; b++)
+      if (memcmp(&c.b[b], &m.b[b], sizeof c.b[b])) diff_blocks++;
+    CHECK(diff_blocks == 1, "mutation changed %d blocks", diff_blocks);
+  }
+  // Determinism.
+  space_rng r1, r2;
+  space_rng_seed(&r1, 7);
+  space_rng_seed(&r2, 7);
+  for (int i = 0; i < 100; i++) CHECK(space_rng_next(&r1) == space_rng_next(&r2), "rng");
+}
+
+static void test_msgpack(void) {
+  space_cell c, d;
+  char err[256];
+  space_parse("pnasnet-5", &c, err, sizeof err);
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  CHECK(space_pack(&c, (struct msgpack_packer *)&pk) == 0, "pack");
+  msgpack_unpacked up;
+  msgpack_unpacked_init(&up);
+  CHECK(msgpack_unpack_next(&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS, "unpack");
+  CHECK(space_unpack((struct msgpack_object *)&up.data, &d, err, sizeof err) == 0, "%s", err);
+  CHECK(space_equal(&c, &d), "round trip");
+  msgpack_unpacked_destroy(&up);
+  msgpack_sbuffer_destroy(&sb);
+  // Bad objects: not an array, a block with 3 fields, an input out of range.
+  const char *bad[] = {"\x05", "\x91\x93\x00\x01\x00", "\x91\x94\x05\x01\x00\x01",
+                       "\x91\x94\x00\x09\x00\x01"};
+  size_t lens[] = {1, 5, 6, 6};
+  for (int i = 0; i < 4; i++) {
+    msgpack_unpacked_init(&up);
+    CHECK(msgpack_unpack_next(&up, bad[i], lens[i], NULL) == MSGPACK_UNPACK_SUCCESS, "raw %d", i);
+    err[0] = 0;
+    CHECK(space_unpack((struct msgpack_object *)&up.data, &d, err, sizeof err) == -1 && err[0],
+          "bad msgpack %d accepted", i);
+    msgpack_unpacked_destroy(&up);
+  }
+}
+
+int main(void) {
+  test_counts();
+  test_expansion();
+  test_parse();
+  test_tokens();
+  test_sample_mutate();
+  test_msgpack();
+  return CHECK_DONE();
+}
