@@ -32,4 +32,16 @@ void data_free(data_set *d);
 // Per-channel mean and std of the dataset (in [0,1] pixel units), for normalisation.
 void data_mean_std(data_kind kind, float mean[3], float std[3]);
 
+// Lower-level loaders (used by data_load; handy for fixtures and odd layouts).
+// A pair of IDX files (28x28 ubyte images + ubyte labels), each gzip (name ends in .gz) or raw.
+int data_load_idx_files(const char *images_path, const char *labels_path, data_set *out,
+                        char *err, size_t errlen);
+// CIFAR-10 binary batches, concatenated in the given order (1..16 files).
+int data_load_cifar_files(const char *const *paths, int npaths, data_set *out, char *err,
+                          size_t errlen);
+// Normalised float batch: out[i] = (pixel/255 - mean[c]) / std[c] for rows idx[0..count) of d
+// (idx NULL = rows 0..count). out is (count, c, h, w).
+void data_batch_float(const data_set *d, const int *idx, int count, const float mean[3],
+                      const float std[3], float *out);
+
 #endif
