@@ -1,0 +1,75 @@
+// The run store: a run directory with an append-only results log (one msgpack record per
+// trained child, framed with length + CRC32, fsync'd per record) and small state files written
+// atomically. It does not train or search; it remembers, and answers "was this trained?".
+#ifndef PNAS_STORE_H
+#define PNAS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "searchspace/cell.h"
+
+#define STORE_LOG_NAME "results.log"
+#define STORE_LOG_MAGIC "PNASLOG\0" // 8 bytes, then a little-endian u32 version
+#define STORE_LOG_VERSION 1u
+#define STORE_MAX_RECORD (1u << 20) // a frame longer than this is corrupt, not a record
+
+typedef struct {
+  space_cell cell;      // canonical
+  uint64_t hash;        // space_hash(cell)
+  uint64_t settings;    // hash of the training settings (store_settings_hash)
+  int level;            // number of blocks
+  char strategy[16];    // pnas, rl, random, evolution
+  int ok;               // 1 trained, 0 failed (reason says why)
+  char reason[160];
+  double val_acc;       // top-1 validation accuracy in [0,1] (0 when failed)
+  double val_top5;      // top-5 (NaN when not measured)
+  int64_t examples;     // steps x batch
+  double seconds;       // wall seconds of training + validation
+  char device[32];      // "cpu", "cuda:0", ...
+  uint64_t seed;        // training seed of this child
+  int64_t params, mult_adds;
+  double predicted;     // predictor's score when the child was chosen (NaN when none)
+  int64_t seq;          // position in the log, assigned by store_append
+  double time;          // unix time of the record
+} store_record;
+
+typedef struct store store;
+
+// Opens (create=1: creates the directory and an empty log when missing) and reads every
+// record. A torn last record (a crash during its write) is dropped with a warning on stderr and
+// its bytes are kept in results.log.torn; a corrupt record followed by more data is an error that
+// names the offset, unless salvage=1 (then bad bytes are skipped with a warning, the log is
+// rewritten with the good records and the original kept as results.log.corrupt).
+int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen);
+void store_close(store *s);
+const char *store_dir(const store *s);
+int store_count(const store *s);
+const store_record *store_get(const store *s, int i);
+// The first record of this cell under these settings, or NULL.
+const store_record *store_find(const store *s, uint64_t hash, uint64_t settings);
+// Appends, flushes and fsyncs one record; sets rec->seq and rec->time. 0 ok, -1 (with err) when
+// the write fails - then the log is left as it was (a partial frame is truncated away).
+int store_append(store *s, store_record *rec, char *err, size_t errlen);
+
+// Reads a log file into a new array (caller frees). Same torn/corrupt rules as store_open;
+// torn_at / corrupt_at report offsets (-1 when none). Used by store_open, inspect and fuzzing.
+int store_read_log(const char *path, int salvage, store_record **recs, int *n, long *torn_at,
+                   char *err, size_t errlen);
+// Decodes one record payload (msgpack map). 0 ok, -1 with err.
+int store_decode_record(const void *data, size_t len, store_record *r, char *err, size_t errlen);
+// Encodes a record payload into a malloc'd buffer.
+int store_encode_record(const store_record *r, void **data, size_t *len);
+
+// Small files in the run directory, written atomically (tmp + fsync + rename + dir fsync).
+int store_write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
+                     size_t errlen);
+// Reads a whole file (caller frees *data). 0 ok, -1 with err (missing: errno ENOENT kept).
+int store_read_file(const char *path, void **data, size_t *len, char *err, size_t errlen);
+
+// FNV-1a over a settings string (e.g. "dataset=fashion-mnist;N=1;F=8;..."): the cache key part.
+uint64_t store_settings_hash(const char *settings);
+// JSON of one record (one line, no newline) into buf; returns length.
+int store_record_json(const store_record *r, char *buf, size_t n);
+
+#endif
