@@ -1,0 +1,142 @@
+// The backend seam: a struct of function pointers (memory, transfers, every tensor op's forward
+// and backward) that the child network calls into. Two CPU implementations live here: "ref"
+// (plain loops, the oracle, never optimised) and "cpu" (BLAS + OpenMP fast paths, tested against
+// ref). A CUDA backend plugs in behind the same struct. Above this seam nothing may dereference a
+// tensor pointer: tensors are opaque device memory moved with upload/download.
+//
+// Conventions, for every backend:
+//  - Tensors are fp32 NCHW, contiguous. Shapes are given by descriptors; batch n is a run-time
+//    argument, so buffers sized for a larger batch can run a smaller one (evaluation tails).
+//  - Backward ops ACCUMULATE into dx / dw / dgamma ... (+=); callers zero gradients first. A dx
+//    of NULL means "no input gradient wanted" (e.g. the image).
+//  - Results are deterministic for fixed inputs, independent of the thread count: reductions
+//    use a fixed partition and a fixed summation order (see cpu_*.c).
+#ifndef PNAS_KERNELS_BACKEND_H
+#define PNAS_KERNELS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KN_BN_EPS 1e-3f       // TF's batch-norm epsilon
+#define KN_BN_MOMENTUM 0.1f   // running = (1-m)*running + m*batch (PyTorch convention, TF decay 0.9)
+
+typedef struct {
+  int n, c, h, w;
+} kn_shape;
+
+// Convolution (also used for depthwise with cout == cin, weight (c, 1, kh, kw)).
+// TF 'SAME' padding: out = ceil(in / stride); total pad = max((out-1)*stride + (k-1)*dil + 1 - in,
+// 0), of which floor(total/2) goes on top/left and the rest on bottom/right.
+typedef struct {
+  int n, cin, h, w;   // input (n, cin, h, w)
+  int cout, kh, kw;   // weight (cout, cin, kh, kw); depthwise: (cin, 1, kh, kw)
+  int stride, dil;    // the same in both spatial dimensions
+  int pad_t, pad_l;   // derived
+  int ho, wo;         // output (n, cout, ho, wo)
+} kn_conv;
+
+// 3x3 pooling, padding 1 on every side, stride 1 or 2: out = (in - 1) / stride + 1.
+// Average pooling divides by the number of in-image taps (padding excluded).
+typedef struct {
+  int n, c, h, w;     // input (n, c, h, w)
+  int stride;
+  int ho, wo;         // output (n, c, ho, wo)
+} kn_pool;
+
+void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, int kw, int stride,
+                  int dil);
+void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int stride);
+static inline size_t kn_numel(kn_shape s) { return (size_t)s.n * s.c * s.h * s.w; }
+
+typedef struct kn_ctx kn_ctx;
+
+typedef struct kn_backend {
+  const char *name;
+  // memory (device memory for a device backend; 64-byte aligned host memory on the CPU)
+  void *(*alloc)(kn_ctx *ctx, size_t bytes); // NULL when out of memory
+  void (*free)(kn_ctx *ctx, void *p);
+  void (*upload)(kn_ctx *ctx, void *dst, const void *src_host, size_t bytes);
+  void (*download)(kn_ctx *ctx, void *dst_host, const void *src, size_t bytes);
+  void (*zero)(kn_ctx *ctx, void *dst, size_t bytes);
+
+  // dense convolution, no bias
+  void (*conv_fwd)(kn_ctx *, const kn_conv *, const float *x /* (n,cin,h,w) */,
+                   const float *w /* (cout,cin,kh,kw) */, float *y /* (n,cout,ho,wo) */);
+  void (*conv_bwd)(kn_ctx *, const kn_conv *, const float *x, const float *w,
+                   const float *dy /* (n,cout,ho,wo) */, float *dx /* += or NULL */,
+                   float *dw /* += */);
+  // depthwise convolution (multiplier 1), no bias
+  void (*dw_fwd)(kn_ctx *, const kn_conv *, const float *x /* (n,c,h,w) */,
+                 const float *w /* (c,1,kh,kw) */, float *y /* (n,c,ho,wo) */);
+  void (*dw_bwd)(kn_ctx *, const kn_conv *, const float *x, const float *w, const float *dy,
+                 float *dx /* += or NULL */, float *dw /* += */);
+  // 3x3 pooling, pad 1
+  void (*maxpool_fwd)(kn_ctx *, const kn_pool *, const float *x, float *y);
+  void (*maxpool_bwd)(kn_ctx *, const kn_pool *, const float *x, const float *dy,
+                      float *dx /* += ; gradient to the first maximum in scan order */);
+  void (*avgpool_fwd)(kn_ctx *, const kn_pool *, const float *x, float *y);
+  void (*avgpool_bwd)(kn_ctx *, const kn_pool *, const float *dy, float *dx /* += */);
+  // batch norm over (n, h, w) per channel; mean/invstd (c) are saved for backward; running
+  // stats updated with KN_BN_MOMENTUM (running variance unbiased, like PyTorch)
+  void (*bn_fwd_train)(kn_ctx *, kn_shape s, const float *x, const float *gamma /* (c) */,
+                       const float *beta /* (c) */, float *y, float *mean /* (c) out */,
+                       float *invstd /* (c) out */, float *run_mean /* (c) */,
+                       float *run_var /* (c) */);
+  void (*bn_fwd_eval)(kn_ctx *, kn_shape s, const float *x, const float *gamma,
+                      const float *beta, const float *run_mean, const float *run_var, float *y);
+  void (*bn_bwd)(kn_ctx *, kn_shape s, const float *x, const float *gamma, const float *mean,
+                 const float *invstd, const float *dy, float *dx /* += */,
+                 float *dgamma /* += */, float *dbeta /* += */);
+  // element-wise, over `count` floats
+  void (*relu_fwd)(kn_ctx *, size_t count, const float *x, float *y);
+  void (*relu_bwd)(kn_ctx *, size_t count, const float *x, const float *dy, float *dx /* += */);
+  void (*add_fwd)(kn_ctx *, size_t count, const float *a, const float *b, float *y);
+  void (*acc)(kn_ctx *, size_t count, const float *src, float *dst /* += src */);
+  // y (n, cy, h, w) channels [coff, coff + xs.c) = x (xs); backward dx += that slice of dy
+  void (*concat_fwd)(kn_ctx *, kn_shape xs, int cy, int coff, const float *x, float *y);
+  void (*concat_bwd)(kn_ctx *, kn_shape xs, int cy, int coff, const float *dy, float *dx);
+  // stride-2 sampling with offset off (0 or 1): y[i][j] = x[2i+off][2j+off], 0 outside.
+  // Output (n, c, (h+1)/2, (w+1)/2). off=1 is factorized reduction's shifted path (TF: pad
+  // [[0,1],[0,1]], [:,1:,1:], 1x1 avg pool stride 2).
+  void (*sub_fwd)(kn_ctx *, kn_shape xs, int off, const float *x, float *y);
+  void (*sub_bwd)(kn_ctx *, kn_shape xs, int off, const float *dy, float *dx /* += */);
+  // global average pool: x (n,c,h,w) -> y (n,c)
+  void (*gap_fwd)(kn_ctx *, kn_shape xs, const float *x, float *y);
+  void (*gap_bwd)(kn_ctx *, kn_shape xs, const float *dy, float *dx /* += */);
+  // fully connected with bias: y (n,cout) = x (n,cin) w^T (cout,cin) + b (cout)
+  void (*fc_fwd)(kn_ctx *, int n, int cin, int cout, const float *x, const float *w,
+                 const float *b, float *y);
+  void (*fc_bwd)(kn_ctx *, int n, int cin, int cout, const float *x, const float *w,
+                 const float *dy, float *dx /* += or NULL */, float *dw /* += */,
+                 float *db /* += */);
+  // softmax cross-entropy, mean over the batch: loss (1) = mean_i -log softmax(logits_i)[label_i];
+  // dlogits (n, classes) is OVERWRITTEN with d loss / d logits.
+  void (*xent)(kn_ctx *, int n, int classes, const float *logits, const int32_t *labels /* (n) */,
+               float *loss /* (1) */, float *dlogits);
+  // SGD with momentum and (coupled, PyTorch-style) weight decay over `count` floats:
+  // v = momentum*v + (g + wd*w); w -= lr*v.
+  void (*sgd)(kn_ctx *, size_t count, float *w, const float *g, float *v, float lr,
+              float momentum, float wd);
+} kn_backend;
+
+// Execution context: the backend, thread count and a growable scratch area (planned by the
+// first step, then stable). Not shared between threads.
+struct kn_ctx {
+  const kn_backend *be;
+  int threads;      // OpenMP threads for the CPU backend (>= 1)
+  void *scratch;    // host scratch for the CPU backends
+  size_t scratch_bytes;
+  int failed;       // set when a scratch allocation failed; ops become no-ops
+};
+
+const kn_backend *kn_backend_ref(void); // plain reference loops (single thread)
+const kn_backend *kn_backend_cpu(void); // BLAS + OpenMP fast paths
+// "ref" or "cpu"; NULL when unknown.
+const kn_backend *kn_backend_by_name(const char *name);
+
+void kn_ctx_init(kn_ctx *ctx, const kn_backend *be, int threads);
+void kn_ctx_free(kn_ctx *ctx);
+// Scratch of at least `bytes` (64-byte aligned); NULL (and ctx->failed) when out of memory.
+void *kn_ctx_scratch(kn_ctx *ctx, size_t bytes);
+
+#endif
