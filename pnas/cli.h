@@ -6,5 +6,7 @@
 
 int cmd_cost(int argc, char **argv);
 int cmd_space(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ typedef struct {
 static const command COMMANDS[] = {
     {"cost", cmd_cost, "parameters and mult-adds of the network for a cell"},
     {"space", cmd_space, "count, expand and canonicalise cells of the search space"},
+    {"show", cmd_show, "draw a cell as text, Graphviz dot or SVG"},
+    {"export", cmd_export, "export a cell as a JSON genotype or a PyTorch module"},
 };
 
 static void usage(FILE *f) {
