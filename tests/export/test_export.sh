@@ -33,8 +33,9 @@ done <<'CASES'
 pnasnet-5|--dataset cifar10 --N 3 --F 48
 pnasnet-5|--dataset fashion-mnist --N 2 --F 24
 1:identity,0:dil3x3;2:conv1x7_7x1,0:avg3x3;3:max3x3,1:identity|--dataset fashion-mnist --N 1 --F 8
+0:identity,1:identity|--dataset cifar10 --N 2 --F 6 --image-size 5 --classes 3
 0:max3x3,1:sep3x3;0:identity,2:dil3x3|--dataset cifar10 --N 2 --F 16 --stem-multiplier 1
-0:sep7x7,1:avg3x3|--dataset imagenet --N 1 --F 16 --image-size 64 --classes 5 --stem-multiplier 2
+0:sep7x7,1:avg3x3|--dataset imagenet --N 1 --F 30 --image-size 64 --classes 5 --stem-multiplier 2
 CASES
 "$PY" "$CHECK" "${args[@]}" || fail=1
 
