@@ -1,0 +1,55 @@
+// Cells -> unified token ids (see tokens.h). Validation uses space_check with all ops allowed:
+// the predictors have embeddings for every op, so the search's op mask is not checked here.
+#include "predictor/tokens.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char *err,
+                           size_t errlen) {
+  t->n = 0;
+  t->len = NULL;
+  t->tok = NULL;
+  if (n < 0) {
+    snprintf(err, errlen, "negative cell count %d", n);
+    return -1;
+  }
+  t->len = malloc((size_t)(n > 0 ? n : 1) * sizeof *t->len);
+  t->tok = calloc((size_t)(n > 0 ? n : 1) * PRED_MAX_TOKENS, 1);
+  if (!t->len || !t->tok) {
+    pred_tokens_free(t);
+    snprintf(err, errlen, "out of memory for %d cells", n);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    space_cell c = cells[i];
+    char why[160];
+    if (c.nblocks < 1 || c.nblocks > SPACE_MAX_BLOCKS) {
+      snprintf(err, errlen, "cell %d has %d blocks (1..%d)", i, c.nblocks, SPACE_MAX_BLOCKS);
+      pred_tokens_free(t);
+      return -1;
+    }
+    if (space_check(&c, SPACE_ALL_OPS, why, sizeof why)) {
+      snprintf(err, errlen, "cell %d: %s", i, why);
+      pred_tokens_free(t);
+      return -1;
+    }
+    space_canon(&c);
+    int raw[PRED_MAX_TOKENS];
+    int L = space_tokens(&c, raw);
+    uint8_t *row = t->tok + (size_t)i * PRED_MAX_TOKENS;
+    for (int k = 0; k < L; k++)
+      row[k] = (uint8_t)(space_token_is_input(k) ? raw[k] : SPACE_NUM_INPUTS + raw[k]);
+    t->len[i] = L;
+  }
+  t->n = n;
+  return 0;
+}
+
+void pred_tokens_free(pred_tokens *t) {
+  free(t->len);
+  free(t->tok);
+  t->len = NULL;
+  t->tok = NULL;
+  t->n = 0;
+}

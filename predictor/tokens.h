@@ -1,0 +1,26 @@
+// Cells -> token sequences for the predictors, in one unified vocabulary: input tokens keep
+// their ids 0..SPACE_NUM_INPUTS-1, op tokens become SPACE_NUM_INPUTS + op. Cells are
+// canonicalised and checked first, so equal architectures always get equal tokens.
+#ifndef PNAS_PREDICTOR_TOKENS_H
+#define PNAS_PREDICTOR_TOKENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "searchspace/cell.h"
+
+#define PRED_MAX_TOKENS (4 * SPACE_MAX_BLOCKS)
+#define PRED_VOCAB (SPACE_NUM_INPUTS + SPACE_NUM_OPS) // 11 input ids + 8 op ids = 19 rows
+
+typedef struct {
+  int n;
+  int *len;     // (n) tokens per cell = 4 * nblocks
+  uint8_t *tok; // (n, PRED_MAX_TOKENS) unified ids, row-major, unused tail zero
+} pred_tokens;
+
+// Allocates and fills t. 0 ok; -1 with a message naming the cell in err (invalid cell or OOM).
+int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char *err,
+                           size_t errlen);
+void pred_tokens_free(pred_tokens *t);
+
+#endif
