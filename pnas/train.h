@@ -1,0 +1,66 @@
+// Training one child network: SGD with momentum, cosine learning-rate decay per step, weight
+// decay on conv/fc weights, per-epoch reshuffling from the seed, evaluation of top-1/top-5
+// accuracy. A fixed seed gives a bit-identical result on the CPU (any thread count). A child
+// that diverges or runs out of memory is reported as failed with a reason; it never aborts.
+// It does not load data (data/dataset.h) and does not print (progress goes to a callback).
+#ifndef PNAS_TRAIN_H
+#define PNAS_TRAIN_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "searchspace/cell.h"
+
+typedef struct {
+  int epoch, epochs;      // epoch just finished (1-based) or in progress
+  int64_t step, steps;    // optimizer steps done / total
+  double loss;            // mean training loss over the steps of this epoch so far
+  double lr;              // current learning rate
+  double seconds;         // wall time since training started
+  double img_per_s;       // training throughput so far
+} train_progress;
+
+typedef struct {
+  int N, F;               // network: cells per stage, first-stage filters
+  double stem_mult;       // 3 (CIFAR / Fashion-MNIST stem)
+  int epochs;
+  int batch;
+  double lr;              // initial learning rate, cosine-decayed to 0 over all steps
+  double momentum;
+  double weight_decay;    // coupled L2 on conv and fc weights (not BN gamma/beta, not fc bias)
+  int train_subset;       // 0 = the whole training set given, else its first n images
+  int val_subset;         // 0 = the whole validation set given, else its first n images
+  uint64_t seed;          // initialisation and shuffling
+  int threads;            // OpenMP threads for the CPU backend
+  const char *backend;    // "cpu" (default, fast paths) or "ref" (reference loops)
+  data_kind kind;         // selects the normalisation mean/std (data_mean_std)
+  int verbose;            // 1: progress callback also every ~10% of an epoch
+  void (*progress)(void *user, const train_progress *p); // optional, called after each epoch
+  void *progress_user;
+} train_config;
+
+typedef struct {
+  int ok;                 // 1 trained and evaluated; 0 failed (see reason)
+  char reason[160];       // why it failed ("" when ok)
+  double val_acc, val_top5;   // top-1 / top-5 on the validation set (NAN when not evaluated)
+  double test_acc, test_top5; // on the test set when one was given, else NAN
+  int64_t examples;       // images processed by training: steps x batch
+  int64_t steps;
+  double seconds;         // wall time of training + evaluation
+  double train_seconds;   // wall time of the training steps only
+  int64_t params, mult_adds; // cost_network() of this child (mult-adds per image)
+  double final_loss;      // mean training loss of the last epoch
+  size_t memory_bytes;    // backend memory of the child
+} train_result;
+
+// Defaults sized for 2 CPU cores and search-time children: N=1, F=8, 1 epoch, batch 64, lr 0.1,
+// momentum 0.9, weight decay 5e-4, seed 1, 2 threads, backend "cpu", Fashion-MNIST.
+void train_config_default(train_config *cfg);
+
+// Trains a child of `cell` on `train` and evaluates it on `val` (required) and `test` (may be
+// NULL). Images must all have the same (C, H, W) and classes. Returns 0 when ok, -1 when the
+// child failed (res->ok = 0 and res->reason say why); res is always filled.
+int train_child(const train_config *cfg, const space_cell *cell, const data_set *train,
+                const data_set *val, const data_set *test, train_result *res);
+
+#endif
