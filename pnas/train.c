@@ -1,0 +1,226 @@
+// The child trainer (see train.h): batches gathered from a seeded per-epoch permutation,
+// uint8 pixels normalised with a per-channel lookup table, SGD + momentum with per-step cosine
+// decay, divergence / out-of-memory detection, then top-1/top-5 evaluation with BN running
+// statistics. Everything that depends on randomness comes from cfg->seed via space_rng.
+#include "pnas/train.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/backend.h"
+#include "pnas/net.h"
+#include "searchspace/cost.h"
+
+void train_config_default(train_config *c) {
+  memset(c, 0, sizeof *c);
+  c->N = 1;
+  c->F = 8;
+  c->stem_mult = 3.0;
+  c->epochs = 1;
+  c->batch = 64;
+  c->lr = 0.1;
+  c->momentum = 0.9;
+  c->weight_decay = 5e-4;
+  c->seed = 1;
+  c->threads = 2;
+  c->backend = "cpu";
+  c->kind = DATA_FASHION_MNIST;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+  float lut[3][256]; // normalised value of each uint8 level, per channel
+  int chw, hw, c;
+} norm_table;
+
+static void norm_init(norm_table *t, data_kind kind, int c, int h, int w) {
+  float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.5f, 0.5f, 0.5f};
+  data_mean_std(kind, mean, std);
+  for (int k = 0; k < 3; k++)
+    for (int v = 0; v < 256; v++)
+      t->lut[k][v] = ((float)v / 255.0f - mean[k]) / (std[k] > 0 ? std[k] : 1.0f);
+  t->c = c;
+  t->hw = h * w;
+  t->chw = c * h * w;
+}
+
+// x (nb, C, H, W) and labels (nb) for images idx[0..nb) of d.
+static void gather(const norm_table *t, const data_set *d, const int *idx, int nb, float *x,
+                   int32_t *labels) {
+  for (int i = 0; i < nb; i++) {
+    const uint8_t *src = d->images + (size_t)idx[i] * t->chw;
+    float *dst = x + (size_t)i * t->chw;
+    for (int k = 0; k < t->c; k++) {
+      const float *lut = t->lut[k < 3 ? k : 2];
+      for (int j = 0; j < t->hw; j++) dst[k * t->hw + j] = lut[src[k * t->hw + j]];
+    }
+    labels[i] = d->labels[idx[i]];
+  }
+}
+
+// Top-1 and top-5 accuracy on the first n images of d (BN in inference mode).
+static void evaluate(net *nt, const norm_table *t, const data_set *d, int n, int batch,
+                     int classes, float *x, int32_t *labels, int *idx, float *logits,
+                     double *top1, double *top5) {
+  int64_t c1 = 0, c5 = 0;
+  for (int s = 0; s < n; s += batch) {
+    int nb = n - s < batch ? n - s : batch;
+    for (int i = 0; i < nb; i++) idx[i] = s + i;
+    gather(t, d, idx, nb, x, labels);
+    net_set_batch(nt, x, NULL, nb);
+    net_forward(nt, nb, 0);
+    net_get_logits(nt, logits, nb);
+    for (int i = 0; i < nb; i++) {
+      const float *z = logits + (size_t)i * classes;
+      float zl = z[labels[i]];
+      int rank = 0; // classes scoring strictly higher than the label (ties favour the label)
+      for (int k = 0; k < classes; k++) rank += z[k] > zl;
+      c1 += rank == 0;
+      c5 += rank < 5;
+    }
+  }
+  *top1 = n ? (double)c1 / n : NAN;
+  *top5 = n ? (double)c5 / n : NAN;
+}
+
+static int failf(train_result *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  r->ok = 0;
+  vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int train_child(const train_config *cfg, const space_cell *cell, const data_set *train,
+                const data_set *val, const data_set *test, train_result *res) {
+  memset(res, 0, sizeof *res);
+  res->val_acc = res->val_top5 = res->test_acc = res->test_top5 = NAN;
+  res->final_loss = NAN;
+  double t0 = now_s();
+  if (!train || !val || train->n < 1 || val->n < 1)
+    return failf(res, "empty training or validation set");
+  if (val->c != train->c || val->h != train->h || val->w != train->w ||
+      (test && (test->c != train->c || test->h != train->h || test->w != train->w)))
+    return failf(res, "image shapes of the data sets differ");
+  if (cfg->epochs < 1 || cfg->batch < 1 || !(cfg->lr > 0) || cfg->N < 1 || cfg->F < 2)
+    return failf(res, "invalid training configuration");
+  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
+  if (!be) return failf(res, "unknown backend '%s'", cfg->backend);
+  int ntrain = cfg->train_subset > 0 && cfg->train_subset < train->n ? cfg->train_subset : train->n;
+  int nval = cfg->val_subset > 0 && cfg->val_subset < val->n ? cfg->val_subset : val->n;
+  int batch = cfg->batch < ntrain ? cfg->batch : ntrain;
+  int classes = train->classes;
+
+  cost_config cc = {cfg->N,  cfg->F,  train->c,        train->h,
+                    train->w, classes, COST_STEM_CIFAR, cfg->stem_mult};
+  cost_result cr;
+  char err[256];
+  if (cost_network(cell, &cc, &cr, err, sizeof err) == 0) {
+    res->params = cr.params;
+    res->mult_adds = cr.mult_adds;
+  }
+
+  kn_ctx ctx;
+  kn_ctx_init(&ctx, be, cfg->threads);
+  space_rng rng;
+  space_rng_seed(&rng, cfg->seed);
+  net_config nc = {cfg->N, cfg->F, train->c, train->h, train->w, classes, cfg->stem_mult, batch};
+  net *nt = NULL;
+  if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, sizeof err)) {
+    kn_ctx_free(&ctx);
+    return failf(res, "%s", err);
+  }
+  res->memory_bytes = net_memory_bytes(nt);
+  size_t chw = (size_t)train->c * train->h * train->w;
+  int nidx = ntrain > batch ? ntrain : batch;
+  float *x = malloc((size_t)batch * chw * sizeof(float));
+  float *logits = malloc((size_t)batch * classes * sizeof(float));
+  int32_t *labels = malloc((size_t)batch * sizeof(int32_t));
+  int *perm = malloc((size_t)nidx * sizeof(int));
+  int rc = 0;
+  if (!x || !logits || !labels || !perm) {
+    rc = failf(res, "out of memory for batch buffers");
+    goto done;
+  }
+  norm_table nt_norm;
+  norm_init(&nt_norm, cfg->kind, train->c, train->h, train->w);
+  for (int i = 0; i < ntrain; i++) perm[i] = i;
+
+  int64_t steps_per_epoch = ntrain / batch, total = steps_per_epoch * cfg->epochs, step = 0;
+  int every = cfg->verbose ? (int)(steps_per_epoch / 10 > 0 ? steps_per_epoch / 10 : 1) : 0;
+  double tr0 = now_s();
+  for (int e = 1; e <= cfg->epochs; e++) {
+    for (int i = ntrain - 1; i > 0; i--) { // Fisher-Yates from the seeded RNG
+      int j = space_rng_below(&rng, i + 1), t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    double sum = 0;
+    for (int64_t s = 0; s < steps_per_epoch; s++, step++) {
+      double lr = 0.5 * cfg->lr * (1.0 + cos(M_PI * (double)step / (double)total));
+      gather(&nt_norm, train, perm + s * batch, batch, x, labels);
+      net_set_batch(nt, x, labels, batch);
+      net_forward(nt, batch, 1);
+      float loss = net_backward(nt, batch);
+      if (ctx.failed) {
+        rc = failf(res, "out of memory for kernel scratch");
+        goto done;
+      }
+      if (!isfinite(loss)) {
+        rc = failf(res, "diverged: loss is %s at step %lld (epoch %d)",
+                   isnan(loss) ? "NaN" : "inf", (long long)step, e);
+        res->steps = step;
+        res->examples = step * batch;
+        goto done;
+      }
+      net_sgd(nt, (float)lr, (float)cfg->momentum, (float)cfg->weight_decay);
+      sum += loss;
+      if (cfg->progress && every && (s + 1) % every == 0 && s + 1 < steps_per_epoch) {
+        double el = now_s() - tr0;
+        train_progress p = {e, cfg->epochs, step + 1, total, sum / (double)(s + 1), lr, el,
+                            (double)(step + 1) * batch / el};
+        cfg->progress(cfg->progress_user, &p);
+      }
+    }
+    res->final_loss = steps_per_epoch ? sum / (double)steps_per_epoch : NAN;
+    if (cfg->progress) {
+      double el = now_s() - tr0;
+      train_progress p = {e, cfg->epochs, step, total, res->final_loss,
+                          0.5 * cfg->lr * (1.0 + cos(M_PI * (double)step / (double)total)), el,
+                          el > 0 ? (double)step * batch / el : 0};
+      cfg->progress(cfg->progress_user, &p);
+    }
+  }
+  res->train_seconds = now_s() - tr0;
+  res->steps = step;
+  res->examples = step * batch;
+  evaluate(nt, &nt_norm, val, nval, batch, classes, x, labels, perm, logits, &res->val_acc,
+           &res->val_top5);
+  if (test)
+    evaluate(nt, &nt_norm, test, test->n, batch, classes, x, labels, perm, logits, &res->test_acc,
+             &res->test_top5);
+  if (ctx.failed) {
+    rc = failf(res, "out of memory for kernel scratch");
+    goto done;
+  }
+  res->ok = 1;
+done:
+  res->seconds = now_s() - t0;
+  free(x);
+  free(logits);
+  free(labels);
+  free(perm);
+  net_free(nt);
+  kn_ctx_free(&ctx);
+  return rc;
+}
