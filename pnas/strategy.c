@@ -1,0 +1,163 @@
+// Strategy dispatch (one entry point for every search strategy, keyed by --strategy) and the
+// pieces the baselines share: model budget, the ledger of evaluated cells, budget-respecting
+// sampling and the state file. The strategies themselves live in strategy_*.c.
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pnas/search.h"
+#include "pnas/strategy_common.h"
+
+int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen) {
+  const char *name = search_ctx_config(s)->strategy;
+  if (!strcmp(name, "pnas")) return strategy_pnas(s, res, err, errlen);
+  if (!strcmp(name, "random")) return strategy_random(s, res, err, errlen);
+  if (!strcmp(name, "evolution")) return strategy_evolution(s, res, err, errlen);
+  if (!strcmp(name, "rl")) return strategy_rl(s, res, err, errlen);
+  snprintf(err, errlen, "strategy '%s' is not implemented in this build", name);
+  return -1;
+}
+
+int strategy_budget_models(search_ctx *s) {
+  const search_config *cfg = search_ctx_config(s);
+  if (cfg->budget_models > 0) return cfg->budget_models;
+  space_cell empty = {0};
+  uint32_t ops = search_ctx_ops(s);
+  int n1 = space_expand(&empty, ops, NULL, 0);
+  space_cell *kids = malloc(sizeof *kids * (size_t)n1);
+  int within = n1;
+  if (kids) {
+    space_expand(&empty, ops, kids, n1);
+    within = 0;
+    for (int i = 0; i < n1; i++) within += search_within_budget(s, &kids[i]);
+    free(kids);
+  }
+  return within + (cfg->max_blocks - 1) * cfg->beam;
+}
+
+int strategy_ledger_init(strategy_ledger *l) {
+  memset(l, 0, sizeof *l);
+  l->cap = 1024;
+  l->keys = calloc((size_t)l->cap, sizeof *l->keys);
+  return l->keys ? 0 : -1;
+}
+
+void strategy_ledger_free(strategy_ledger *l) {
+  free(l->keys);
+  l->keys = NULL;
+}
+
+static uint64_t key_of(const space_cell *c) {
+  uint64_t h = space_hash(c);
+  return h ? h : 1; // 0 marks an empty slot
+}
+
+static int find_slot(const uint64_t *keys, int cap, uint64_t k) {
+  int i = (int)(k & (uint64_t)(cap - 1));
+  while (keys[i] && keys[i] != k) i = (i + 1) & (cap - 1);
+  return i;
+}
+
+int strategy_ledger_has(const strategy_ledger *l, const space_cell *c) {
+  uint64_t k = key_of(c);
+  return l->keys[find_slot(l->keys, l->cap, k)] == k;
+}
+
+static int ledger_add(strategy_ledger *l, uint64_t k) {
+  if (2 * (l->n + 1) > l->cap) {
+    int nc = l->cap * 2;
+    uint64_t *nk = calloc((size_t)nc, sizeof *nk);
+    if (!nk) return -1;
+    for (int i = 0; i < l->cap; i++)
+      if (l->keys[i]) nk[find_slot(nk, nc, l->keys[i])] = l->keys[i];
+    free(l->keys);
+    l->keys = nk;
+    l->cap = nc;
+  }
+  l->keys[find_slot(l->keys, l->cap, k)] = k;
+  l->n++;
+  return 0;
+}
+
+int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
+                         store_record *out, int *is_new, char *err, size_t errlen) {
+  int cached;
+  uint64_t k = key_of(c);
+  *is_new = l->keys[find_slot(l->keys, l->cap, k)] != k;
+  if (search_eval(s, c, c->nblocks, NAN, out, &cached, err, errlen)) return -1;
+  if (!*is_new) return 0;
+  if (ledger_add(l, k)) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  l->models++;
+  l->examples += out->examples;
+  l->seconds += out->seconds;
+  if (out->ok && (!l->found || out->val_acc > l->best.val_acc)) {
+    l->best = *out;
+    l->found = 1;
+  }
+  return 0;
+}
+
+void strategy_ledger_result(const strategy_ledger *l, search_result *res) {
+  memset(res, 0, sizeof *res);
+  res->found = l->found;
+  if (l->found) res->best = l->best;
+  res->trained = l->models;
+  res->examples = l->examples;
+  res->seconds = l->seconds;
+}
+
+int strategy_sample_within(search_ctx *s, space_rng *r, space_cell *out, char *err,
+                           size_t errlen) {
+  const search_config *cfg = search_ctx_config(s);
+  for (int tries = 0; tries < 100000; tries++) {
+    space_sample(out, cfg->max_blocks, search_ctx_ops(s), r);
+    space_canon(out);
+    if (search_within_budget(s, out)) return 0;
+  }
+  snprintf(err, errlen, "no %d-block cell within --max-params/--max-mult-adds in 100000 random "
+                        "draws; raise the limits",
+           cfg->max_blocks);
+  return -1;
+}
+
+void strategy_pack_key(struct msgpack_packer *pk, const char *key) {
+  msgpack_packer *p = (msgpack_packer *)pk;
+  msgpack_pack_str(p, strlen(key));
+  msgpack_pack_str_body(p, key, strlen(key));
+}
+
+int strategy_write_state(search_ctx *s, const strategy_ledger *l, int budget, int finished,
+                         int nextra, void (*extra_pack)(struct msgpack_packer *pk, void *user),
+                         void *user, char *err, size_t errlen) {
+  const search_config *cfg = search_ctx_config(s);
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  struct msgpack_packer *pp = (struct msgpack_packer *)&pk;
+  msgpack_pack_map(&pk, 7 + (size_t)(extra_pack ? nextra : 0));
+  strategy_pack_key(pp, "format");
+  strategy_pack_key(pp, "pnas-search-state-1");
+  strategy_pack_key(pp, "strategy");
+  strategy_pack_key(pp, cfg->strategy);
+  strategy_pack_key(pp, "models");
+  msgpack_pack_int(&pk, l->models);
+  strategy_pack_key(pp, "budget");
+  msgpack_pack_int(&pk, budget);
+  strategy_pack_key(pp, "finished");
+  finished ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+  strategy_pack_key(pp, "seed");
+  msgpack_pack_int64(&pk, cfg->seed);
+  strategy_pack_key(pp, "best_val_acc");
+  l->found ? msgpack_pack_double(&pk, l->best.val_acc) : msgpack_pack_nil(&pk);
+  if (extra_pack) extra_pack(pp, user);
+  int rc = store_write_file(store_dir(search_ctx_store(s)), "state.msgpack", sb.data, sb.size, err,
+                            errlen);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
