@@ -17,6 +17,16 @@ static int set_value(const char *prog, const arg_spec *s, const char *v) {
   case ARG_FLAG:
     *(int *)s->dst = 1;
     return 0;
+  case ARG_BUF: {
+    size_t cap = (size_t)s->max;
+    if (strlen(v) >= cap) {
+      fprintf(stderr, "%s: --%s value is too long (at most %zu characters)\n", prog, s->name,
+              cap - 1);
+      return 2;
+    }
+    memcpy(s->dst, v, strlen(v) + 1);
+    return 0;
+  }
   case ARG_INT:
   case ARG_I64: {
     long long x = strtoll(v, &end, 10);

@@ -7,12 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { ARG_INT, ARG_I64, ARG_DOUBLE, ARG_STR, ARG_FLAG } arg_type;
+// ARG_BUF copies the value into a char array of (size_t)max bytes (too long = usage error).
+typedef enum { ARG_INT, ARG_I64, ARG_DOUBLE, ARG_STR, ARG_FLAG, ARG_BUF } arg_type;
 
 typedef struct {
   const char *name;   // without the leading "--"
   arg_type type;
-  void *dst;          // int*, int64_t*, double*, const char**, int* (flag -> 1)
+  void *dst;          // int*, int64_t*, double*, const char**, int* (flag -> 1), char[max]
   double min, max;    // for numbers; min > max means no range check
   int *seen;          // optional: set to 1 when given on the command line
 } arg_spec;

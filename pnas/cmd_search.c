@@ -1,0 +1,146 @@
+// `pnas search` (and plain `pnas [flags]`): runs a strategy in a run directory, resumable.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pnas/cli.h"
+#include "pnas/search.h"
+
+static const char USAGE[] =
+    "usage: pnas [search] [flags] [--run DIR]\n"
+    "       pnas search --resume DIR [--salvage] [--threads t]\n"
+    "Runs an architecture search (PNAS by default) and prints the best cell found.\n"
+    "With no flags: a small real search on Fashion-MNIST sized for 2 CPU cores.\n"
+    "  --run DIR    run directory [runs/<timestamp>]   --resume DIR  continue a killed search\n"
+    "  --salvage    on resume, skip corrupt records in the results log (with a warning)\n";
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void print_summary(search_ctx *s, const search_result *res, double wall) {
+  const search_config *cfg = search_ctx_config(s);
+  store *st = search_ctx_store(s);
+  int n = store_count(st), ok = 0, nl1 = 0;
+  int64_t examples = 0;
+  double train_s = 0;
+  double *l1 = malloc(sizeof *l1 * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    const store_record *r = store_get(st, i);
+    ok += r->ok;
+    examples += r->examples;
+    train_s += r->seconds;
+    if (r->ok && r->level == 1 && l1) l1[nl1++] = r->val_acc;
+  }
+  char text[SPACE_TEXT_MAX];
+  space_format(&res->best.cell, text, sizeof text);
+  printf("\nbest cell (level %d): %s\n", res->best.level, text);
+  printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d F=%d)\n",
+         res->best.val_acc, (long long)res->best.params, (long long)res->best.mult_adds, cfg->N,
+         cfg->F);
+  if (nl1 && l1) {
+    qsort(l1, (size_t)nl1, sizeof *l1, cmp_double);
+    double med = nl1 % 2 ? l1[nl1 / 2] : 0.5 * (l1[nl1 / 2 - 1] + l1[nl1 / 2]);
+    printf("  level-1 cells: median %.4f, best %.4f -> the search's best is %+.4f over the "
+           "median\n",
+           med, l1[nl1 - 1], res->best.val_acc - med);
+  }
+  printf("  cost: %d models trained (%d ok), %lld examples, %.0f s training, %.0f s wall\n", n, ok,
+         (long long)examples, train_s, wall);
+  printf("  run directory: %s\n", store_dir(st));
+  printf("retrain it at full size:\n  pnas train --cell '%s' --dataset %s --N 3 --F 48 "
+         "--epochs 20\n",
+         text, cfg->dataset);
+  free(l1);
+}
+
+int cmd_search(int argc, char **argv) {
+  search_config cfg;
+  search_config_default(&cfg);
+  const char *run = NULL, *resume = NULL;
+  int salvage = 0, threads = -1;
+  arg_spec specs[64];
+  int n = search_config_args(&cfg, specs, 60);
+  int config_given = 0; // any config flag other than --threads (not allowed with --resume)
+  for (int i = 0; i < n; i++)
+    if (strcmp(specs[i].name, "threads")) specs[i].seen = &config_given;
+  specs[n++] = (arg_spec){"run", ARG_STR, &run, 0, -1, NULL};
+  specs[n++] = (arg_spec){"resume", ARG_STR, &resume, 0, -1, NULL};
+  specs[n++] = (arg_spec){"salvage", ARG_FLAG, &salvage, 0, -1, NULL};
+  char usage[4096];
+  snprintf(usage, sizeof usage, "%s\n%s", USAGE, SEARCH_FLAGS_HELP);
+  int rc = args_parse("pnas search", usage, argc, argv, 1, specs, n, NULL, 0, NULL);
+  if (rc == 3) return 0;
+  if (rc) return rc;
+  char err[1024];
+  if (resume) {
+    // Everything but the thread count comes from the run's saved configuration.
+    if (config_given || run) {
+      fprintf(stderr, "pnas search: --resume takes only --salvage and --threads (the rest "
+                      "comes from %s/config.msgpack)\n",
+              resume);
+      return 2;
+    }
+    threads = cfg.threads;
+    if (search_config_load(&cfg, resume, err, sizeof err)) {
+      fprintf(stderr, "pnas search: cannot resume: %s\n", err);
+      return 1;
+    }
+    if (threads > 0) cfg.threads = threads;
+    run = resume;
+  } else {
+    if (search_config_check(&cfg, err, sizeof err)) {
+      fprintf(stderr, "pnas search: %s\n", err);
+      return 2;
+    }
+    if (!run) {
+      static char def[64];
+      time_t t = time(NULL);
+      struct tm tm;
+      localtime_r(&t, &tm);
+      mkdir("runs", 0755);
+      strftime(def, sizeof def, "runs/%Y%m%d-%H%M%S", &tm);
+      run = def;
+    }
+    struct stat st;
+    char log[1100];
+    snprintf(log, sizeof log, "%s/results.log", run);
+    if (stat(log, &st) == 0) {
+      fprintf(stderr, "pnas search: %s already holds a search; continue it with "
+                      "`pnas search --resume %s` or choose another --run\n",
+              run, run);
+      return 2;
+    }
+  }
+  search_ctx *s;
+  if (search_ctx_open(&s, &cfg, run, resume != NULL, salvage, err, sizeof err)) {
+    fprintf(stderr, "pnas search: %s\n", err);
+    return 1;
+  }
+  if (cfg.cache_dir[0] && search_ctx_set_cache(s, cfg.cache_dir, err, sizeof err)) {
+    fprintf(stderr, "pnas search: --cache: %s\n", err);
+    search_ctx_close(s);
+    return 1;
+  }
+  fprintf(stderr, "pnas: %s search, run directory %s%s\n", cfg.strategy, run,
+          resume ? " (resumed)" : "");
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  search_result res;
+  rc = strategy_run(s, &res, err, sizeof err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  search_progress_done(s);
+  if (rc) {
+    fprintf(stderr, "pnas search: %s\n", err);
+    search_ctx_close(s);
+    return 1;
+  }
+  if (res.found)
+    print_summary(s, &res, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+  search_ctx_close(s);
+  return res.found ? 0 : 1;
+}

@@ -1,0 +1,301 @@
+// The search harness: run context (store + dataset + trainer settings), the evaluator that
+// never trains a cell twice under the same settings, and the progress line. Strategies
+// (strategy_*.c) only decide which cells to evaluate.
+#include "pnas/search.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pnas/train.h"
+#include "searchspace/cost.h"
+
+struct search_ctx {
+  search_config cfg;
+  store *st;
+  store *cache; // optional shared cache (another run directory's store), may be NULL
+  uint32_t ops;
+  uint64_t settings;
+  data_kind kind;
+  data_set full, train, val;
+  cost_config cost;
+  // progress
+  int tty;
+  int level, levels, todo, done, cached;
+  double level_t0, child_seconds;
+  double best;
+  double rank;
+  int live_open;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const search_config *search_ctx_config(const search_ctx *s) { return &s->cfg; }
+store *search_ctx_store(search_ctx *s) { return s->st; }
+uint32_t search_ctx_ops(const search_ctx *s) { return s->ops; }
+uint64_t search_ctx_settings(const search_ctx *s) { return s->settings; }
+
+int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, char *err, size_t errlen) {
+  if (search_config_check(cfg, err, errlen)) return -1;
+  search_ctx *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  s->cfg = *cfg;
+  s->best = NAN;
+  s->rank = NAN;
+  s->tty = isatty(STDERR_FILENO);
+  space_parse_ops(cfg->ops, &s->ops, err, errlen);
+  char settings[2048];
+  search_settings_string(cfg, settings, sizeof settings);
+  s->settings = store_settings_hash(settings);
+  if (!strcmp(cfg->device, "cuda")) {
+    snprintf(err, errlen, "--device cuda: this build has no working CUDA training backend; use "
+                          "--device cpu or auto");
+    free(s);
+    return -1;
+  }
+  // run_dir NULL: a worker rank's context (pnas/mpi_worker.c), which trains but has no store.
+  if (run_dir && store_open(run_dir, !resume, salvage, &s->st, err, errlen)) {
+    free(s);
+    return -1;
+  }
+  if (run_dir && !resume && search_config_save(cfg, run_dir, err, errlen)) {
+    search_ctx_close(s);
+    return -1;
+  }
+  data_kind_from_name(cfg->dataset, &s->kind);
+  if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen)) {
+    search_ctx_close(s);
+    return -1;
+  }
+  if (s->full.n <= DATA_VAL_SIZE) {
+    snprintf(err, errlen, "dataset has %d training images; need more than %d (validation)",
+             s->full.n, DATA_VAL_SIZE);
+    search_ctx_close(s);
+    return -1;
+  }
+  int ntrain = s->full.n - DATA_VAL_SIZE;
+  s->train = data_view(&s->full, 0, cfg->train_subset > 0 && cfg->train_subset < ntrain
+                                        ? cfg->train_subset
+                                        : ntrain);
+  s->val = data_view(&s->full, ntrain, cfg->val_subset > 0 && cfg->val_subset < DATA_VAL_SIZE
+                                           ? cfg->val_subset
+                                           : DATA_VAL_SIZE);
+  s->cost = (cost_config){.N = cfg->N, .F = cfg->F, .in_c = s->full.c, .in_h = s->full.h,
+                          .in_w = s->full.w, .classes = s->full.classes,
+                          .stem = COST_STEM_CIFAR, .stem_mult = 3};
+  if (!strcmp(cfg->device, "auto"))
+    fprintf(stderr, "pnas: training children on the CPU (no CUDA training backend in this "
+                    "build)\n");
+  *out = s;
+  return 0;
+}
+
+void search_ctx_close(search_ctx *s) {
+  if (!s) return;
+  search_progress_done(s);
+  store_close(s->st);
+  store_close(s->cache);
+  data_free(&s->full);
+  free(s);
+}
+
+int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen) {
+  store_close(s->cache);
+  s->cache = NULL;
+  return store_open(dir, 1, 0, &s->cache, err, errlen);
+}
+
+int search_within_budget(search_ctx *s, const space_cell *c) {
+  if (!s->cfg.max_params && !s->cfg.max_mult_adds) return 1;
+  cost_result r;
+  char err[128];
+  if (cost_network(c, &s->cost, &r, err, sizeof err)) return 0;
+  if (s->cfg.max_params && r.params > s->cfg.max_params) return 0;
+  if (s->cfg.max_mult_adds && r.mult_adds > s->cfg.max_mult_adds) return 0;
+  return 1;
+}
+
+static uint64_t child_seed(uint64_t train_seed, uint64_t hash) {
+  uint64_t z = train_seed ^ (hash * 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) & 0x7fffffffffffffffULL;
+}
+
+static void fmt_time(double s, char *buf, size_t n) {
+  if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
+  else if (s < 60) snprintf(buf, n, "%.0fs", s);
+  else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+  else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static void progress_line(search_ctx *s, const store_record *r, int cached) {
+  double avg = s->done > s->cached ? s->child_seconds / (s->done - s->cached) : NAN;
+  int left = s->todo - s->done;
+  // Later levels of a PNAS search train `beam` children each.
+  if (!strcmp(s->cfg.strategy, "pnas") && s->level < s->levels)
+    left += (s->levels - s->level) * s->cfg.beam;
+  char eta[32], best[32], rank[32];
+  fmt_time(isfinite(avg) ? avg * left : NAN, eta, sizeof eta);
+  if (isfinite(s->best)) snprintf(best, sizeof best, "%.4f", s->best);
+  else snprintf(best, sizeof best, "-");
+  if (isfinite(s->rank)) snprintf(rank, sizeof rank, "%.2f", s->rank);
+  else snprintf(rank, sizeof rank, "-");
+  if (s->tty) {
+    fprintf(stderr, "\r\033[Klevel %d/%d  child %d/%d  ETA %s  best %s  rank-corr %s", s->level,
+            s->levels, s->done, s->todo, eta, best, rank);
+    s->live_open = 1;
+  } else if (r) {
+    char text[SPACE_TEXT_MAX];
+    space_format(&r->cell, text, sizeof text);
+    if (r->ok)
+      fprintf(stderr, "level %d/%d child %d/%d %s acc %.4f %.1fs%s  best %s ETA %s\n", s->level,
+              s->levels, s->done, s->todo, text, r->val_acc, r->seconds,
+              cached ? " (cached)" : "", best, eta);
+    else
+      fprintf(stderr, "level %d/%d child %d/%d %s FAILED: %s%s\n", s->level, s->levels, s->done,
+              s->todo, text, r->reason, cached ? " (cached)" : "");
+  }
+  fflush(stderr);
+}
+
+void search_progress_level(search_ctx *s, int level, int levels, int todo) {
+  s->level = level;
+  s->levels = levels;
+  s->todo = todo;
+  s->done = 0;
+  s->cached = 0;
+  s->child_seconds = 0;
+  s->level_t0 = now_s();
+  progress_line(s, NULL, 0);
+}
+
+void search_progress_set_rank(search_ctx *s, double spearman) { s->rank = spearman; }
+
+void search_progress_done(search_ctx *s) {
+  if (s->live_open) {
+    fputc('\n', stderr);
+    s->live_open = 0;
+  }
+}
+
+int search_lookup(search_ctx *s, const space_cell *c, int level, double predicted,
+                  store_record *out, char *err, size_t errlen) {
+  uint64_t hash = space_hash(c);
+  const store_record *hit = store_find(s->st, hash, s->settings);
+  if (hit) {
+    *out = *hit;
+    s->done++;
+    s->cached++;
+    if (hit->ok && (!isfinite(s->best) || hit->val_acc > s->best)) s->best = hit->val_acc;
+    progress_line(s, out, 1);
+    return 1;
+  }
+  const store_record *shared = s->cache ? store_find(s->cache, hash, s->settings) : NULL;
+  if (shared) {
+    // Trained by another run of the same comparison: copy it, cost included.
+    store_record r = *shared;
+    snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
+    r.level = level;
+    r.predicted = predicted;
+    if (store_append(s->st, &r, err, errlen)) return -1;
+    *out = r;
+    s->done++;
+    s->cached++;
+    if (r.ok && (!isfinite(s->best) || r.val_acc > s->best)) s->best = r.val_acc;
+    progress_line(s, out, 1);
+    return 1;
+  }
+  return 0;
+}
+
+void search_train_record(search_ctx *s, const space_cell *c, int level, double predicted,
+                         store_record *out) {
+  uint64_t hash = space_hash(c);
+  store_record r;
+  memset(&r, 0, sizeof r);
+  r.cell = *c;
+  r.hash = hash;
+  r.settings = s->settings;
+  r.level = level;
+  snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
+  r.predicted = predicted;
+  r.seed = child_seed((uint64_t)s->cfg.train_seed, hash);
+  r.val_top5 = NAN;
+  cost_result cr;
+  char cerr[128];
+  if (cost_network(c, &s->cost, &cr, cerr, sizeof cerr) == 0) {
+    r.params = cr.params;
+    r.mult_adds = cr.mult_adds;
+  }
+  train_config tc;
+  train_config_default(&tc);
+  tc.N = s->cfg.N;
+  tc.F = s->cfg.F;
+  tc.epochs = s->cfg.epochs;
+  tc.batch = s->cfg.batch;
+  tc.lr = s->cfg.lr;
+  tc.momentum = s->cfg.momentum;
+  tc.weight_decay = s->cfg.weight_decay;
+  tc.seed = r.seed;
+  if (s->cfg.threads > 0) tc.threads = s->cfg.threads;
+  tc.kind = s->kind;
+  tc.verbose = 0;
+  train_result tr;
+  double t0 = now_s();
+  int rc = train_child(&tc, c, &s->train, &s->val, NULL, &tr);
+  r.seconds = now_s() - t0;
+  snprintf(r.device, sizeof r.device, "cpu");
+  if (rc == 0 && tr.ok) {
+    r.ok = 1;
+    r.val_acc = tr.val_acc;
+    r.val_top5 = tr.val_top5;
+    r.examples = tr.examples;
+  } else {
+    r.ok = 0;
+    r.val_acc = 0;
+    r.examples = tr.examples;
+    snprintf(r.reason, sizeof r.reason, "%s", tr.reason[0] ? tr.reason : "training failed");
+  }
+  *out = r;
+}
+
+int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
+  if (store_append(s->st, r, err, errlen)) return -1;
+  if (s->cache) {
+    store_record copy = *r;
+    if (store_append(s->cache, &copy, err, errlen)) return -1;
+  }
+  s->done++;
+  s->child_seconds += r->seconds;
+  if (r->ok && (!isfinite(s->best) || r->val_acc > s->best)) s->best = r->val_acc;
+  progress_line(s, r, 0);
+  return 0;
+}
+
+int search_eval(search_ctx *s, const space_cell *cell, int level, double predicted,
+                store_record *out, int *cached, char *err, size_t errlen) {
+  space_cell c = *cell;
+  space_canon(&c);
+  int found = search_lookup(s, &c, level, predicted, out, err, errlen);
+  if (found < 0) return -1;
+  *cached = found;
+  if (found) return 0;
+  store_record r;
+  search_train_record(s, &c, level, predicted, &r);
+  if (search_commit(s, &r, err, errlen)) return -1;
+  *out = r;
+  return 0;
+}

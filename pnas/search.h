@@ -1,0 +1,123 @@
+// The search harness shared by every strategy: configuration (one table drives the CLI flags,
+// the saved config.msgpack and the training-settings cache key), the evaluator that trains a
+// child or finds it in the store, the progress line, and the strategies' entry points.
+// It does not implement training (pnas/train.c) or predictors (predictor/).
+#ifndef PNAS_SEARCH_H
+#define PNAS_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "pnas/store.h"
+#include "searchspace/cell.h"
+
+typedef struct {
+  // strategy
+  char strategy[16];    // pnas | rl | random | evolution
+  int beam;             // PNAS: K children trained per level (>= 2)
+  int max_blocks;       // B
+  char ops[128];        // operator list ("all" or comma-separated names)
+  int budget_models;    // baselines: models to train (0 = as many as PNAS would: L1 + (B-1)K)
+  int population, sample;       // evolution: P, S
+  double rl_lr, rl_entropy;     // RL controller: Adam lr, entropy bonus weight
+  int rl_batch;                 // RL: cells per controller update
+  // predictor
+  char predictor[8];    // lstm | mlp | ridge
+  int members;
+  int pred_epochs;      // 0 = predictor default
+  // training of children (the cache key is built from these)
+  char dataset[32];
+  char data_dir[512];   // "" = default location
+  int N, F, epochs, batch;
+  double lr, momentum, weight_decay;
+  int train_subset, val_subset; // 0 = all
+  int64_t train_seed;   // children's training seed = mix(train_seed, cell hash)
+  // limits
+  int64_t max_params, max_mult_adds; // 0 = no limit
+  // run
+  int64_t seed;         // the strategy's seed (predictor folds, sampling, controller)
+  char cache_dir[512];  // "" = none; else a shared cache store (see search_ctx_set_cache)
+  char device[16];      // cpu | cuda | auto
+  int threads;          // 0 = all cores
+} search_config;
+
+void search_config_default(search_config *c);
+// Fills specs[] (up to max) with one flag per config field, pointing into c; returns the count.
+// Callers append their own flags (--run, --resume ...) and call args_parse.
+#include "pnas/args.h"
+int search_config_args(search_config *c, arg_spec *specs, int max);
+// The flags' help text, one line each.
+extern const char SEARCH_FLAGS_HELP[];
+// Saves/loads the config as msgpack (config.msgpack in the run directory).
+int search_config_save(const search_config *c, const char *dir, char *err, size_t errlen);
+int search_config_load(search_config *c, const char *dir, char *err, size_t errlen);
+// "dataset=...;N=..;..." - the training settings that make two measurements comparable.
+void search_settings_string(const search_config *c, char *buf, size_t n);
+// Checks ranges and names (ops, dataset, predictor, strategy). 0 ok, -1 with err.
+int search_config_check(const search_config *c, char *err, size_t errlen);
+
+typedef struct search_ctx search_ctx;
+
+// Opens the run store (create or resume), loads the dataset, prepares the trainer. run_dir NULL:
+// no store (a worker rank that only trains; search_eval must not be called on it).
+int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, char *err, size_t errlen);
+void search_ctx_close(search_ctx *s);
+const search_config *search_ctx_config(const search_ctx *s);
+store *search_ctx_store(search_ctx *s);
+uint32_t search_ctx_ops(const search_ctx *s);
+uint64_t search_ctx_settings(const search_ctx *s);
+
+// Shares trained children with other runs (e.g. the strategies of one comparison): before
+// training, the evaluator also looks in the store at dir (created when missing); a hit is
+// copied into this run's log with its original cost, so every run's ledger stays complete.
+// New results are appended to both. 0 ok, -1 with err.
+int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen);
+
+// 1 when the cell is within --max-params / --max-mult-adds (cost model), else 0.
+int search_within_budget(search_ctx *s, const space_cell *c);
+// Evaluates one child: returns the stored record when this cell was already measured under the
+// same settings (*cached = 1), else trains it, appends the record and returns it. A training
+// failure is a recorded result (ok = 0), not an error. -1 only when the store cannot be written
+// (then the search must stop; the log stays intact and resumable).
+int search_eval(search_ctx *s, const space_cell *c, int level, double predicted,
+                store_record *out, int *cached, char *err, size_t errlen);
+
+// The three steps of search_eval, separately, for the MPI dispatcher (pnas/mpi_pool.c): c must be
+// canonical. search_lookup: 1 (out filled, counted as cached) when the run's store or the shared
+// cache has the cell, 0 when it must be trained, -1 when copying a shared hit cannot be written.
+// search_train_record: trains it into a record without touching any store (worker ranks).
+// search_commit: appends a trained record to the log (and the shared cache) and counts it.
+int search_lookup(search_ctx *s, const space_cell *c, int level, double predicted,
+                  store_record *out, char *err, size_t errlen);
+void search_train_record(search_ctx *s, const space_cell *c, int level, double predicted,
+                         store_record *out);
+int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen);
+
+// Evaluates n children that do not depend on each other (one PNAS level, one RL minibatch):
+// out[i] / cached[i] as search_eval. In one process they run in order; under MPI they are
+// handed out to worker ranks as they become free. predicted may be NULL. 0 ok, -1 as above.
+int search_eval_batch(search_ctx *s, const space_cell *cells /* (n) */, int n, int level,
+                      const double *predicted /* (n) or NULL */, store_record *out /* (n) */,
+                      int *cached /* (n) */, char *err, size_t errlen);
+
+// Progress: a live line on a terminal, one line per finished child otherwise.
+void search_progress_level(search_ctx *s, int level, int levels, int todo);
+void search_progress_set_rank(search_ctx *s, double spearman);
+void search_progress_done(search_ctx *s); // ends the live line
+
+typedef struct {
+  int found;
+  store_record best;
+  int trained;          // models in this run's log
+  int64_t examples;
+  double seconds;
+} search_result;
+
+// Strategies: run to completion (resuming from the store when records exist). 0 ok, -1 error.
+// strategy_run dispatches on cfg->strategy (pnas/strategy.c).
+int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen);
+int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen);
+
+#endif
