@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# MPI search tests on a tiny real PNAS search (Fashion-MNIST). Modes:
+#   reference  - the single-process search (the ctest fixture the other two compare with)
+#   np3        - the same search with `mpirun -np 3` (rank 0 + 2 workers): the same trained cells
+#                with bit-identical records, and the same printed result
+#   dead       - the same search with 3 ranks, one worker killed with SIGKILL part-way: the job
+#                must exit non-zero with a clear message and lose no finished child; then
+#                `mpirun -np 3 pnas search --resume` completes it without retraining anything,
+#                identical to the reference
+# usage: mpi_search.sh MODE PNAS MPI_RECORDS MPIRUN WORKDIR
+set -u
+MODE=$1 PNAS=$2 RECORDS=$3 MPIRUN=$4 WORK=$5
+fail() { echo "FAIL ($MODE): $*"; exit 1; }
+ARGS=(--ops sep3x3,max3x3,identity --beam 4 --max-blocks 2 --N 1 --F 4 --train-subset 600
+      --val-subset 300 --members 2 --predictor-epochs 20 --threads 1 --seed 3)
+WANT=$((21 + 4)) # 21 unique 1-block cells of 3 ops, then the top 4 level-2 children
+REF=$WORK/ref
+
+# Open MPI as root in a container on one machine, without a network: shared memory only,
+# oversubscribed (2 cores, 3 ranks), no binding, no single-copy (CMA is often blocked).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+export OMPI_MCA_plm_rsh_agent=false
+MPI=("$MPIRUN" --oversubscribe -np 3)
+
+check_run() { # DIR OUTFILE: WANT distinct records identical to the reference, same result
+  local d=$1 out=$2
+  "$RECORDS" "$d" > "$d.records" || fail "cannot read $d"
+  local n u
+  n=$(wc -l < "$d.records")
+  u=$(cut -d' ' -f1 "$d.records" | sort -u | wc -l)
+  [ "$n" = "$WANT" ] || fail "$d holds $n records, want $WANT"
+  [ "$u" = "$WANT" ] || fail "$d: a child was trained twice ($u distinct cells in $n records)"
+  diff "$REF.records" "$d.records" > "$d.diff" ||
+    fail "records differ from the single-process run: $(head -20 "$d.diff")"
+  diff <(grep -A1 "best cell" "$REF.out") <(grep -A1 "best cell" "$out") ||
+    fail "different final result: $(cat "$out")"
+}
+
+case $MODE in
+reference)
+  rm -rf "$REF" "$REF".*
+  mkdir -p "$WORK"
+  "$PNAS" search "${ARGS[@]}" --run "$REF" > "$REF.out" 2> "$REF.err" ||
+    { cat "$REF.err"; fail "single-process search failed"; }
+  "$RECORDS" "$REF" > "$REF.records" || fail "cannot read $REF"
+  [ "$(wc -l < "$REF.records")" = "$WANT" ] || fail "reference holds the wrong number of records"
+  grep -q "best cell (level 2)" "$REF.out" || fail "no result printed: $(cat "$REF.out")"
+  echo "reference: $WANT children, $(grep 'best cell' "$REF.out")"
+  ;;
+np3)
+  [ -s "$REF.records" ] || fail "no reference run in $REF (run the mpi_reference test first)"
+  D=$WORK/np3
+  rm -rf "$D" "$D".*
+  timeout 600 "${MPI[@]}" "$PNAS" search "${ARGS[@]}" --run "$D" > "$D.out" 2> "$D.err" ||
+    { cat "$D.err"; fail "3-rank search failed"; }
+  grep -q "pnas: MPI: 3 ranks" "$D.err" || fail "not run as 3 ranks: $(head "$D.err")"
+  [ "$(grep -c 'pnas: MPI: worker rank' "$D.err")" = 2 ] || fail "not 2 workers: $(head "$D.err")"
+  check_run "$D" "$D.out"
+  echo "np3: the same $WANT records bit for bit and the same best cell as one process"
+  ;;
+dead)
+  [ -s "$REF.records" ] || fail "no reference run in $REF (run the mpi_reference test first)"
+  D=$WORK/dead
+  rm -rf "$D" "$D".*
+  timeout 600 "${MPI[@]}" "$PNAS" search "${ARGS[@]}" --run "$D" > "$D.out" 2> "$D.err" &
+  job=$!
+  # Kill worker rank 1 once 6 children are in the log (level 1 has 21).
+  for _ in $(seq 1 3000); do
+    c=$("$RECORDS" "$D" 2>/dev/null | wc -l)
+    [ "$c" -ge 6 ] && break
+    kill -0 $job 2>/dev/null || { cat "$D.err"; fail "search ended before the kill"; }
+    sleep 0.1
+  done
+  pid=$(sed -n 's/^pnas: MPI: worker rank 1 pid \([0-9]*\) .*/\1/p' "$D.err")
+  [ -n "$pid" ] || fail "no pid of worker rank 1 in: $(head "$D.err")"
+  "$RECORDS" "$D" > "$D.before"
+  kill -9 "$pid"
+  wait $job
+  rc=$?
+  [ "$rc" != 0 ] || fail "the job exited 0 after a worker was killed"
+  [ "$rc" != 124 ] || fail "the job hung after a worker was killed"
+  grep -q "pnas: rank 0 was terminated by the MPI launcher" "$D.err" ||
+    fail "no clear message from rank 0: $(cat "$D.err")"
+  grep -q "pnas search --resume $D" "$D.err" || fail "the message does not say how to resume"
+  "$RECORDS" "$D" > "$D.after" || fail "the log is unreadable after the kill"
+  # Nothing finished is lost: every record present before the kill is still there.
+  comm -23 <(sort "$D.before") <(sort "$D.after") > "$D.lost"
+  [ ! -s "$D.lost" ] || fail "records lost: $(cat "$D.lost")"
+  nb=$(wc -l < "$D.after")
+  timeout 600 "${MPI[@]}" "$PNAS" search --resume "$D" > "$D.out2" 2> "$D.err2" ||
+    { cat "$D.err2"; fail "resumed search failed"; }
+  cached=$(grep -c "(cached)" "$D.err2")
+  [ "$cached" = "$nb" ] || fail "resume found $cached of the $nb finished children in the log"
+  check_run "$D" "$D.out2"
+  echo "dead worker: job exited $rc with a clear message, $nb children kept; resumed under MPI to" \
+       "the same $WANT records and result as one process"
+  ;;
+*) fail "unknown mode" ;;
+esac
