@@ -1,0 +1,206 @@
+// `pnas compare`: runs each listed strategy with seeds 1..S under the same budget and training
+// settings, each in OUT/<strategy>-seed<k>/, all sharing trained children through the cache
+// store OUT/cache, then writes the comparison report into OUT. Rerunning the same command
+// continues: finished runs are replayed from their logs (no training), a killed run resumes.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pnas/cli.h"
+#include "pnas/report_core.h"
+#include "pnas/search.h"
+
+static const char USAGE[] =
+    "usage: pnas compare --strategies LIST --seeds S [--budget-models M] [search flags] --out DIR\n"
+    "Runs every strategy of LIST (default pnas,rl,random,evolution) with seeds 1..S [3], each in\n"
+    "DIR/<strategy>-seed<k>/, sharing trained children through DIR/cache, and writes\n"
+    "DIR/report.md and DIR/report.html (see `pnas report`). The baselines train M models each\n"
+    "(0 = as many as PNAS trains with the same flags). Rerun the same command to continue an\n"
+    "interrupted comparison; --threads may change, other flags may not.\n"
+    "--strategy, --seed and --cache are set by compare and cannot be given.\n";
+
+// The fields that must match for a rerun to continue the same comparison.
+static void identity_string(const search_config *c, char *buf, size_t n) {
+  char settings[2048];
+  search_settings_string(c, settings, sizeof settings);
+  snprintf(buf, n,
+           "%s|strategy=%s|seed=%lld|B=%d|ops=%s|beam=%d|budget=%d|P=%d|S=%d|rl=%.17g,%.17g,%d|"
+           "pred=%s,%d,%d|max=%lld,%lld",
+           settings, c->strategy, (long long)c->seed, c->max_blocks, c->ops, c->beam,
+           c->budget_models, c->population, c->sample, c->rl_lr, c->rl_entropy, c->rl_batch,
+           c->predictor, c->members, c->pred_epochs, (long long)c->max_params,
+           (long long)c->max_mult_adds);
+}
+
+static int file_exists(const char *dir, const char *name) {
+  char p[1400];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return stat(p, &st) == 0;
+}
+
+// Runs (or continues) one strategy/seed. 0 ok, 1 failure, 2 usage (flags differ from the run).
+static int run_one(const search_config *cfg, const char *run, const char *cache, int *models,
+                   double *best) {
+  char err[1024];
+  int resume = file_exists(run, STORE_LOG_NAME);
+  if (resume) {
+    search_config saved;
+    if (search_config_load(&saved, run, err, sizeof err)) {
+      fprintf(stderr, "pnas compare: cannot continue %s: %s\n", run, err);
+      return 1;
+    }
+    char a[4096], b[4096];
+    identity_string(cfg, a, sizeof a);
+    identity_string(&saved, b, sizeof b);
+    if (strcmp(a, b)) {
+      fprintf(stderr, "pnas compare: %s was started with other flags; rerun the original "
+                      "command or choose another --out\n  saved: %s\n  now:   %s\n",
+              run, b, a);
+      return 2;
+    }
+  }
+  search_ctx *s;
+  if (search_ctx_open(&s, cfg, run, resume, 0, err, sizeof err)) {
+    fprintf(stderr, "pnas compare: %s: %s\n", run, err);
+    return 1;
+  }
+  if (search_ctx_set_cache(s, cache, err, sizeof err)) {
+    fprintf(stderr, "pnas compare: cache %s: %s\n", cache, err);
+    search_ctx_close(s);
+    return 1;
+  }
+  fprintf(stderr, "pnas compare: %s seed %lld in %s%s\n", cfg->strategy, (long long)cfg->seed,
+          run, resume ? " (continued)" : "");
+  search_result res;
+  int rc = strategy_run(s, &res, err, sizeof err);
+  search_progress_done(s);
+  *models = store_count(search_ctx_store(s));
+  *best = res.found ? res.best.val_acc : NAN;
+  search_ctx_close(s);
+  if (rc) {
+    fprintf(stderr, "pnas compare: %s: %s (rerun the same command to continue)\n", run, err);
+    return 1;
+  }
+  return 0;
+}
+
+int cmd_compare(int argc, char **argv) {
+  search_config cfg;
+  search_config_default(&cfg);
+  char strategies[128] = "pnas,rl,random,evolution";
+  const char *out = NULL;
+  int seeds = 3;
+  arg_spec specs[72];
+  int n = search_config_args(&cfg, specs, 64);
+  int forbidden = 0;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(specs[i].name, "strategy") || !strcmp(specs[i].name, "seed") ||
+        !strcmp(specs[i].name, "cache"))
+      specs[i].seen = &forbidden;
+  specs[n++] = (arg_spec){"strategies", ARG_BUF, strategies, 0, sizeof strategies, NULL};
+  specs[n++] = (arg_spec){"seeds", ARG_INT, &seeds, 1, 1000, NULL};
+  specs[n++] = (arg_spec){"out", ARG_STR, &out, 0, -1, NULL};
+  char usage[4096];
+  snprintf(usage, sizeof usage, "%s\n%s", USAGE, SEARCH_FLAGS_HELP);
+  int rc = args_parse("pnas compare", usage, argc, argv, 1, specs, n, NULL, 0, NULL);
+  if (rc == 3) return 0;
+  if (rc) return rc;
+  if (forbidden) {
+    fprintf(stderr, "pnas compare: --strategy, --seed and --cache are set by compare (use "
+                    "--strategies and --seeds)\n");
+    return 2;
+  }
+  if (!out) {
+    fprintf(stderr, "pnas compare: --out DIR is required\n");
+    return 2;
+  }
+  // Parse and check the strategy list.
+  char names[8][16];
+  int ns = 0;
+  char err[1024];
+  for (char *tok = strtok(strategies, ","); tok; tok = strtok(NULL, ",")) {
+    if (ns == 8 || strlen(tok) >= sizeof names[0]) {
+      fprintf(stderr, "pnas compare: bad --strategies (at most 8 names)\n");
+      return 2;
+    }
+    for (int k = 0; k < ns; k++)
+      if (!strcmp(names[k], tok)) {
+        fprintf(stderr, "pnas compare: strategy '%s' listed twice\n", tok);
+        return 2;
+      }
+    snprintf(names[ns], sizeof names[ns], "%s", tok);
+    snprintf(cfg.strategy, sizeof cfg.strategy, "%s", tok);
+    if (search_config_check(&cfg, err, sizeof err)) {
+      fprintf(stderr, "pnas compare: %s\n", err);
+      return 2;
+    }
+    ns++;
+  }
+  if (ns == 0) {
+    fprintf(stderr, "pnas compare: --strategies is empty\n");
+    return 2;
+  }
+  if (mkdir(out, 0755) && errno != EEXIST) {
+    fprintf(stderr, "pnas compare: cannot create %s: %s\n", out, strerror(errno));
+    return 1;
+  }
+  char cache[sizeof cfg.cache_dir];
+  if (snprintf(cache, sizeof cache, "%s/cache", out) >= (int)sizeof cache) {
+    fprintf(stderr, "pnas compare: --out path too long\n");
+    return 2;
+  }
+  memcpy(cfg.cache_dir, cache, sizeof cache);
+  int nruns = ns * seeds;
+  char **dirs = calloc((size_t)nruns, sizeof *dirs);
+  if (!dirs) {
+    fprintf(stderr, "pnas compare: out of memory\n");
+    return 1;
+  }
+  rc = 0;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < ns && !rc; i++)
+    for (int k = 1; k <= seeds && !rc; k++) {
+      char *d = malloc(1200);
+      if (!d) {
+        rc = 1;
+        break;
+      }
+      snprintf(d, 1200, "%s/%s-seed%d", out, names[i], k);
+      dirs[(i * seeds) + k - 1] = d;
+      memcpy(cfg.strategy, names[i], sizeof cfg.strategy);
+      cfg.seed = k;
+      int models;
+      double best;
+      rc = run_one(&cfg, d, cache, &models, &best);
+      if (!rc)
+        fprintf(stderr, "pnas compare: %s seed %d done: %d models, best %.4f\n", names[i], k,
+                models, best);
+    }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!rc) {
+    report rep;
+    int bad = report_build(&rep, (const char *const *)dirs, nruns, err, sizeof err);
+    if (!bad) {
+      bad = report_write(&rep, out, err, sizeof err);
+      report_free(&rep);
+    }
+    if (bad) {
+      fprintf(stderr, "pnas compare: report: %s (the runs are complete; retry with `pnas report "
+                      "%s --out %s`)\n",
+              err, out, out);
+      rc = 1;
+    } else {
+      printf("comparison of %d runs done in %.0f s: %s/report.html, %s/report.md\n", nruns,
+             (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9, out, out);
+    }
+  }
+  for (int i = 0; i < nruns; i++) free(dirs[i]);
+  free(dirs);
+  return rc;
+}
