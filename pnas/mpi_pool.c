@@ -43,7 +43,7 @@ int mpi_pool_open(mpi_pool **out, search_ctx *s, char *err, size_t errlen) {
   mpi_pool *p = calloc(1, sizeof *p);
   if (!p) goto oom;
   p->s = s;
-  p->workers = mpi_world_rank() == 0 ? mpi_world_workers() : 0;
+  p->workers = mpi_world_workers();
   if (p->workers) {
     p->running = calloc((size_t)p->workers + 1, sizeof *p->running);
     p->out = calloc(1, sizeof *p->out); // ~3 KB each: a job carries its settings text

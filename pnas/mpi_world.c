@@ -38,7 +38,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...) {
 
 int mpi_world_size(void) { return W.size; }
 int mpi_world_rank(void) { return W.rank; }
-int mpi_world_workers(void) { return W.size > 1 ? W.size - 1 : 0; }
+int mpi_world_workers(void) { return W.size > 1 && W.rank == 0 ? W.size - 1 : 0; }
 int mpi_world_local_rank(void) { return W.local_rank; }
 int mpi_world_local_workers(void) { return W.local_workers; }
 int mpi_world_cpus(void) { return W.cpus > 0 ? W.cpus : 1; }

@@ -27,7 +27,7 @@ int mpi_world_finish(int rc);
 
 int mpi_world_size(void);    // 1 without MPI
 int mpi_world_rank(void);    // 0 without MPI
-int mpi_world_workers(void); // ranks that train children: size - 1, or 0 for one process
+int mpi_world_workers(void); // on rank 0 of an MPI job: size - 1 worker ranks; else 0
 // This process's index among the worker ranks of its node, their count, and the CPUs it may
 // run on (sched affinity); set on worker ranks, 0/1/cores elsewhere.
 int mpi_world_local_rank(void);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pnas/mpi_world.h"
 #include "pnas/train.h"
 #include "searchspace/cost.h"
 
@@ -148,7 +149,8 @@ static void progress_line(search_ctx *s, const store_record *r, int cached) {
   if (!strcmp(s->cfg.strategy, "pnas") && s->level < s->levels)
     left += (s->levels - s->level) * s->cfg.beam;
   char eta[32], best[32], rank[32];
-  fmt_time(isfinite(avg) ? avg * left : NAN, eta, sizeof eta);
+  int par = mpi_world_workers() > 1 ? mpi_world_workers() : 1; // children training at once
+  fmt_time(isfinite(avg) ? avg * left / par : NAN, eta, sizeof eta);
   if (isfinite(s->best)) snprintf(best, sizeof best, "%.4f", s->best);
   else snprintf(best, sizeof best, "-");
   if (isfinite(s->rank)) snprintf(rank, sizeof rank, "%.2f", s->rank);
@@ -287,6 +289,9 @@ int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
 
 int search_eval(search_ctx *s, const space_cell *cell, int level, double predicted,
                 store_record *out, int *cached, char *err, size_t errlen) {
+  // Under MPI rank 0 never trains: a single child goes to a worker too (pnas/mpi_pool.c).
+  if (mpi_world_workers() > 0)
+    return search_eval_batch(s, cell, 1, level, &predicted, out, cached, err, errlen);
   space_cell c = *cell;
   space_canon(&c);
   int found = search_lookup(s, &c, level, predicted, out, err, errlen);
