@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "predictor/fastmath.h"
+
 int pred_adam_init(pred_adam *a, int n, float lr) {
   a->n = n;
   a->t = 0;
@@ -26,7 +28,7 @@ void pred_adam_free(pred_adam *a) {
   a->m = a->v = NULL;
 }
 
-void pred_adam_step(pred_adam *a, float *restrict param, const float *restrict grad) {
+PRED_CLONES void pred_adam_step(pred_adam *a, float *restrict param, const float *restrict grad) {
   a->t++;
   const float b1 = a->beta1, b2 = a->beta2;
   const float c1 = 1.0f - (float)pow(b1, a->t), c2 = 1.0f - (float)pow(b2, a->t);

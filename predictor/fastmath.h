@@ -10,12 +10,16 @@
 // exp(x) = 2^k * exp(r), |r| <= ln2/2, Cephes expf polynomial. Written without branches or
 // libm calls so GCC vectorises loops that use it (SSE2 baseline; AVX2/AVX-512 with clones).
 static inline float pred_expf(float x) {
+  // Clamps and the rounding below must not be branches: the library is built with
+  // -fno-trapping-math so GCC turns the selects into vector min/max.
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
-  float kf = x * 1.44269504088896341f;
-  kf = kf + (kf >= 0.0f ? 0.5f : -0.5f);
-  int32_t k = (int32_t)kf; // truncation after +-0.5 = round to nearest
-  float fk = (float)k;
+  // Round x / ln2 to nearest with the 1.5 * 2^23 trick (|x / ln2| < 2^22).
+  float kf = x * 1.44269504088896341f + 12582912.0f;
+  int32_t k;
+  memcpy(&k, &kf, sizeof k);
+  k -= 0x4B400000;
+  float fk = kf - 12582912.0f;
   float r = x - fk * 0.693359375f;
   r = r + fk * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -35,5 +39,14 @@ static inline float pred_sigmoidf(float x) { return 1.0f / (1.0f + pred_expf(-x)
 
 // tanh(x) = 2 sigmoid(2x) - 1; absolute error ~1e-7, fine for an LSTM cell.
 static inline float pred_tanhf(float x) { return 2.0f / (1.0f + pred_expf(-2.0f * x)) - 1.0f; }
+
+// Hot element-wise functions get AVX-512 and AVX2 clones picked at load time (GCC ifunc), so
+// one binary runs everywhere and still uses the wide units. Off for sanitizer builds.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define PRED_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PRED_CLONES
+#endif
 
 #endif

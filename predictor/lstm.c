@@ -101,11 +101,12 @@ int lstm_ws_init(lstm_ws *w, int maxB, int E, int H) {
   w->tc = malloc(T * B * H * sizeof(float));
   w->h = malloc(T * B * H * sizeof(float));
   w->y = malloc(B * sizeof(float));
-  w->dg = malloc(B * G * sizeof(float));
+  w->dg = malloc(T * B * G * sizeof(float));
+  w->hcat = malloc(T * B * H * sizeof(float));
   w->dh = malloc(B * H * sizeof(float));
   w->dc = malloc(B * H * sizeof(float));
   if (!w->tok || !w->len || !w->table || !w->dtable || !w->gates || !w->c || !w->tc || !w->h ||
-      !w->y || !w->dg || !w->dh || !w->dc) {
+      !w->y || !w->dg || !w->hcat || !w->dh || !w->dc) {
     lstm_ws_free(w);
     return -1;
   }
@@ -123,6 +124,7 @@ void lstm_ws_free(lstm_ws *w) {
   free(w->h);
   free(w->y);
   free(w->dg);
+  free(w->hcat);
   free(w->dh);
   free(w->dc);
   memset(w, 0, sizeof *w);
@@ -130,7 +132,7 @@ void lstm_ws_free(lstm_ws *w) {
 
 // One LSTM cell update. g: (4H) pre-activations in, activated gates out; cprev: (H) or NULL
 // for the zero initial state; c, tc, h: (H) outputs.
-static void cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
+static PRED_CLONES void cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
                          float *restrict tc, float *restrict h, int H) {
   float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
   for (int j = 0; j < H; j++) {
@@ -147,6 +149,33 @@ static void cell_forward(float *restrict g, const float *restrict cprev, float *
     tc[j] = pred_tanhf(c[j]);
     h[j] = go[j] * tc[j];
   }
+}
+
+// Backward of cell_forward for one row. g: (4H) activated gates; tc: (H) tanh(c); cprev: (H)
+// or NULL (zero initial state); dh: (H) dL/dh; dc: (H) dL/dc in, dL/dc[s-1] out;
+// d: (4H) dL/d(pre-activations) out.
+static PRED_CLONES void cell_backward(const float *restrict g, const float *restrict tc,
+                                      const float *restrict cprev, const float *restrict dh,
+                                      float *restrict dc, float *restrict d, int H) {
+  const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+  for (int j = 0; j < H; j++) {
+    float dcj = dc[j] + dh[j] * go[j] * (1.0f - tc[j] * tc[j]);
+    float cpj = cprev ? cprev[j] : 0.0f;
+    d[j] = dcj * gg[j] * gi[j] * (1.0f - gi[j]);
+    d[H + j] = dcj * cpj * gf[j] * (1.0f - gf[j]);
+    d[2 * H + j] = dcj * gi[j] * (1.0f - gg[j] * gg[j]);
+    d[3 * H + j] = dh[j] * tc[j] * go[j] * (1.0f - go[j]);
+    dc[j] = dcj * gf[j];
+  }
+}
+
+static PRED_CLONES void add_rows(float *restrict out, const float *restrict a,
+                                 const float *restrict b, int n) {
+  for (int j = 0; j < n; j++) out[j] = a[j] + b[j];
+}
+
+static PRED_CLONES void acc_rows(float *restrict out, const float *restrict a, int n) {
+  for (int j = 0; j < n; j++) out[j] += a[j];
 }
 
 static float dotf(const float *a, const float *b, int n) {
@@ -179,8 +208,7 @@ void lstm_forward(const lstm_model *m, lstm_ws *w, const uint8_t *tok, const int
     float *gs = w->gates + (size_t)s * MB * G;
     for (int r = 0; r < na; r++) {
       const float *row = w->table + (size_t)tok[(size_t)r * PRED_MAX_TOKENS + s - (T - len[r])] * G;
-      float *gr = gs + (size_t)r * G;
-      for (int j = 0; j < G; j++) gr[j] = row[j] + p->b[j];
+      add_rows(gs + (size_t)r * G, row, p->b, G);
     }
     const float *hp = w->h + (size_t)(s - 1) * MB * H;
     if (np > 0)
@@ -216,38 +244,35 @@ void lstm_backward(const lstm_model *m, lstm_ws *w, const float *dy, float *grad
     gp.b_fc[0] += dz;
   }
   memset(w->dtable, 0, (size_t)PRED_VOCAB * G * sizeof(float));
+  // The gate gradients of step s are written at row koff of dg, and h[s-1] at row koff of
+  // hcat, for the np rows that have a previous step; koff advances by np. dW_hh is then one
+  // GEMM over all steps (K = sum of np) instead of one thin GEMM per step.
+  int koff = 0;
   for (int s = T - 1; s >= 0; s--) {
     const int na = w->nact[s], np = s ? w->nact[s - 1] : 0;
     const float *gs = w->gates + (size_t)s * MB * G;
+    float *dgs = w->dg + (size_t)koff * G;
     for (int r = 0; r < na; r++) {
-      const float *g = gs + (size_t)r * G;
-      const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-      const float *tc = w->tc + ((size_t)s * MB + r) * H;
       const float *cp = r < np ? w->c + ((size_t)(s - 1) * MB + r) * H : NULL;
-      float *dh = w->dh + (size_t)r * H, *dc = w->dc + (size_t)r * H;
-      float *d = w->dg + (size_t)r * G;
-      for (int j = 0; j < H; j++) {
-        float dcj = dc[j] + dh[j] * go[j] * (1.0f - tc[j] * tc[j]);
-        float cpj = cp ? cp[j] : 0.0f;
-        d[j] = dcj * gg[j] * gi[j] * (1.0f - gi[j]);
-        d[H + j] = dcj * cpj * gf[j] * (1.0f - gf[j]);
-        d[2 * H + j] = dcj * gi[j] * (1.0f - gg[j] * gg[j]);
-        d[3 * H + j] = dh[j] * tc[j] * go[j] * (1.0f - go[j]);
-        dc[j] = dcj * gf[j]; // becomes dL/dc[s-1]
-      }
+      float *d = dgs + (size_t)r * G;
+      cell_backward(gs + (size_t)r * G, w->tc + ((size_t)s * MB + r) * H, cp,
+                    w->dh + (size_t)r * H, w->dc + (size_t)r * H, d, H);
       int tk = w->tok[(size_t)r * PRED_MAX_TOKENS + s - (T - w->len[r])];
-      float *dt = w->dtable + (size_t)tk * G;
-      for (int j = 0; j < G; j++) dt[j] += d[j];
+      acc_rows(w->dtable + (size_t)tk * G, d, G);
     }
     if (np > 0) {
       const float *hp = w->h + (size_t)(s - 1) * MB * H;
-      // dW_hh (H, G) += h[s-1]^T (H, np) @ dg (np, G); dh[s-1] (np, H) = dg @ W_hh^T.
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, G, np, 1.0f, hp, H, w->dg, G, 1.0f,
-                  gp.w_hh, G);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, H, G, 1.0f, w->dg, G, p->w_hh, G,
+      memcpy(w->hcat + (size_t)koff * H, hp, (size_t)np * H * sizeof(float));
+      // dh[s-1] (np, H) = dg (np, G) @ W_hh^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, H, G, 1.0f, dgs, G, p->w_hh, G,
                   0.0f, w->dh, H);
+      koff += np;
     }
   }
+  // dW_hh (H, G) += hcat^T (H, koff) @ dg (koff, G)
+  if (koff > 0)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, G, koff, 1.0f, w->hcat, H, w->dg, G,
+                1.0f, gp.w_hh, G);
   // table = emb @ w_ih: dW_ih (E, G) += emb^T @ dtable; demb (V, E) += dtable @ w_ih^T.
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, G, PRED_VOCAB, 1.0f, p->emb, E,
               w->dtable, G, 1.0f, gp.w_ih, G);
@@ -366,8 +391,7 @@ static void predict_chunk(const lstm_model *const *models, int M, const float *t
         const float *row = table + (size_t)tk[k] * G;
         float *g = w->g;
         if (par[k] >= 0) {
-          const float *rr = w->R + (size_t)par[k] * G;
-          for (int j = 0; j < G; j++) g[j] = row[j] + rr[j];
+          add_rows(g, row, w->R + (size_t)par[k] * G, G);
         } else {
           memcpy(g, row, (size_t)G * sizeof(float));
         }

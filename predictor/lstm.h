@@ -53,7 +53,8 @@ typedef struct {
   float *tc;          // (PRED_MAX_TOKENS, maxB, H) tanh(c)
   float *h;           // (PRED_MAX_TOKENS, maxB, H) hidden state per step
   float *y;           // (maxB) outputs
-  float *dg;          // (maxB, 4H) scratch
+  float *dg;          // (PRED_MAX_TOKENS * maxB, 4H) gate gradients of all steps, packed
+  float *hcat;        // (PRED_MAX_TOKENS * maxB, H) matching h[s-1] rows, packed
   float *dh, *dc;     // (maxB, H) scratch
 } lstm_ws;
 
