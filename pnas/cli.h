@@ -8,5 +8,6 @@ int cmd_cost(int argc, char **argv);
 int cmd_space(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 #endif

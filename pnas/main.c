@@ -16,6 +16,7 @@ static const command COMMANDS[] = {
     {"space", cmd_space, "count, expand and canonicalise cells of the search space"},
     {"show", cmd_show, "draw a cell as text, Graphviz dot or SVG"},
     {"export", cmd_export, "export a cell as a JSON genotype or a PyTorch module"},
+    {"predict", cmd_predict, "predicted accuracy of cells from a saved predictor (mean, spread)"},
 };
 
 static void usage(FILE *f) {
