@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `pnas compare` on a tiny real configuration (pnas + random, 2 seeds each), then: the run
+# folders and their model counts, children shared through the cache (no cell trained twice in
+# the comparison), a valid self-contained report (check_report.py), rerunning the same command
+# trains nothing and gives the same report, other flags are refused, `pnas report` on the folder
+# reproduces the report, and usage errors.
+# Usage: compare_report.sh PNAS_BINARY CHECK_REPORT_PY
+set -u
+PNAS=$1
+CHECK=$2
+PY=$(command -v python3 || echo /usr/bin/python3)
+T=$(mktemp -d "${TMPDIR:-/tmp}/pnas-compare.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+command -v gnuplot > /dev/null || { echo "gnuplot not on PATH: skipped"; exit 77; }
+command -v dot > /dev/null || { echo "Graphviz dot not on PATH: skipped"; exit 77; }
+# ops identity,max3x3: 10 one-block cells; B=2, beam 2 -> PNAS trains 12, random 12 (budget 0).
+ARGS=(--strategies pnas,random --seeds 2 --ops identity,max3x3 --max-blocks 2 --beam 2
+      --N 1 --F 4 --epochs 1 --batch 32 --train-subset 300 --val-subset 200 --members 2
+      --predictor-epochs 30 --threads 1 --out "$T/c")
+"$PNAS" compare "${ARGS[@]}" > "$T/1.out" 2> "$T/1.err" || { tail -20 "$T/1.err"; fail "compare failed"; }
+for r in pnas-seed1 pnas-seed2 random-seed1 random-seed2; do
+  n=$("$PNAS" inspect "$T/c/$r" --json | wc -l)
+  [ "$n" = 12 ] || fail "$r holds $n models, want 12"
+done
+# Trained once across the comparison: every training (non-cached child line) is a distinct cell.
+trained=$(grep -E '^level .* acc ' "$T/1.err" | grep -vc '(cached)')
+distinct=$("$PNAS" inspect "$T/c/cache" --json | grep -o '"hash": "[0-9a-f]*"' | sort -u | wc -l)
+inc=$("$PNAS" inspect "$T/c/cache" --json | wc -l)
+[ "$trained" = "$inc" ] && [ "$inc" = "$distinct" ] ||
+  fail "trained $trained children, cache holds $inc records of $distinct cells"
+# The second PNAS seed's level 1 came from the cache, at its original cost.
+c1=$(grep -c '(cached)' "$T/1.err")
+[ "$c1" -ge 10 ] || fail "only $c1 cached children (pnas seed 2 should reuse level 1)"
+ex1=$("$PNAS" inspect "$T/c/pnas-seed1" --json | grep '"level": 1' | grep -o '"examples": [0-9]*' | sort | md5sum)
+ex2=$("$PNAS" inspect "$T/c/pnas-seed2" --json | grep '"level": 1' | grep -o '"examples": [0-9]*' | sort | md5sum)
+[ "$ex1" = "$ex2" ] || fail "cached level-1 children lost their cost"
+"$PY" "$CHECK" "$T/c" pnas random || fail "report check"
+grep -q "^| pnas | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for pnas"
+grep -q "^| random | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for random"
+grep -qE "^\| pnas-seed1 \| 2 \| 2 \| " "$T/c/report.md" || fail "no level-2 rank correlation row"
+grep -qE "^\| pnas-seed1 \| pnas \| 1 \| 12 \| " "$T/c/report.md" || fail "runs table row"
+
+# Same command again: everything replays from the logs, no training, the same report.
+cp "$T/c/report.md" "$T/report1.md"
+"$PNAS" compare "${ARGS[@]}" > "$T/2.out" 2> "$T/2.err" || { tail "$T/2.err"; fail "rerun failed"; }
+new=$(grep -E '^level .* acc ' "$T/2.err" | grep -vc '(cached)')
+[ "$new" = 0 ] || fail "the rerun trained $new children"
+grep -q "(continued)" "$T/2.err" || fail "rerun did not continue the runs"
+cmp -s "$T/report1.md" "$T/c/report.md" || fail "rerun changed report.md"
+n=$("$PNAS" inspect "$T/c/random-seed1" --json | wc -l)
+[ "$n" = 12 ] || fail "rerun appended to random-seed1 ($n records)"
+# Other flags: refused, the runs untouched.
+"$PNAS" compare "${ARGS[@]}" --epochs 2 > /dev/null 2> "$T/3.err"
+rc=$?
+[ $rc = 2 ] && grep -q "started with other flags" "$T/3.err" || fail "changed flags: rc $rc $(cat "$T/3.err")"
+# pnas report on the folder gives the same report.md.
+"$PNAS" report "$T/c" --out "$T/r" > /dev/null 2> "$T/r.err" || { cat "$T/r.err"; fail "pnas report failed"; }
+cmp -s "$T/report1.md" "$T/r/report.md" || fail "pnas report differs from compare's report"
+# Usage errors exit 2; failures 1.
+"$PNAS" report --out "$T/x" > /dev/null 2>&1; [ $? = 2 ] || fail "report without runs: not 2"
+"$PNAS" report "$T/c/pnas-seed1" > /dev/null 2>&1; [ $? = 2 ] || fail "report without --out: not 2"
+"$PNAS" report "$T/nonexistent" --out "$T/x" > /dev/null 2>&1; [ $? = 1 ] || fail "missing run: not 1"
+"$PNAS" compare --strategies pnas,magic --out "$T/y" > /dev/null 2>&1; [ $? = 2 ] || fail "bad strategy: not 2"
+"$PNAS" compare --strategies pnas --seed 3 --out "$T/y" > /dev/null 2>&1; [ $? = 2 ] || fail "--seed: not 2"
+echo "compare + report ok"
