@@ -17,6 +17,8 @@ static const command COMMANDS[] = {
     {"show", cmd_show, "draw a cell as text, Graphviz dot or SVG"},
     {"export", cmd_export, "export a cell as a JSON genotype or a PyTorch module"},
     {"predict", cmd_predict, "predicted accuracy of cells from a saved predictor (mean, spread)"},
+    {"compare", cmd_compare, "run several strategies x seeds on one budget and write the report"},
+    {"report", cmd_report, "write the comparison report (HTML + Markdown) of run directories"},
 };
 
 static void usage(FILE *f) {
