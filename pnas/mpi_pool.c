@@ -174,13 +174,16 @@ static void hand_back(mpi_pool *p, int i, store_record *out, int *cached, int *t
 static int receive(mpi_pool *p, char *err, size_t errlen) {
   int src = -1;
   char e[1024];
+  const char *dir = store_dir(search_ctx_store(p->s));
   if (mpi_world_recv(-1, p->in, &src, -1, e, sizeof e) < 0) {
-    snprintf(err, errlen, "MPI: %s", e);
+    snprintf(err, errlen, "MPI: %s (finished children are saved; continue with: pnas search "
+                          "--resume %s)", e, dir);
     return -1;
   }
   const mpi_msg *m = p->in;
   if (m->type == PNAS_MPI_ERROR) {
-    snprintf(err, errlen, "worker rank %d failed: %s", src, m->u.error);
+    snprintf(err, errlen, "worker rank %d failed: %s (finished children are saved; fix it and "
+                          "continue with: pnas search --resume %s)", src, m->u.error, dir);
     return -1;
   }
   if (m->type != PNAS_MPI_RESULT || src < 1 || src > p->workers || !p->running[src] ||

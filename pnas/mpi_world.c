@@ -279,8 +279,8 @@ int mpi_world_finish(int rc) {
   if (!W.active) return rc;
   if (W.size > 1 && W.rank == 0) {
     if (W.busy > 0) {
-      fprintf(stderr, "pnas: stopping the MPI job (%d worker%s still training)\n", W.busy,
-              W.busy == 1 ? "" : "s");
+      fprintf(stderr, "pnas: aborting the MPI job (%d child%s handed to workers not answered)\n",
+              W.busy, W.busy == 1 ? "" : "ren");
       fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, rc ? rc : 1);
       return rc ? rc : 1;

@@ -7,6 +7,7 @@
 #                must exit non-zero with a clear message and lose no finished child; then
 #                `mpirun -np 3 pnas search --resume` completes it without retraining anything,
 #                identical to the reference
+#   worker-error - workers that cannot load the dataset: the job stops with their reason
 # usage: mpi_search.sh MODE PNAS MPI_RECORDS MPIRUN WORKDIR
 set -u
 MODE=$1 PNAS=$2 RECORDS=$3 MPIRUN=$4 WORK=$5
@@ -96,6 +97,24 @@ dead)
   check_run "$D" "$D.out2"
   echo "dead worker: job exited $rc with a clear message, $nb children kept; resumed under MPI to" \
        "the same $WANT records and result as one process"
+  ;;
+worker-error)
+  # The workers run in a directory without the dataset that rank 0 finds at the relative path
+  # --data fm: each reports the error, and rank 0 stops the job with it (exit 1, not a hang).
+  D=$WORK/werr
+  rm -rf "$D" "$D".*
+  mkdir -p "$D.rank0" "$D.workers"
+  data=$(dirname "$(find /usr/share/datasets/fashion-mnist -name 'train-images-idx3-ubyte*' 2>/dev/null | head -1)")
+  [ -d "$data" ] || fail "no Fashion-MNIST under /usr/share/datasets/fashion-mnist"
+  ln -s "$data" "$D.rank0/fm"
+  timeout 300 "$MPIRUN" --oversubscribe -np 1 --wdir "$D.rank0" "$PNAS" search "${ARGS[@]}" \
+    --data fm --run "$D" : -np 2 --wdir "$D.workers" "$PNAS" > "$D.out" 2> "$D.err"
+  rc=$?
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "exit status $rc: $(cat "$D.err")"
+  grep -q "pnas search: worker rank [12] failed: fm/train-images.*missing file" "$D.err" ||
+    fail "no clear message naming the worker and the missing file: $(cat "$D.err")"
+  grep -q "continue with: pnas search --resume $D" "$D.err" || fail "no resume hint"
+  echo "worker error: the job stopped with exit $rc and the worker's reason"
   ;;
 *) fail "unknown mode" ;;
 esac
