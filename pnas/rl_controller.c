@@ -15,6 +15,10 @@
 #define NI SPACE_NUM_INPUTS
 #define NO SPACE_NUM_OPS
 
+struct rl_ws;
+static struct rl_ws *ws_new(int T, int H, int nparams);
+static void ws_free(struct rl_ws *w);
+
 int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops, uint64_t seed) {
   memset(c, 0, sizeof *c);
   if (E < 1 || H < 1 || nblocks < 1 || nblocks > SPACE_MAX_BLOCKS || !(ops & SPACE_ALL_OPS))
@@ -26,7 +30,11 @@ int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops
   int nl = lstm_nparams(E, H);
   c->nparams = nl + H * NI + NI + H * NO + NO;
   c->p = calloc((size_t)c->nparams, sizeof *c->p);
-  if (!c->p) return -1;
+  c->ws = ws_new(4 * nblocks, H, c->nparams);
+  if (!c->p || !c->ws) {
+    rl_controller_free(c);
+    return -1;
+  }
   c->lstm.E = E;
   c->lstm.H = H;
   c->lstm.nparams = nl;
@@ -47,6 +55,7 @@ int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops
 
 void rl_controller_free(rl_controller *c) {
   free(c->p);
+  ws_free(c->ws);
   memset(c, 0, sizeof *c);
 }
 
@@ -59,17 +68,38 @@ static int step_valid(const rl_controller *c, int t, int k) {
 // Unified token id of the action at step t (the next step's input), as predictor/tokens.h.
 static int step_token(int t, int a) { return step_is_input(t) ? a : NI + a; }
 
-// Activations of one episode, kept for backward.
-typedef struct {
+// Activations of one episode, kept for backward, and backward scratch.
+struct rl_ws {
   int T, H;
   double *gates; // (T, 4H) activated i, f, g, o
   double *c;     // (T, H)
   double *tc;    // (T, H) tanh(c)
   double *h;     // (T, H)
   double *prob;  // (T, NI) masked softmax (zeros at invalid choices)
-} ep_ws;
+  double *dh, *dc, *dhp; // (H) each
+  double *da;    // (4H)
+  double *grad;  // (nparams) gradient accumulated in double
+};
+typedef struct rl_ws ep_ws;
 
-static int ws_init(ep_ws *w, int T, int H) {
+static void ws_free(ep_ws *w) {
+  if (!w) return;
+  free(w->gates);
+  free(w->c);
+  free(w->tc);
+  free(w->h);
+  free(w->prob);
+  free(w->dh);
+  free(w->dc);
+  free(w->dhp);
+  free(w->da);
+  free(w->grad);
+  free(w);
+}
+
+static ep_ws *ws_new(int T, int H, int nparams) {
+  ep_ws *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
   w->T = T;
   w->H = H;
   w->gates = malloc(sizeof(double) * (size_t)T * 4 * H);
@@ -77,15 +107,17 @@ static int ws_init(ep_ws *w, int T, int H) {
   w->tc = malloc(sizeof(double) * (size_t)T * H);
   w->h = malloc(sizeof(double) * (size_t)T * H);
   w->prob = malloc(sizeof(double) * (size_t)T * NI);
-  return w->gates && w->c && w->tc && w->h && w->prob ? 0 : -1;
-}
-
-static void ws_free(ep_ws *w) {
-  free(w->gates);
-  free(w->c);
-  free(w->tc);
-  free(w->h);
-  free(w->prob);
+  w->dh = malloc(sizeof(double) * (size_t)H);
+  w->dc = malloc(sizeof(double) * (size_t)H);
+  w->dhp = malloc(sizeof(double) * (size_t)H);
+  w->da = malloc(sizeof(double) * (size_t)4 * H);
+  w->grad = malloc(sizeof(double) * (size_t)nparams);
+  if (!w->gates || !w->c || !w->tc || !w->h || !w->prob || !w->dh || !w->dc || !w->dhp ||
+      !w->da || !w->grad) {
+    ws_free(w);
+    return NULL;
+  }
+  return w;
 }
 
 static double sigm(double x) { return 1.0 / (1.0 + exp(-x)); }
@@ -176,22 +208,10 @@ static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws 
 }
 
 void rl_controller_sample(const rl_controller *c, space_rng *r, rl_episode *ep) {
-  ep_ws w;
-  int ok = ws_init(&w, 4 * c->nblocks, c->H) == 0;
-  assert(ok && "rl controller workspace (a few hundred KiB)");
-  (void)ok;
-  forward(c, ep, r, &w);
-  ws_free(&w);
+  forward(c, ep, r, c->ws);
 }
 
-void rl_controller_score(const rl_controller *c, rl_episode *ep) {
-  ep_ws w;
-  int ok = ws_init(&w, 4 * c->nblocks, c->H) == 0;
-  assert(ok && "rl controller workspace (a few hundred KiB)");
-  (void)ok;
-  forward(c, ep, NULL, &w);
-  ws_free(&w);
-}
+void rl_controller_score(const rl_controller *c, rl_episode *ep) { forward(c, ep, NULL, c->ws); }
 
 // Adds the gradient of  wl * (-adv * logp - beta * entropy)  for one scored episode.
 static void backward(const rl_controller *c, const rl_episode *ep, const ep_ws *w, double adv,
@@ -203,9 +223,8 @@ static void backward(const rl_controller *c, const rl_episode *ep, const ep_ws *
          o_b = o_whh + (size_t)H * G;
   size_t o_win = (size_t)(c->w_in - c->p), o_bin = (size_t)(c->b_in - c->p),
          o_wop = (size_t)(c->w_op - c->p), o_bop = (size_t)(c->b_op - c->p);
-  double *dh = calloc((size_t)H, sizeof *dh), *dc = calloc((size_t)H, sizeof *dc);
-  double *da = malloc(sizeof *da * (size_t)G), *dhp = malloc(sizeof *dhp * (size_t)H);
-  assert(dh && dc && da && dhp);
+  double *dh = w->dh, *dc = w->dc, *da = w->da, *dhp = w->dhp;
+  for (int j = 0; j < H; j++) dh[j] = dc[j] = 0;
   for (int t = T - 1; t >= 0; t--) {
     const double *h = w->h + (size_t)t * H, *pr = w->prob + (size_t)t * NI;
     int in = step_is_input(t), V = in ? NI : NO;
@@ -265,30 +284,22 @@ static void backward(const rl_controller *c, const rl_episode *ep, const ep_ws *
     }
     memcpy(dh, dhp, sizeof *dh * (size_t)H);
   }
-  free(dh);
-  free(dc);
-  free(da);
-  free(dhp);
 }
 
 double rl_controller_loss(const rl_controller *c, const rl_episode *eps, const double *adv, int n,
                           double beta, float *grad) {
-  ep_ws w;
-  int ok = ws_init(&w, 4 * c->nblocks, c->H) == 0;
-  double *gr = grad ? calloc((size_t)c->nparams, sizeof *gr) : NULL;
-  assert(ok && (!grad || gr) && "rl controller workspace");
-  (void)ok;
+  ep_ws *w = c->ws;
+  if (grad)
+    for (int i = 0; i < c->nparams; i++) w->grad[i] = 0;
   double L = 0;
   for (int i = 0; i < n; i++) {
     rl_episode e = eps[i];
-    forward(c, &e, NULL, &w);
+    forward(c, &e, NULL, w);
     L += (-adv[i] * e.logp - beta * e.entropy) / n;
-    if (gr) backward(c, &e, &w, adv[i], beta, 1.0 / n, gr);
+    if (grad) backward(c, &e, w, adv[i], beta, 1.0 / n, w->grad);
   }
-  if (gr)
-    for (int i = 0; i < c->nparams; i++) grad[i] += (float)gr[i];
-  free(gr);
-  ws_free(&w);
+  if (grad)
+    for (int i = 0; i < c->nparams; i++) grad[i] += (float)w->grad[i];
   return L;
 }
 
@@ -310,15 +321,13 @@ static void pack_key(msgpack_packer *pk, const char *k) {
 static void pack_floats(msgpack_packer *pk, const float *x, int n) {
   // Little-endian IEEE floats as one bin (exact, compact).
   msgpack_pack_bin(pk, sizeof(float) * (size_t)n);
-  unsigned char *b = malloc(sizeof(float) * (size_t)n);
-  assert(b);
   for (int i = 0; i < n; i++) {
     uint32_t u;
+    unsigned char b[4];
     memcpy(&u, &x[i], 4);
-    for (int k = 0; k < 4; k++) b[4 * i + k] = (unsigned char)(u >> (8 * k));
+    for (int k = 0; k < 4; k++) b[k] = (unsigned char)(u >> (8 * k));
+    msgpack_pack_bin_body(pk, b, 4);
   }
-  msgpack_pack_bin_body(pk, b, sizeof(float) * (size_t)n);
-  free(b);
 }
 
 int rl_controller_save_mem(const rl_controller *c, const pred_adam *adam, double baseline,

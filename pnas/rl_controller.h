@@ -30,6 +30,7 @@ typedef struct {
   float *b_in;       // (SPACE_NUM_INPUTS)
   float *w_op;       // (H, SPACE_NUM_OPS) op-token head
   float *b_op;       // (SPACE_NUM_OPS)
+  struct rl_ws *ws;  // scratch for one episode's forward/backward, allocated once by init
 } rl_controller;
 
 // One sampled cell: the actions (input ids at positions t%4 < 2, op ids otherwise), in the
@@ -42,8 +43,8 @@ typedef struct {
   space_cell cell;            // the cell the actions spell (not canonicalised)
 } rl_episode;
 
-// Allocates and initialises (LSTM: lstm_randomize; heads: U(-0.1, 0.1)) from seed.
-// 0 ok, -1 out of memory or bad arguments.
+// Allocates parameters and all scratch memory, and initialises (LSTM: lstm_randomize; heads:
+// U(-0.1, 0.1)) from seed: the functions below never allocate. 0 ok, -1 OOM or bad arguments.
 int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops, uint64_t seed);
 void rl_controller_free(rl_controller *c);
 
@@ -57,7 +58,7 @@ void rl_controller_score(const rl_controller *c, rl_episode *ep);
 // Returns L; when grad != NULL, dL/dparams (nparams) is ADDED to grad.
 double rl_controller_loss(const rl_controller *c, const rl_episode *eps /* (n) */,
                           const double *adv /* (n) */, int n, double beta, float *grad);
-// One Adam step on the batch (grad buffer allocated inside). 0 ok, -1 out of memory.
+// One Adam step on the batch. 0 ok, -1 out of memory (the gradient buffer).
 int rl_controller_update(rl_controller *c, pred_adam *adam, const rl_episode *eps, const double *adv,
                          int n, double beta);
 
