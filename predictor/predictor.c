@@ -234,6 +234,9 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
       if (M == 1 || fold[i] != m) idx[(size_t)m * n + nidx[m]++] = i;
 
   if (cfg->kind == PRED_RIDGE) {
+    // Members one after another, each solve on one BLAS thread: at these sizes (<= 909^2)
+    // OpenBLAS's threads cost more than they give, badly so on a busy machine.
+    int saved = pred_blas_serial(2);
     for (int m = 0; m < M && rc == PRED_OK; m++) {
       int s = ridge_fit(&e->ridge[m], &x, idx + (size_t)m * n, nidx[m], acc, cfg->ridge_lambda);
       if (s == -1) {
@@ -245,6 +248,7 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
         rc = PRED_ENUM;
       }
     }
+    pred_blas_restore(saved);
     if (rc == PRED_OK) {
       // Training L1 per member, on the member's own rows.
       float *out = malloc((size_t)M * n * sizeof *out);

@@ -1,5 +1,6 @@
 // Ridge baseline (see ridge.h): features, closed-form fit with LAPACKE_dposv on centred data
-// (so the intercept is not penalised), prediction = features . w + intercept.
+// (so the intercept is not penalised; the dual system when there are fewer cells than
+// features), prediction = features . w + intercept.
 #include "predictor/ridge.h"
 
 #include <cblas.h>
@@ -43,7 +44,8 @@ int ridge_fit(ridge_model *m, const pred_tokens *x, const int *idx, int nidx, co
   const int F = m->F;
   if (nidx < 1) return -2;
   double *X = calloc((size_t)nidx * F, sizeof *X), *mu = calloc((size_t)F, sizeof *mu);
-  double *A = malloc((size_t)F * F * sizeof *A), *rhs = calloc((size_t)F, sizeof *rhs);
+  double *A = nidx >= F ? malloc((size_t)F * F * sizeof *A) : malloc(sizeof *A);
+  double *rhs = calloc((size_t)F, sizeof *rhs);
   if (!X || !mu || !A || !rhs) {
     free(X), free(mu), free(A), free(rhs);
     return -1;
@@ -65,10 +67,29 @@ int ridge_fit(ridge_model *m, const pred_tokens *x, const int *idx, int nidx, co
       rhs[j] += X[(size_t)r * F + j] * yc;
     }
   }
-  // A = Xc^T Xc + lambda I (upper triangle is enough for dposv).
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, F, nidx, 1.0, X, F, 0.0, A, F);
-  for (int j = 0; j < F; j++) A[(size_t)j * F + j] += lambda;
-  int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', F, 1, A, F, rhs, 1);
+  int info;
+  if (nidx >= F) {
+    // Primal: (Xc^T Xc + lambda I) w = Xc^T yc; upper triangle is enough for dposv.
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, F, nidx, 1.0, X, F, 0.0, A, F);
+    for (int j = 0; j < F; j++) A[(size_t)j * F + j] += lambda;
+    info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', F, 1, A, F, rhs, 1);
+  } else {
+    // Dual, same solution with fewer rows than features (push-through identity):
+    // w = Xc^T (Xc Xc^T + lambda I)^-1 yc, an nidx x nidx system.
+    double *K = malloc((size_t)nidx * nidx * sizeof *K), *a = malloc((size_t)nidx * sizeof *a);
+    if (!K || !a) {
+      free(K), free(a), free(X), free(mu), free(A), free(rhs);
+      return -1;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, nidx, F, 1.0, X, F, 0.0, K, nidx);
+    for (int r = 0; r < nidx; r++) {
+      K[(size_t)r * nidx + r] += lambda;
+      a[r] = y[idx[r]] - ym;
+    }
+    info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', nidx, 1, K, nidx, a, 1);
+    if (info == 0) cblas_dgemv(CblasRowMajor, CblasTrans, nidx, F, 1.0, X, F, a, 1, 0.0, rhs, 1);
+    free(K), free(a);
+  }
   if (info == 0) {
     double b0 = ym;
     for (int j = 0; j < F; j++) {
