@@ -7,58 +7,94 @@
 #include "kernels/cpu_internal.h"
 #include "kernels/ops.h"
 
+// Max pooling works on a copy of the plane padded with -inf (pitch w+2): no bounds checks, and
+// the stride-1 forward vectorises. The backward recomputes each window's first maximum in scan
+// order (the reference's tie rule; padding never wins since every window has a real pixel).
+static void pad_neg_inf(const float *x, int h, int w, float *p) {
+  int pw = w + 2;
+  for (int j = 0; j < pw; j++) p[j] = p[(size_t)(h + 1) * pw + j] = -INFINITY;
+  for (int i = 0; i < h; i++) {
+    float *r = p + (size_t)(i + 1) * pw;
+    r[0] = r[w + 1] = -INFINITY;
+    memcpy(r + 1, x + (size_t)i * w, (size_t)w * sizeof(float));
+  }
+}
+
+static inline float max2(float a, float b) { return a > b ? a : b; }
+
 void kn_cpu_maxpool_fwd(kn_ctx *ctx, const kn_pool *p, const float *x, float *y) {
-  int planes = p->n * p->c, s = p->stride;
-  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo;
+  int planes = p->n * p->c, s = p->stride, pw = p->w + 2;
+  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo, per = (size_t)(p->h + 2) * pw;
+  float *sc = kn_ctx_scratch(ctx, per * ctx->threads * sizeof(float));
+  if (!sc) return;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int q = 0; q < planes; q++) {
-    const float *xp = x + q * hw;
+    float *pad = sc + per * KN_TID();
+    pad_neg_inf(x + q * hw, p->h, p->w, pad);
     float *yp = y + q * P;
     for (int oy = 0; oy < p->ho; oy++) {
-      int y0 = oy * s - 1, y1 = y0 + 2;
-      if (y0 < 0) y0 = 0;
-      if (y1 > p->h - 1) y1 = p->h - 1;
-      for (int ox = 0; ox < p->wo; ox++) {
-        int x0 = ox * s - 1, x1 = x0 + 2;
-        if (x0 < 0) x0 = 0;
-        if (x1 > p->w - 1) x1 = p->w - 1;
-        float m = -INFINITY;
-        for (int iy = y0; iy <= y1; iy++)
-          for (int ix = x0; ix <= x1; ix++) {
-            float v = xp[iy * p->w + ix];
-            if (v > m) m = v;
-          }
-        yp[oy * p->wo + ox] = m;
+      const float *r0 = pad + (size_t)oy * s * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+      float *yr = yp + (size_t)oy * p->wo;
+      if (s == 1) {
+        for (int ox = 0; ox < p->wo; ox++) {
+          float a = max2(max2(r0[ox], r0[ox + 1]), r0[ox + 2]);
+          float b = max2(max2(r1[ox], r1[ox + 1]), r1[ox + 2]);
+          float c = max2(max2(r2[ox], r2[ox + 1]), r2[ox + 2]);
+          yr[ox] = max2(max2(a, b), c);
+        }
+      } else {
+        for (int ox = 0; ox < p->wo; ox++) {
+          int j = ox * s;
+          float a = max2(max2(r0[j], r0[j + 1]), r0[j + 2]);
+          float b = max2(max2(r1[j], r1[j + 1]), r1[j + 2]);
+          float c = max2(max2(r2[j], r2[j + 1]), r2[j + 2]);
+          yr[ox] = max2(max2(a, b), c);
+        }
       }
     }
   }
 }
 
+#define KN_POOL_ROW 1024
+
 void kn_cpu_maxpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *x, const float *dy,
                         float *dx) {
-  int planes = p->n * p->c, s = p->stride;
-  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo;
+  if (p->wo > KN_POOL_ROW) {
+    kn_ref_maxpool_bwd(ctx, p, x, dy, dx);
+    return;
+  }
+  int planes = p->n * p->c, s = p->stride, pw = p->w + 2;
+  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo, per = (size_t)(p->h + 2) * pw;
+  float *sc = kn_ctx_scratch(ctx, per * ctx->threads * sizeof(float));
+  if (!sc) return;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int q = 0; q < planes; q++) {
-    const float *xp = x + q * hw, *gp = dy + q * P;
+    float *pad = sc + per * KN_TID();
+    pad_neg_inf(x + q * hw, p->h, p->w, pad);
+    const float *gp = dy + q * P;
     float *dp = dx + q * hw;
     for (int oy = 0; oy < p->ho; oy++) {
-      int y0 = oy * s - 1, y1 = y0 + 2;
-      if (y0 < 0) y0 = 0;
-      if (y1 > p->h - 1) y1 = p->h - 1;
+      // first maximum of each window of the row, tap index ky*3+kx (vectorised over ox for
+      // stride 1), then scatter the row's gradient
+      float m[KN_POOL_ROW];
+      int best[KN_POOL_ROW];
+      const float *r0 = pad + (size_t)oy * s * pw;
       for (int ox = 0; ox < p->wo; ox++) {
-        int x0 = ox * s - 1, x1 = x0 + 2;
-        if (x0 < 0) x0 = 0;
-        if (x1 > p->w - 1) x1 = p->w - 1;
-        int arg = y0 * p->w + x0;
-        float m = xp[arg];
-        for (int iy = y0; iy <= y1; iy++)
-          for (int ix = x0; ix <= x1; ix++)
-            if (xp[iy * p->w + ix] > m) {
-              m = xp[iy * p->w + ix];
-              arg = iy * p->w + ix;
-            }
-        dp[arg] += gp[oy * p->wo + ox];
+        m[ox] = r0[ox * s];
+        best[ox] = 0;
+      }
+      for (int t = 1; t < 9; t++) {
+        const float *src = r0 + (t / 3) * pw + t % 3;
+        for (int ox = 0; ox < p->wo; ox++) {
+          float v = src[ox * s];
+          int take = v > m[ox];
+          m[ox] = take ? v : m[ox];
+          best[ox] = take ? t : best[ox];
+        }
+      }
+      for (int ox = 0; ox < p->wo; ox++) {
+        int r = oy * s + best[ox] / 3 - 1, c = ox * s + best[ox] % 3 - 1; // image coords
+        dp[(size_t)r * p->w + c] += gp[(size_t)oy * p->wo + ox];
       }
     }
   }

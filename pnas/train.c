@@ -224,3 +224,54 @@ done:
   kn_ctx_free(&ctx);
   return rc;
 }
+
+int train_bench(const train_config *cfg, const space_cell *cell, const data_set *data, int warmup,
+                int steps, double *step_seconds, char *err, size_t errlen) {
+  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
+  int batch = cfg->batch;
+  if (!be || data->n < batch || steps < 1 || warmup < 0) {
+    snprintf(err, errlen, "bench: need a known backend and at least one batch of data");
+    return -1;
+  }
+  kn_ctx ctx;
+  kn_ctx_init(&ctx, be, cfg->threads);
+  space_rng rng;
+  space_rng_seed(&rng, cfg->seed);
+  net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, batch};
+  net *nt = NULL;
+  if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, errlen)) {
+    kn_ctx_free(&ctx);
+    return -1;
+  }
+  size_t chw = (size_t)data->c * data->h * data->w;
+  float *x = malloc((size_t)batch * chw * sizeof(float));
+  int32_t *labels = malloc((size_t)batch * sizeof(int32_t));
+  int *idx = malloc((size_t)batch * sizeof(int));
+  int rc = 0;
+  if (!x || !labels || !idx) {
+    snprintf(err, errlen, "bench: out of memory");
+    rc = -1;
+  }
+  norm_table t;
+  norm_init(&t, cfg->kind, data->c, data->h, data->w);
+  for (int s = 0; rc == 0 && s < warmup + steps; s++) {
+    for (int i = 0; i < batch; i++) idx[i] = space_rng_below(&rng, data->n);
+    double t0 = now_s();
+    gather(&t, data, idx, batch, x, labels);
+    net_set_batch(nt, x, labels, batch);
+    net_forward(nt, batch, 1);
+    net_backward(nt, batch);
+    net_sgd(nt, (float)cfg->lr, (float)cfg->momentum, (float)cfg->weight_decay);
+    if (s >= warmup) step_seconds[s - warmup] = now_s() - t0;
+    if (ctx.failed) {
+      snprintf(err, errlen, "bench: out of memory for kernel scratch");
+      rc = -1;
+    }
+  }
+  free(x);
+  free(labels);
+  free(idx);
+  net_free(nt);
+  kn_ctx_free(&ctx);
+  return rc;
+}

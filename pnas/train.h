@@ -63,4 +63,10 @@ void train_config_default(train_config *cfg);
 int train_child(const train_config *cfg, const space_cell *cell, const data_set *train,
                 const data_set *val, const data_set *test, train_result *res);
 
+// Benchmark: times `steps` training steps (after `warmup` untimed ones) of the child on
+// batches of `data` (shuffled from cfg->seed); step_seconds (steps) receives each step's wall
+// time (upload, forward, backward, SGD). 0 ok; -1 with err.
+int train_bench(const train_config *cfg, const space_cell *cell, const data_set *data, int warmup,
+                int steps, double *step_seconds, char *err, size_t errlen);
+
 #endif
