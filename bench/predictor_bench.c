@@ -43,6 +43,17 @@ static float synth_acc(const space_cell *c, space_rng *r) {
                  0.005 * space_rng_uniform(r));
 }
 
+// The 1-minute load average: the figures mean little on a machine busy with other work.
+static double loadavg(void) {
+  double l = -1.0;
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f) {
+    if (fscanf(f, "%lf", &l) != 1) l = -1.0;
+    fclose(f);
+  }
+  return l;
+}
+
 static void machine_name(char *buf, size_t n) {
   snprintf(buf, n, "unknown CPU");
   FILE *p = popen("lscpu 2>/dev/null | grep -m1 'Model name' | sed 's/.*: *//'", "r");
@@ -52,6 +63,7 @@ static void machine_name(char *buf, size_t n) {
 }
 
 int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
   int epochs = 20, batch = 32, members = 5, threads = 2, repeats = 3, torch = 1, score = 1,
       train = 1;
   const char *kind = "lstm", *python = "/usr/bin/python3";
@@ -84,7 +96,7 @@ int main(int argc, char **argv) {
   }
   char cpu[256];
   machine_name(cpu, sizeof cpu);
-  printf("machine: %s, %d threads\n", cpu, threads);
+  printf("machine: %s, %d threads, load average %.2f\n", cpu, threads, loadavg());
 
   // The 1,160 cells of a beam-256 run: 136 one-block cells, 256 random cells at 2..5 blocks.
   space_rng r;
@@ -206,6 +218,7 @@ int main(int argc, char **argv) {
     free(mean);
     free(sd);
   }
+  printf("load average at the end: %.2f\n", loadavg());
   pred_ensemble_free(e);
   free(cells);
   free(acc);

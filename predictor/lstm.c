@@ -436,15 +436,14 @@ int lstm_predict(const lstm_model *const *models, int M, const pred_tokens *x, f
                 p->w_ih, G, 1.0f, t, G);
   }
   int nt = pred_threads(threads);
-  // Chunks of a few thousand sorted cells: large enough that a parent's children (<= 1176 at
-  // level 5) mostly share one chunk, small enough to bound memory and balance the workers.
-  int chunk = 4096;
-  if (n < (long)chunk * nt) chunk = (n + nt - 1) / nt;
-  if (chunk < 64) chunk = 64;
+  // Chunks of 2048 sorted cells: large enough that a parent's children (<= 1176 at level 5)
+  // mostly share one chunk, small enough to bound memory and balance the workers. The size
+  // does not depend on the thread count, so the GEMM shapes and the results do not either.
+  const int chunk = n < 2048 ? n : 2048;
   int nchunks = (n + chunk - 1) / chunk;
   if (nt > nchunks) nt = nchunks;
   int failed = 0;
-  int saved = pred_blas_serial(nt);
+  int saved = pred_blas_serial(2); // always serial BLAS: identical results for any nt
 #pragma omp parallel num_threads(nt)
   {
     chunk_ws w;

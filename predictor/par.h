@@ -6,7 +6,8 @@
 
 // Number of workers for a request (0 = OpenMP default, 1 without OpenMP).
 int pred_threads(int requested);
-// Sets OpenBLAS to one thread when nworkers > 1 and returns the previous setting (to pass to
+// Sets OpenBLAS to one thread when nworkers > 1 (callers pass 2 to force it, so results do
+// not depend on the thread count) and returns the previous setting (to pass to
 // pred_blas_restore). This is process-wide: the predictor is meant to run on the search thread,
 // not concurrently with other BLAS users in the same process.
 int pred_blas_serial(int nworkers);

@@ -28,7 +28,9 @@ int pred_kind_from_name(const char *s);   // -1 when unknown
 typedef struct {
   pred_kind kind;
   int members;       // ensemble size = number of folds (>= 2); 1 = one model on all data
-  int epochs;        // passes over each member's training set (LSTM/MLP)
+  int epochs;        // passes over each member's training set (LSTM/MLP) ...
+  int min_steps;     // ... raised so that each member makes at least this many Adam steps
+                     // (small levels, e.g. the 136 one-block cells, would get few otherwise)
   int batch;         // minibatch size (LSTM/MLP)
   float lr;          // Adam learning rate; <= 0: pred_lr_for_level(max nblocks in the data)
   int embed;         // embedding size (paper: 100)

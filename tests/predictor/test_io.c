@@ -98,6 +98,22 @@ int main(void) {
     pred_ensemble_free(l);
   }
 
+  { // Fit and predict do not depend on the thread count (LSTM: parallel members, chunks).
+    pred_fit_config cfg;
+    pred_fit_config_default(&cfg, PRED_LSTM);
+    cfg.members = 3, cfg.embed = 8, cfg.hidden = 12, cfg.epochs = 3, cfg.batch = 16;
+    float p[2][NT], q[2][NT];
+    for (int t = 1; t <= 2; t++) {
+      cfg.threads = t;
+      pred_ensemble *e = pred_ensemble_new();
+      CHECK(pred_ensemble_fit(e, cells, acc, N, &cfg, err, sizeof err) == PRED_OK);
+      CHECK(pred_ensemble_predict(e, test, NT, p[t - 1], q[t - 1], t, err, sizeof err) == PRED_OK);
+      pred_ensemble_free(e);
+    }
+    CHECK(memcmp(p[0], p[1], sizeof p[0]) == 0 && memcmp(q[0], q[1], sizeof q[0]) == 0);
+    printf("lstm: fit + predict identical with 1 and 2 threads\n");
+  }
+
   // Damaged files, from the saved LSTM.
   snprintf(path, sizeof path, "%s/missing.msgpack", dir);
   expect_load_error(path, PRED_EIO, "cannot open");
