@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
   pred_fit_config_default(&cfg, (pred_kind)k);
   cfg.members = members;
   cfg.epochs = epochs;
+  cfg.min_steps = 0; // exactly --epochs, as the PyTorch side
   cfg.batch = batch;
   cfg.threads = threads;
   cfg.lr = 0.002f;
@@ -192,20 +193,20 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
+    // Parents: 256 random four-block cells; the call expands and scores (search's API).
     const int np = 256;
-    space_cell *kids = malloc((size_t)np * 1176 * sizeof *kids);
-    int nk = 0;
-    for (int p = 0; p < np; p++) {
-      space_cell par;
-      space_sample(&par, 4, SPACE_ALL_OPS, &r);
-      nk += space_expand(&par, SPACE_ALL_OPS, kids + nk, np * 1176 - nk);
-    }
-    float *mean = malloc((size_t)nk * sizeof *mean), *sd = malloc((size_t)nk * sizeof *sd);
+    space_cell *par = malloc((size_t)np * sizeof *par);
+    for (int p = 0; p < np; p++) space_sample(&par[p], 4, SPACE_ALL_OPS, &r);
+    const int cap = np * 1176;
+    space_cell *kids = malloc((size_t)cap * sizeof *kids);
+    float *mean = malloc((size_t)cap * sizeof *mean), *sd = malloc((size_t)cap * sizeof *sd);
     double t[50];
+    int nk = 0;
     for (int rep = 0; rep <= repeats; rep++) {
       double t0 = now_s();
-      if (pred_ensemble_predict(e, kids, nk, mean, sd, threads, err, sizeof err)) {
-        fprintf(stderr, "predictor_bench: predict: %s\n", err);
+      if (pred_ensemble_score_children(e, par, np, SPACE_ALL_OPS, kids, mean, sd, cap, &nk,
+                                       threads, err, sizeof err)) {
+        fprintf(stderr, "predictor_bench: score: %s\n", err);
         return 1;
       }
       if (rep) t[rep - 1] = now_s() - t0;
@@ -214,6 +215,7 @@ int main(int argc, char **argv) {
     printf("score: %d children of %d parents, %s ensemble of %d: %.3f s (median of %d), "
            "%.0f cells/s\n",
            nk, np, kind, pred_ensemble_members(e), s, repeats, nk / s);
+    free(par);
     free(kids);
     free(mean);
     free(sd);

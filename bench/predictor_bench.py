@@ -52,13 +52,13 @@ def main():
     n = len(lens)
     fold = torch.arange(n) % a.members
 
-    def fit_all(seed):
+    def fit_all(seed, members, epochs):
         torch.manual_seed(seed)
-        for m in range(a.members):
+        for m in range(members):
             idx = (fold != m).nonzero().squeeze(1) if a.members > 1 else torch.arange(n)
             model = LSTMPredictor()
             opt = torch.optim.Adam(model.parameters(), lr=0.002)
-            for _ in range(a.epochs):
+            for _ in range(epochs):
                 perm = idx[torch.randperm(len(idx))]
                 for s in range(0, len(perm), a.batch):
                     b = perm[s:s + a.batch]
@@ -70,12 +70,12 @@ def main():
                     loss.backward()
                     opt.step()
 
+    fit_all(0, 1, 1)  # warm-up: one member, one epoch
     times = []
-    for rep in range(a.repeats + 1):  # rep 0 = warm-up
+    for rep in range(a.repeats):
         t0 = time.perf_counter()
-        fit_all(rep)
-        if rep:
-            times.append(time.perf_counter() - t0)
+        fit_all(rep + 1, a.members, a.epochs)
+        times.append(time.perf_counter() - t0)
     print(f"  torch {torch.__version__}, {torch.get_num_threads()} threads, runs: "
           + " ".join(f"{t:.2f}" for t in times))
     print(f"torch_seconds {statistics.median(times):.6f}")

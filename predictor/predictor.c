@@ -2,6 +2,7 @@
 // members (members trained in parallel with OpenMP, each single-threaded and seeded on its
 // own so results do not depend on the thread count), and prediction with mean / spread.
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,4 +373,19 @@ int pred_ensemble_predict(const pred_ensemble *e, const space_cell *cells, int n
     }
   free(out);
   return rc;
+}
+
+int pred_ensemble_score_children(const pred_ensemble *e, const space_cell *parents, int nparents,
+                                 uint32_t mask, space_cell *children, float *mean, float *std,
+                                 int cap, int *nchildren, int threads, char *err, size_t errlen) {
+  long total = 0;
+  for (int p = 0; p < nparents; p++) total += space_expand(&parents[p], mask, NULL, 0);
+  *nchildren = total > INT32_MAX ? INT32_MAX : (int)total;
+  if (total > cap) {
+    snprintf(err, errlen, "%ld children do not fit in %d slots", total, cap);
+    return PRED_EARG;
+  }
+  int k = 0;
+  for (int p = 0; p < nparents; p++) k += space_expand(&parents[p], mask, children + k, cap - k);
+  return pred_ensemble_predict(e, children, k, mean, std, threads, err, errlen);
 }

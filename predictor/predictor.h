@@ -69,6 +69,13 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells /* (n) */,
 int pred_ensemble_predict(const pred_ensemble *e, const space_cell *cells /* (n) */, int n,
                           float *mean /* (n) */, float *std /* (n) or NULL */, int threads,
                           char *err, size_t errlen);
+// Expands every parent (space_expand with the op mask) and scores all children in one call:
+// children, mean, std (may be NULL) receive them in parent order; *nchildren the total.
+// PRED_EARG when cap is too small (*nchildren then says how many are needed).
+int pred_ensemble_score_children(const pred_ensemble *e, const space_cell *parents /* (np) */,
+                                 int nparents, uint32_t mask, space_cell *children /* (cap) */,
+                                 float *mean /* (cap) */, float *std /* (cap) or NULL */, int cap,
+                                 int *nchildren, int threads, char *err, size_t errlen);
 // Per-member predictions, out: (members, n) row-major.
 int pred_ensemble_predict_members(const pred_ensemble *e, const space_cell *cells, int n,
                                   float *out /* (members, n) */, int threads, char *err,

@@ -48,6 +48,32 @@ int main(void) {
     CHECK(pred_protocol_eval(cells, acc, N, &cfg, 10, ev, 1, &nev, err, sizeof err) == PRED_OK);
     CHECK(nev == 1);
   }
+  { // score_children == expand + predict; a too-small buffer is an error that gives the size
+    pred_fit_config cfg;
+    pred_fit_config_default(&cfg, PRED_RIDGE);
+    pred_ensemble *e = pred_ensemble_new();
+    CHECK(pred_ensemble_fit(e, cells, acc, N, &cfg, err, sizeof err) == PRED_OK);
+    space_cell par[3] = {cells[0], cells[PER], cells[3 * PER]};
+    int want = 0;
+    for (int p = 0; p < 3; p++) want += space_expand(&par[p], SPACE_ALL_OPS, NULL, 0);
+    space_cell *kids = malloc((size_t)want * sizeof *kids), *ref = malloc((size_t)want * sizeof *ref);
+    float *m1 = malloc((size_t)want * sizeof *m1), *m2 = malloc((size_t)want * sizeof *m2);
+    float *s1 = malloc((size_t)want * sizeof *s1), *s2 = malloc((size_t)want * sizeof *s2);
+    int nk = -1;
+    CHECK(pred_ensemble_score_children(e, par, 3, SPACE_ALL_OPS, kids, m1, s1, want - 1, &nk, 1,
+                                       err, sizeof err) == PRED_EARG);
+    CHECK(nk == want);
+    CHECK(pred_ensemble_score_children(e, par, 3, SPACE_ALL_OPS, kids, m1, s1, want, &nk, 1, err,
+                                       sizeof err) == PRED_OK);
+    CHECK(nk == want && want == 300 + 528 + 1176); // children of 1-, 2- and 4-block cells
+    int k = 0;
+    for (int p = 0; p < 3; p++) k += space_expand(&par[p], SPACE_ALL_OPS, ref + k, want - k);
+    CHECK(k == want && memcmp(ref, kids, (size_t)want * sizeof *ref) == 0);
+    CHECK(pred_ensemble_predict(e, ref, want, m2, s2, 1, err, sizeof err) == PRED_OK);
+    CHECK(memcmp(m1, m2, (size_t)want * sizeof *m1) == 0 && memcmp(s1, s2, (size_t)want * sizeof *s1) == 0);
+    free(kids), free(ref), free(m1), free(m2), free(s1), free(s2);
+    pred_ensemble_free(e);
+  }
   { // fit and save, then load and predict
     char dir[] = "/tmp/pnas_pred_proto_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
