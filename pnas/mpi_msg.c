@@ -332,6 +332,46 @@ static int decode_field(mpi_msg *m, int i, const msgpack_object *v, char *err, s
   }
 }
 
+// The header, wherever its keys are in the map: format, version, type (copied into type[16]).
+static int decode_header(const msgpack_object *o, char *type, char *err, size_t errlen) {
+  int have_format = 0;
+  int64_t version = -1;
+  type[0] = '\0';
+  for (uint32_t i = 0; i < o->via.map.size; i++) {
+    const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+    if (key_is(k, "format")) {
+      char f[32];
+      if (get_str(v, f, sizeof f) || strcmp(f, PNAS_MPI_FORMAT)) {
+        seterr(err, errlen, "not a pnas MPI message (format field is not \"%s\")",
+               PNAS_MPI_FORMAT);
+        return -1;
+      }
+      have_format = 1;
+    } else if (key_is(k, "version")) {
+      if (get_i64(v, 0, INT32_MAX, &version)) {
+        seterr(err, errlen, "message field 'version' has the wrong type");
+        return -1;
+      }
+    } else if (key_is(k, "type")) {
+      if (get_str(v, type, 16)) {
+        seterr(err, errlen, "message field 'type' has the wrong type");
+        return -1;
+      }
+    }
+  }
+  if (!have_format || version < 0 || !type[0]) {
+    seterr(err, errlen, "not a pnas MPI message (no %s field)",
+           !have_format ? "format" : version < 0 ? "version" : "type");
+    return -1;
+  }
+  if (version != PNAS_MPI_VERSION) {
+    seterr(err, errlen, "MPI message version %lld, this pnas speaks version %d (run the same pnas "
+                        "build on every rank)", (long long)version, PNAS_MPI_VERSION);
+    return -1;
+  }
+  return 0;
+}
+
 int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t errlen) {
   char e[256];
   memset(m, 0, sizeof *m);
@@ -360,42 +400,8 @@ int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t e
     seterr(err, errlen, "malformed message: not a msgpack map");
     goto out;
   }
-  // Header first, wherever its keys are: format, version, type.
-  int have_format = 0;
-  int64_t version = -1;
-  char type[16] = "";
-  for (uint32_t i = 0; i < o->via.map.size; i++) {
-    const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
-    if (key_is(k, "format")) {
-      char f[32];
-      if (get_str(v, f, sizeof f) || strcmp(f, PNAS_MPI_FORMAT)) {
-        seterr(err, errlen, "not a pnas MPI message (format field is not \"%s\")",
-               PNAS_MPI_FORMAT);
-        goto out;
-      }
-      have_format = 1;
-    } else if (key_is(k, "version")) {
-      if (get_i64(v, 0, INT32_MAX, &version)) {
-        seterr(err, errlen, "message field 'version' has the wrong type");
-        goto out;
-      }
-    } else if (key_is(k, "type")) {
-      if (get_str(v, type, sizeof type)) {
-        seterr(err, errlen, "message field 'type' has the wrong type");
-        goto out;
-      }
-    }
-  }
-  if (!have_format || version < 0 || !type[0]) {
-    seterr(err, errlen, "not a pnas MPI message (no %s field)",
-           !have_format ? "format" : version < 0 ? "version" : "type");
-    goto out;
-  }
-  if (version != PNAS_MPI_VERSION) {
-    seterr(err, errlen, "MPI message version %lld, this pnas speaks version %d (run the same pnas "
-                        "build on every rank)", (long long)version, PNAS_MPI_VERSION);
-    goto out;
-  }
+  char type[16];
+  if (decode_header(o, type, err, errlen)) goto out;
   field_list fl = {NULL, 0};
   if (!strcmp(type, "hello")) m->type = PNAS_MPI_HELLO, fl = (field_list){HELLO_F, 7};
   else if (!strcmp(type, "job")) m->type = PNAS_MPI_JOB, fl = (field_list){JOB_F, 10};
