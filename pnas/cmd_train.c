@@ -16,7 +16,7 @@ static const char USAGE[] =
     "usage: pnas train --cell CELL [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
     "                  [--epochs e] [--batch b] [--lr x] [--momentum m] [--weight-decay w]\n"
     "                  [--train-subset n] [--val-subset n] [--seed s] [--threads t]\n"
-    "                  [--backend cpu|ref] [--json] [--bench STEPS]\n"
+    "                  [--backend cpu|ref] [--json] [--bench STEPS] [--dump-step FILE]\n"
     "Trains the network of CELL (DESIGN.md s.2) with SGD + momentum and cosine learning-rate decay\n"
     "on the training set minus its last 5,000 images (the validation set), then reports\n"
     "validation and test accuracy.\n"
@@ -24,7 +24,9 @@ static const char USAGE[] =
     "lr 0.1, momentum 0.9, weight-decay 5e-4 (conv/fc weights only), all training images,\n"
     "all 5,000 validation images, seed 1, threads 2, backend cpu.\n"
     "--bench STEPS times STEPS training steps (after 3 warm-up steps) on training batches and\n"
-    "prints the median images/second instead of training to completion.\n";
+    "prints the median images/second instead of training to completion.\n"
+    "--dump-step FILE writes parameters, one batch, logits, loss and gradients of the first\n"
+    "training step (bench/reference/check_net.py compares them with PyTorch).\n";
 
 typedef struct {
   int tty;
@@ -75,6 +77,7 @@ int cmd_train(int argc, char **argv) {
   train_config tc;
   train_config_default(&tc);
   int json = 0, bench = 0;
+  const char *dump = NULL;
   int64_t seed = (int64_t)tc.seed;
   arg_spec specs[] = {
       {"cell", ARG_STR, &cell_text, 0, -1, NULL},
@@ -94,6 +97,7 @@ int cmd_train(int argc, char **argv) {
       {"backend", ARG_STR, &backend, 0, -1, NULL},
       {"json", ARG_FLAG, &json, 0, -1, NULL},
       {"bench", ARG_INT, &bench, 1, 100000, NULL},
+      {"dump-step", ARG_STR, &dump, 0, -1, NULL},
   };
   int rc = args_parse("pnas train", USAGE, argc, argv, 1, specs, sizeof specs / sizeof specs[0],
                       NULL, 0, NULL);
@@ -138,6 +142,13 @@ int cmd_train(int argc, char **argv) {
     return 1;
   }
   data_set train = data_view(&full, 0, full.n - DATA_VAL_SIZE);
+  if (dump) {
+    rc = train_dump_step(&tc, &cell, &train, dump, err, sizeof err);
+    if (rc) fprintf(stderr, "pnas train: %s\n", err);
+    data_free(&full);
+    data_free(&test);
+    return rc ? 1 : 0;
+  }
   if (bench) {
     rc = run_bench(&tc, &cell, &train, bench, json);
     data_free(&full);

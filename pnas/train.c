@@ -275,3 +275,75 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
   kn_ctx_free(&ctx);
   return rc;
 }
+
+int train_dump_step(const train_config *cfg, const space_cell *cell, const data_set *data,
+                    const char *path, char *err, size_t errlen) {
+  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
+  int nb = cfg->batch < data->n ? cfg->batch : data->n;
+  if (!be || nb < 1) {
+    snprintf(err, errlen, "dump: need a known backend and data");
+    return -1;
+  }
+  kn_ctx ctx;
+  kn_ctx_init(&ctx, be, cfg->threads);
+  space_rng rng;
+  space_rng_seed(&rng, cfg->seed);
+  net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, nb};
+  net *nt = NULL;
+  if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, errlen)) {
+    kn_ctx_free(&ctx);
+    return -1;
+  }
+  int64_t P = net_num_params(nt);
+  size_t chw = (size_t)data->c * data->h * data->w;
+  float *params = malloc((size_t)P * sizeof(float)), *grads = malloc((size_t)P * sizeof(float));
+  float *x = malloc((size_t)nb * chw * sizeof(float));
+  float *logits = malloc((size_t)nb * data->classes * sizeof(float));
+  int32_t *labels = malloc((size_t)nb * sizeof(int32_t));
+  int *idx = malloc((size_t)nb * sizeof(int));
+  int rc = -1;
+  FILE *f = NULL;
+  if (!params || !grads || !x || !logits || !labels || !idx) {
+    snprintf(err, errlen, "dump: out of memory");
+    goto out;
+  }
+  norm_table t;
+  norm_init(&t, cfg->kind, data->c, data->h, data->w);
+  for (int i = 0; i < nb; i++) idx[i] = i;
+  gather(&t, data, idx, nb, x, labels);
+  net_params_get(nt, params);
+  net_set_batch(nt, x, labels, nb);
+  net_forward(nt, nb, 1);
+  net_get_logits(nt, logits, nb);
+  float loss = net_backward(nt, nb);
+  net_grads_get(nt, grads);
+  f = fopen(path, "wb");
+  if (!f) {
+    snprintf(err, errlen, "dump: cannot write %s", path);
+    goto out;
+  }
+  uint32_t ver = 1;
+  int32_t dims[5] = {nb, data->c, data->h, data->w, data->classes};
+  int ok = fwrite("PNASDUMP", 1, 8, f) == 8 && fwrite(&ver, 4, 1, f) == 1 &&
+           fwrite(&P, 8, 1, f) == 1 && fwrite(dims, 4, 5, f) == 5 &&
+           fwrite(params, 4, (size_t)P, f) == (size_t)P &&
+           fwrite(x, 4, (size_t)nb * chw, f) == (size_t)nb * chw &&
+           fwrite(labels, 4, (size_t)nb, f) == (size_t)nb &&
+           fwrite(logits, 4, (size_t)nb * data->classes, f) == (size_t)nb * data->classes &&
+           fwrite(&loss, 4, 1, f) == 1 && fwrite(grads, 4, (size_t)P, f) == (size_t)P;
+  if (fclose(f) || !ok) {
+    snprintf(err, errlen, "dump: write error on %s", path);
+    goto out;
+  }
+  rc = 0;
+out:
+  free(params);
+  free(grads);
+  free(x);
+  free(logits);
+  free(labels);
+  free(idx);
+  net_free(nt);
+  kn_ctx_free(&ctx);
+  return rc;
+}

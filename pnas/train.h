@@ -69,4 +69,12 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
 int train_bench(const train_config *cfg, const space_cell *cell, const data_set *data, int warmup,
                 int steps, double *step_seconds, char *err, size_t errlen);
 
+// Numerics dump for bench/reference/check_net.py: builds the child (seeded), runs one training
+// forward + backward on the first cfg->batch images of `data` and writes a little-endian
+// binary file: "PNASDUMP", u32 version 1, i64 nparams, i32 n, c, h, w, classes, then f32 params
+// (construction order), f32 x (n,c,h,w) normalised, i32 labels (n), f32 logits (n,classes),
+// f32 loss, f32 param grads. 0 ok; -1 with err.
+int train_dump_step(const train_config *cfg, const space_cell *cell, const data_set *data,
+                    const char *path, char *err, size_t errlen);
+
 #endif
