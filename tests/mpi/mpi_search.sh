@@ -7,6 +7,7 @@
 #                must exit non-zero with a clear message and lose no finished child; then
 #                `mpirun -np 3 pnas search --resume` completes it without retraining anything,
 #                identical to the reference
+#   pool       - test_mpi_pool (the submit/wait-any API) in one process and on 3 ranks, same log
 #   worker-error - workers that cannot load the dataset: the job stops with their reason
 # usage: mpi_search.sh MODE PNAS MPI_RECORDS MPIRUN WORKDIR
 set -u
@@ -115,6 +116,18 @@ worker-error)
     fail "no clear message naming the worker and the missing file: $(cat "$D.err")"
   grep -q "continue with: pnas search --resume $D" "$D.err" || fail "no resume hint"
   echo "worker error: the job stopped with exit $rc and the worker's reason"
+  ;;
+pool)
+  # $PNAS is test_mpi_pool here: the asynchronous API in one process and on 3 ranks.
+  D=$WORK/pool
+  rm -rf "$D"1 "$D"3 "$D".*
+  "$PNAS" "${D}1" || fail "test_mpi_pool failed in one process"
+  timeout 300 "${MPI[@]}" "$PNAS" "${D}3" > "$D.out" 2> "$D.err" ||
+    { cat "$D.out" "$D.err"; fail "test_mpi_pool failed on 3 ranks"; }
+  cat "$D.out"
+  grep -q "(2 worker ranks): ok" "$D.out" || fail "not run with 2 workers"
+  "$RECORDS" "${D}1" > "$D.1" && "$RECORDS" "${D}3" > "$D.3" || fail "cannot read the logs"
+  diff "$D.1" "$D.3" || fail "one process and 3 ranks stored different records"
   ;;
 *) fail "unknown mode" ;;
 esac
