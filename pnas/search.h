@@ -80,7 +80,8 @@ int search_within_budget(search_ctx *s, const space_cell *c);
 // Evaluates one child: returns the stored record when this cell was already measured under the
 // same settings (*cached = 1), else trains it, appends the record and returns it. A training
 // failure is a recorded result (ok = 0), not an error. -1 only when the store cannot be written
-// (then the search must stop; the log stays intact and resumable).
+// (then the search must stop; the log stays intact and resumable). On rank 0 of an MPI job the
+// child is trained by a worker rank (one at a time: batch or mpi_pool for parallel children).
 int search_eval(search_ctx *s, const space_cell *c, int level, double predicted,
                 store_record *out, int *cached, char *err, size_t errlen);
 
