@@ -11,7 +11,9 @@
 #define SPACE_NUM_OPS 8
 #define SPACE_NUM_INPUTS (SPACE_MAX_BLOCKS + 1) // input ids 0 .. SPACE_MAX_BLOCKS
 #define SPACE_ALL_OPS ((uint32_t)0xFF)
-#define SPACE_TEXT_MAX 256                       // enough for 10 blocks of the longest names
+// The longest text is 281 chars: blocks 1-9 "9:conv1x7_7x1,9:conv1x7_7x1;" (28 each) + block 10
+// "10:conv1x7_7x1,10:conv1x7_7x1" (29). 256 truncated it (found by tests/fuzz/fuzz_cell).
+#define SPACE_TEXT_MAX 320
 
 typedef enum {
   SPACE_OP_IDENTITY = 0,
