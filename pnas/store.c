@@ -179,7 +179,7 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
       bad = get_str(v, r->device, sizeof r->device);
     } else if (key_is(k, "ok")) {
       bad = v->type != MSGPACK_OBJECT_BOOLEAN;
-      r->ok = v->via.boolean;
+      r->ok = !bad && v->via.boolean; // via.boolean of a non-boolean is not a valid bool (UB)
       have_ok = 1;
     } else if (key_is(k, "val_acc")) {
       bad = get_num(v, &r->val_acc);
