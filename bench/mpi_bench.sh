@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wall time of one small real CPU search (PNAS, Fashion-MNIST) in 1 process (plain `pnas`, no
 # MPI) and with `mpirun -np P` (rank 0 runs the search, P-1 workers train), median of repeats,
-# speedup over 1 process; checks that every run trained the same cells to the same accuracies.
+# speedup over the first process count listed (1 by default); checks that every run trained the same cells to the same accuracies.
 # usage: bench/mpi_bench.sh [PNAS_BINARY] [REPEATS] ["NP LIST"]   e.g. build/pnas/pnas 3 "1 2 3"
 # Extra search flags can be given in MPI_BENCH_ARGS (they replace the default configuration).
 set -u
@@ -24,32 +24,46 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "search: pnas search ${ARGS[*]}"
 key() { "$PNAS" inspect "$1" --json | sed -E 's/.*"cell": "([^"]*)".*"val_acc": ([^,]*),.*/\1 \2/' | sort; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# Repeats are interleaved (1, 2, 3, 1, 2, 3 ...) so a change in the machine's load hits every
+# process count alike.
+declare -A times cpus
 base=""
-for np in $NPS; do
-  times=()
-  for r in $(seq 1 "$REPEATS"); do
+for r in $(seq 1 "$REPEATS"); do
+  for np in $NPS; do
     d=$T/np$np-$r
-    t0=$(date +%s.%N)
+    TIMEFORMAT='%R %U %S' # wall, user, sys of the whole process tree (mpirun waits for its ranks)
     if [ "$np" = 1 ]; then
-      "$PNAS" search "${ARGS[@]}" --run "$d" > "$d.out" 2> "$d.err"
+      { time "$PNAS" search "${ARGS[@]}" --run "$d" > "$d.out" 2> "$d.err"; } 2> "$d.time"
     else
-      mpirun --oversubscribe -np "$np" "$PNAS" search "${ARGS[@]}" --run "$d" > "$d.out" 2> "$d.err"
+      { time mpirun --oversubscribe -np "$np" "$PNAS" search "${ARGS[@]}" --run "$d" > "$d.out" \
+          2> "$d.err"; } 2> "$d.time"
     fi
     rc=$?
-    t1=$(date +%s.%N)
     [ $rc = 0 ] || { echo "np=$np run $r failed:"; tail -20 "$d.err"; exit 1; }
-    times+=("$(echo "$t1 - $t0" | bc)")
+    read -r wall user sys < "$d.time"
+    times[$np]="${times[$np]:-} $wall"
+    cpus[$np]="${cpus[$np]:-} $(echo "$user + $sys" | bc)"
     if [ -z "$base" ]; then base=$d; else
       diff <(key "$base") <(key "$d") > /dev/null || { echo "np=$np run $r: different results"; exit 1; }
     fi
   done
-  med=$(printf '%s\n' "${times[@]}" | median)
-  [ "$np" = 1 ] && t1p=$med
+done
+t1p=""
+for np in $NPS; do
+  # shellcheck disable=SC2086
+  med=$(printf '%s\n' ${times[$np]} | median)
+  [ -z "$t1p" ] && t1p=$med
   workers=$((np > 1 ? np - 1 : 1))
-  sp=$(echo "scale=2; ${t1p:-$med} / $med" | bc)
-  printf 'np=%s (%s training process%s): median wall %.1f s of %s runs [%s], speedup %sx\n' \
+  sp=$(echo "scale=2; $t1p / $med" | bc)
+  # shellcheck disable=SC2086
+  cpu=$(printf '%s\n' ${cpus[$np]} | median)
+  # shellcheck disable=SC2086
+  printf 'np=%s (%s training process%s): median wall %.1f s of %s runs [%s], speedup %sx; ' \
     "$np" "$workers" "$([ $workers = 1 ] && echo "" || echo "es")" "$med" "$REPEATS" \
-    "$(printf '%.1f ' "${times[@]}" | sed 's/ $//')" "$sp"
+    "$(printf '%.1f ' ${times[$np]} | sed 's/ $//')" "$sp"
+  # CPU seconds used / wall: how many cores the search actually got (a loaded machine caps it).
+  printf 'median CPU %.1f s (user+sys), %.2f cores busy on average\n' "$cpu" \
+    "$(echo "scale=3; $cpu / $med" | bc)"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "every run trained the same $(key "$base" | wc -l) cells to the same accuracies"
