@@ -29,7 +29,9 @@ static inline float pred_expf(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = (k + 127) << 23;
+  // Unsigned shift: for x = NaN, k is garbage and a signed shift would overflow (UB; found by
+  // fuzz_predictor on a file with NaN weights). The result is NaN either way (p is NaN).
+  uint32_t bits = (uint32_t)(k + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
