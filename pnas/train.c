@@ -21,8 +21,8 @@ void train_config_default(train_config *c) {
   c->F = 8;
   c->stem_mult = 3.0;
   c->epochs = 1;
-  c->batch = 64;
-  c->lr = 0.1;
+  c->batch = 16;
+  c->lr = 0.05;
   c->momentum = 0.9;
   c->weight_decay = 5e-4;
   c->seed = 1;
@@ -92,6 +92,37 @@ static void evaluate(net *nt, const norm_table *t, const data_set *d, int n, int
   *top5 = n ? (double)c5 / n : NAN;
 }
 
+// A context for cfg's backend. A device backend gets cfg->device, or a device opened for this
+// call (*owned, to close with close_ctx). 0 ok, -1 with err (unknown backend, no usable GPU).
+static int open_ctx(kn_ctx *ctx, const train_config *cfg, kn_device **owned, char *err,
+                    size_t errlen) {
+  *owned = NULL;
+  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
+  if (!be) {
+    snprintf(err, errlen, "unknown backend '%s'", cfg->backend);
+    return -1;
+  }
+  kn_device *dev = cfg->device;
+  if (be->dev_open && !dev) {
+    if (be->dev_open(&dev, err, errlen)) return -1;
+    *owned = dev;
+  }
+  kn_ctx_init(ctx, be, cfg->threads);
+  ctx->dev = dev;
+  return 0;
+}
+
+static void close_ctx(kn_ctx *ctx, kn_device *owned) {
+  const kn_backend *be = ctx->be;
+  kn_ctx_free(ctx);
+  if (owned) be->dev_close(owned);
+}
+
+// Why a context failed: the device backend's reason, else host scratch.
+static const char *ctx_why(const kn_ctx *ctx) {
+  return ctx->reason[0] ? ctx->reason : "out of memory for kernel scratch";
+}
+
 static int failf(train_result *r, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -114,8 +145,6 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     return failf(res, "image shapes of the data sets differ");
   if (cfg->epochs < 1 || cfg->batch < 1 || !(cfg->lr > 0) || cfg->N < 1 || cfg->F < 2)
     return failf(res, "invalid training configuration");
-  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
-  if (!be) return failf(res, "unknown backend '%s'", cfg->backend);
   int ntrain = cfg->train_subset > 0 && cfg->train_subset < train->n ? cfg->train_subset : train->n;
   int nval = cfg->val_subset > 0 && cfg->val_subset < val->n ? cfg->val_subset : val->n;
   int batch = cfg->batch < ntrain ? cfg->batch : ntrain;
@@ -131,13 +160,15 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   }
 
   kn_ctx ctx;
-  kn_ctx_init(&ctx, be, cfg->threads);
+  kn_device *owned;
+  if (open_ctx(&ctx, cfg, &owned, err, sizeof err)) return failf(res, "%s", err);
   space_rng rng;
   space_rng_seed(&rng, cfg->seed);
   net_config nc = {cfg->N, cfg->F, train->c, train->h, train->w, classes, cfg->stem_mult, batch};
   net *nt = NULL;
   if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, sizeof err)) {
-    kn_ctx_free(&ctx);
+    if (ctx.failed) snprintf(err, sizeof err, "%s", ctx_why(&ctx));
+    close_ctx(&ctx, owned);
     return failf(res, "%s", err);
   }
   res->memory_bytes = net_memory_bytes(nt);
@@ -173,7 +204,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
       net_forward(nt, batch, 1);
       float loss = net_backward(nt, batch);
       if (ctx.failed) {
-        rc = failf(res, "out of memory for kernel scratch");
+        rc = failf(res, "%s", ctx_why(&ctx));
         goto done;
       }
       if (!isfinite(loss)) {
@@ -210,7 +241,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     evaluate(nt, &nt_norm, test, test->n, batch, classes, x, labels, perm, logits, &res->test_acc,
              &res->test_top5);
   if (ctx.failed) {
-    rc = failf(res, "out of memory for kernel scratch");
+    rc = failf(res, "%s", ctx_why(&ctx));
     goto done;
   }
   res->ok = 1;
@@ -221,26 +252,26 @@ done:
   free(labels);
   free(perm);
   net_free(nt);
-  kn_ctx_free(&ctx);
+  close_ctx(&ctx, owned);
   return rc;
 }
 
 int train_bench(const train_config *cfg, const space_cell *cell, const data_set *data, int warmup,
                 int steps, double *step_seconds, char *err, size_t errlen) {
-  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
   int batch = cfg->batch;
-  if (!be || data->n < batch || steps < 1 || warmup < 0) {
-    snprintf(err, errlen, "bench: need a known backend and at least one batch of data");
+  if (data->n < batch || steps < 1 || warmup < 0) {
+    snprintf(err, errlen, "bench: need at least one batch of data");
     return -1;
   }
   kn_ctx ctx;
-  kn_ctx_init(&ctx, be, cfg->threads);
+  kn_device *owned;
+  if (open_ctx(&ctx, cfg, &owned, err, errlen)) return -1;
   space_rng rng;
   space_rng_seed(&rng, cfg->seed);
   net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, batch};
   net *nt = NULL;
   if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, errlen)) {
-    kn_ctx_free(&ctx);
+    close_ctx(&ctx, owned);
     return -1;
   }
   size_t chw = (size_t)data->c * data->h * data->w;
@@ -264,7 +295,7 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
     net_sgd(nt, (float)cfg->lr, (float)cfg->momentum, (float)cfg->weight_decay);
     if (s >= warmup) step_seconds[s - warmup] = now_s() - t0;
     if (ctx.failed) {
-      snprintf(err, errlen, "bench: out of memory for kernel scratch");
+      snprintf(err, errlen, "bench: %s", ctx_why(&ctx));
       rc = -1;
     }
   }
@@ -272,26 +303,26 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
   free(labels);
   free(idx);
   net_free(nt);
-  kn_ctx_free(&ctx);
+  close_ctx(&ctx, owned);
   return rc;
 }
 
 int train_dump_step(const train_config *cfg, const space_cell *cell, const data_set *data,
                     const char *path, char *err, size_t errlen) {
-  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
   int nb = cfg->batch < data->n ? cfg->batch : data->n;
-  if (!be || nb < 1) {
-    snprintf(err, errlen, "dump: need a known backend and data");
+  if (nb < 1) {
+    snprintf(err, errlen, "dump: need data");
     return -1;
   }
   kn_ctx ctx;
-  kn_ctx_init(&ctx, be, cfg->threads);
+  kn_device *owned;
+  if (open_ctx(&ctx, cfg, &owned, err, errlen)) return -1;
   space_rng rng;
   space_rng_seed(&rng, cfg->seed);
   net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, nb};
   net *nt = NULL;
   if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, errlen)) {
-    kn_ctx_free(&ctx);
+    close_ctx(&ctx, owned);
     return -1;
   }
   int64_t P = net_num_params(nt);
@@ -344,6 +375,6 @@ out:
   free(labels);
   free(idx);
   net_free(nt);
-  kn_ctx_free(&ctx);
+  close_ctx(&ctx, owned);
   return rc;
 }
