@@ -13,11 +13,11 @@ out=$("$PNAS" predict --model "$D/m.msgpack" --cell pnasnet-5 --cell '0:sep3x3,1
   fail "predict exit $?"
 echo "$out"
 [ "$(echo "$out" | wc -l)" -eq 2 ] || fail "expected 2 lines"
-echo "$out" | head -1 | grep -Eq '^0\.[0-9]{4} \+- 0\.[0-9]{4}  1:max3x3,1:sep5x5;' ||
+echo "$out" | head -1 | grep -Eq '^0\.[0-9]{4} \+- 0\.[0-9]{4}  1:sep5x5,1:max3x3;0:sep7x7,0:max3x3;' ||
   fail "text format / canonical cell"
 js=$("$PNAS" predict --model "$D/m.msgpack" --cell=pnasnet-5 --json) || fail "json exit"
 echo "$js"
-echo "$js" | grep -q '"kind": "ridge", "members": 5, "predictions": \[{"cell": "1:max3x3' ||
+echo "$js" | grep -q '"kind": "ridge", "members": 5, "predictions": \[{"cell": "1:sep5x5,1:max3x3' ||
   fail "json"
 printf '# cells\n0:sep3x3,1:identity\n\n1:avg3x3,0:dil3x3  # comment\n' >"$D/cells.txt"
 n=$("$PNAS" predict --model "$D/m.msgpack" --file "$D/cells.txt" | wc -l)
