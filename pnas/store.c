@@ -26,6 +26,9 @@ struct store {
   // Open-addressing index over (hash, settings) -> first record index + 1.
   int *slots;
   int nslots;
+  // Fault injection for tests (tests/hardening/faults.sh): PNAS_FAULT_WRITE_AFTER=N makes the
+  // append after N successful ones write half its frame and fail with ENOSPC, like a full disk.
+  long fault_after; // -1 = off
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) {
@@ -503,6 +506,8 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     return -1;
   }
   s->fd = -1;
+  const char *fault = getenv("PNAS_FAULT_WRITE_AFTER");
+  s->fault_after = fault && *fault ? strtol(fault, NULL, 10) : -1;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   snprintf(s->log_path, sizeof s->log_path, "%s/%s", dir, STORE_LOG_NAME);
   if (access(s->log_path, F_OK) != 0) {
@@ -627,7 +632,12 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
   memcpy(frame + 8, payload, len);
   free(payload);
   off_t before = lseek(s->fd, 0, SEEK_END);
-  int bad = write_all(s->fd, frame, len + 8) || fsync(s->fd);
+  int bad;
+  if (s->fault_after == 0) // injected disk full (see fault_after)
+    bad = write_all(s->fd, frame, (len + 8) / 2) || (errno = ENOSPC);
+  else
+    bad = write_all(s->fd, frame, len + 8) || fsync(s->fd);
+  if (!bad && s->fault_after > 0) s->fault_after--;
   int e = errno;
   free(frame);
   if (bad) {
