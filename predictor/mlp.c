@@ -225,7 +225,8 @@ int mlp_predict(const mlp_model *const *models, int M, const pred_tokens *x, flo
   {
     float *a1 = malloc((size_t)CH * H1 * sizeof(float));
     float *a2 = malloc((size_t)CH * H2 * sizeof(float));
-    int ok = a1 && a2;
+    float *cnt = malloc((size_t)CH * 4 * PRED_VOCAB * sizeof(float));
+    int ok = a1 && a2 && cnt;
     if (!ok) {
 #pragma omp atomic write
       failed = 1;
@@ -234,28 +235,26 @@ int mlp_predict(const mlp_model *const *models, int M, const pred_tokens *x, flo
     for (int c = 0; c < nchunks; c++) {
       if (!ok) continue;
       int s = c * CH, B = s + CH < n ? CH : n - s;
+      // cnt (B, 4V): token counts per block position / nblocks, so that layer 1 of every
+      // model is one GEMM with its (4V, H1) table.
+      memset(cnt, 0, (size_t)B * 4 * PRED_VOCAB * sizeof(float));
+      for (int r = 0; r < B; r++) {
+        const uint8_t *tok = x->tok + (size_t)(s + r) * PRED_MAX_TOKENS;
+        int len = x->len[s + r];
+        float inv = 1.0f / (float)(len / 4), *cr = cnt + (size_t)r * 4 * PRED_VOCAB;
+        for (int k = 0; k < len; k++) cr[(k % 4) * PRED_VOCAB + tok[k]] += inv;
+      }
       for (int m = 0; m < M; m++) {
         const mlp_params *p = &models[m]->v;
-        for (int r = 0; r < B; r++) {
-          const uint8_t *tok = x->tok + (size_t)(s + r) * PRED_MAX_TOKENS;
-          int len = x->len[s + r];
-          float inv = 1.0f / (float)(len / 4), *a = a1 + (size_t)r * H1;
-          memset(a, 0, (size_t)H1 * sizeof(float));
-          for (int k = 0; k < len; k++) {
-            const float *t = tables + (((size_t)m * 4 + k % 4) * PRED_VOCAB + tok[k]) * H1;
-            for (int j = 0; j < H1; j++) a[j] += t[j];
-          }
-          for (int j = 0; j < H1; j++) {
-            float v = a[j] * inv + p->b1[j];
-            a[j] = v > 0.0f ? v : 0.0f;
-          }
-        }
+        dense_relu(cnt, tables + (size_t)m * 4 * PRED_VOCAB * H1, p->b1, a1, B, 4 * PRED_VOCAB,
+                   H1);
         dense_relu(a1, p->w2, p->b2, a2, B, H1, H2);
         for (int r = 0; r < B; r++) out[(size_t)m * n + s + r] = head(p, a2 + (size_t)r * H2, H2);
       }
     }
     free(a1);
     free(a2);
+    free(cnt);
   }
   pred_blas_restore(saved);
   free(tables);

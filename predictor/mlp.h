@@ -1,7 +1,7 @@
 // MLP accuracy predictor (DESIGN.md s.4, paper): token embeddings, a block's 4 embeddings
 // concatenated (4E), averaged over the blocks, two ReLU hidden layers, sigmoid output.
 // Batched forward/backward for training, a plain reference forward, and a table-based scorer
-// (layer 1 of a block = sum of 4 per-position rows of emb @ w1).
+// (layer 1 = token counts per block position @ per-position tables emb @ w1, one GEMM).
 #ifndef PNAS_PREDICTOR_MLP_H
 #define PNAS_PREDICTOR_MLP_H
 
