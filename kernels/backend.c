@@ -6,6 +6,9 @@
 
 #include "kernels/backend.h"
 #include "kernels/ops.h"
+#ifdef PNAS_HAVE_CUDA
+#include "kernels/cuda_backend.h" // a plain C header: no CUDA header above the seam
+#endif
 
 void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, int kw, int stride,
                   int dil) {
@@ -60,7 +63,7 @@ static void host_zero(kn_ctx *ctx, void *dst, size_t bytes) {
         P##dw_fwd, P##dw_bwd, P##maxpool_fwd, P##maxpool_bwd, P##avgpool_fwd, P##avgpool_bwd,     \
         P##bn_fwd_train, P##bn_fwd_eval, P##bn_bwd, P##relu_fwd, P##relu_bwd, P##add_fwd, P##acc, \
         P##concat_fwd, P##concat_bwd, P##sub_fwd, P##sub_bwd, P##gap_fwd, P##gap_bwd, P##fc_fwd,  \
-        P##fc_bwd, P##xent, P##sgd                                                                \
+        P##fc_bwd, P##xent, P##sgd, NULL, NULL, NULL                                              \
   }
 
 static const kn_backend REF = KN_TABLE(kn_ref_, "ref");
@@ -72,6 +75,9 @@ const kn_backend *kn_backend_cpu(void) { return &CPU; }
 const kn_backend *kn_backend_by_name(const char *name) {
   if (!strcmp(name, "ref")) return &REF;
   if (!strcmp(name, "cpu")) return &CPU;
+#ifdef PNAS_HAVE_CUDA
+  if (!strcmp(name, "cuda")) return kn_backend_cuda();
+#endif
   return NULL;
 }
 

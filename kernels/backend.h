@@ -49,6 +49,10 @@ void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int stride);
 static inline size_t kn_numel(kn_shape s) { return (size_t)s.n * s.c * s.h * s.w; }
 
 typedef struct kn_ctx kn_ctx;
+// Device state of a device backend (CUDA: stream, cuDNN/cuBLAS handles, the convolution
+// algorithm cache, workspaces). Opened once per process and lent to the kn_ctx of every child
+// (ctx->dev), so algorithm searches are not repeated per child. Not shared between threads.
+typedef struct kn_device kn_device;
 
 typedef struct kn_backend {
   const char *name;
@@ -117,6 +121,12 @@ typedef struct kn_backend {
   // v = momentum*v + (g + wd*w); w -= lr*v.
   void (*sgd)(kn_ctx *, size_t count, float *w, const float *g, float *v, float lr,
               float momentum, float wd);
+  // Device backends only (NULL for "ref" and "cpu"): a kn_ctx of this backend needs ctx->dev.
+  // dev_open: 0 with msg describing the device, or -1 with msg saying why there is none (no
+  // driver, no GPU, out of memory); never aborts. dev_name: "cuda:0".
+  int (*dev_open)(kn_device **out, char *msg, size_t msglen);
+  void (*dev_close)(kn_device *dev);
+  const char *(*dev_name)(const kn_device *dev);
 } kn_backend;
 
 // Execution context: the backend, thread count and a growable scratch area (planned by the
@@ -126,12 +136,15 @@ struct kn_ctx {
   int threads;      // OpenMP threads for the CPU backend (>= 1)
   void *scratch;    // host scratch for the CPU backends
   size_t scratch_bytes;
-  int failed;       // set when a scratch allocation failed; ops become no-ops
+  int failed;       // set when a scratch allocation or a device call failed; ops become no-ops
+  kn_device *dev;   // device backends: the opened device (borrowed: kn_ctx_free leaves it open)
+  char reason[160]; // why `failed` was set by a device backend ("" for host scratch)
 };
 
 const kn_backend *kn_backend_ref(void); // plain reference loops (single thread)
 const kn_backend *kn_backend_cpu(void); // BLAS + OpenMP fast paths
-// "ref" or "cpu"; NULL when unknown.
+// "ref", "cpu" or "cuda" (only in a build with the CUDA backend: whether a GPU is usable is
+// decided by its dev_open); NULL when unknown.
 const kn_backend *kn_backend_by_name(const char *name);
 
 void kn_ctx_init(kn_ctx *ctx, const kn_backend *be, int threads);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernels/backend.h"
 #include "pnas/mpi_world.h"
 #include "pnas/train.h"
 #include "searchspace/cost.h"
@@ -24,6 +25,10 @@ struct search_ctx {
   data_kind kind;
   data_set full, train, val;
   cost_config cost;
+  // where children train (--device): backend name, its opened device (NULL on the CPU), label
+  const char *backend;
+  kn_device *dev;
+  char devname[32];
   // progress
   int tty;
   int level, levels, todo, done, cached;
@@ -44,6 +49,41 @@ store *search_ctx_store(search_ctx *s) { return s->st; }
 uint32_t search_ctx_ops(const search_ctx *s) { return s->ops; }
 uint64_t search_ctx_settings(const search_ctx *s) { return s->settings; }
 
+// --device cpu|cuda|auto. auto: the GPU when one works, else the CPU, said once on stderr;
+// cuda: an error saying why when there is no usable GPU. The device is opened once here and
+// lent to every child (cuDNN's algorithm choices are reused across children).
+static int choose_device(search_ctx *s, const search_config *cfg, char *err, size_t errlen) {
+  s->backend = "cpu";
+  snprintf(s->devname, sizeof s->devname, "cpu");
+  if (!strcmp(cfg->device, "cpu")) return 0;
+  if (mpi_world_workers() > 0) { // rank 0 trains nothing; workers get no GPU yet (mpi_worker.c)
+    if (!strcmp(cfg->device, "cuda")) {
+      snprintf(err, errlen, "--device cuda: MPI workers train on the CPU for now (see "
+                            "pnas/mpi_worker.c); use --device cpu or auto");
+      return -1;
+    }
+    fprintf(stderr, "pnas: MPI workers train children on the CPU\n");
+    return 0;
+  }
+  const kn_backend *be = kn_backend_by_name("cuda");
+  char msg[512];
+  if (!be) {
+    snprintf(msg, sizeof msg, "this build has no CUDA backend (no CUDA toolkit with cuDNN at "
+                              "configure time, or -DPNAS_WITH_CUDA=OFF)");
+  } else if (be->dev_open(&s->dev, msg, sizeof msg) == 0) {
+    s->backend = be->name;
+    snprintf(s->devname, sizeof s->devname, "%s", be->dev_name(s->dev));
+    fprintf(stderr, "pnas: training children on %s\n", msg);
+    return 0;
+  }
+  if (!strcmp(cfg->device, "cuda")) {
+    snprintf(err, errlen, "--device cuda: %s", msg);
+    return -1;
+  }
+  fprintf(stderr, "pnas: training children on the CPU (%s)\n", msg);
+  return 0;
+}
+
 int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
                     int salvage, char *err, size_t errlen) {
   if (search_config_check(cfg, err, errlen)) return -1;
@@ -60,9 +100,7 @@ int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_
   char settings[2048];
   search_settings_string(cfg, settings, sizeof settings);
   s->settings = store_settings_hash(settings);
-  if (!strcmp(cfg->device, "cuda")) {
-    snprintf(err, errlen, "--device cuda: this build has no working CUDA training backend; use "
-                          "--device cpu or auto");
+  if (choose_device(s, cfg, err, errlen)) {
     free(s);
     return -1;
   }
@@ -96,9 +134,6 @@ int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_
   s->cost = (cost_config){.N = cfg->N, .F = cfg->F, .in_c = s->full.c, .in_h = s->full.h,
                           .in_w = s->full.w, .classes = s->full.classes,
                           .stem = COST_STEM_CIFAR, .stem_mult = 3};
-  if (!strcmp(cfg->device, "auto"))
-    fprintf(stderr, "pnas: training children on the CPU (no CUDA training backend in this "
-                    "build)\n");
   *out = s;
   return 0;
 }
@@ -109,6 +144,7 @@ void search_ctx_close(search_ctx *s) {
   store_close(s->st);
   store_close(s->cache);
   data_free(&s->full);
+  if (s->dev) kn_backend_by_name(s->backend)->dev_close(s->dev);
   free(s);
 }
 
@@ -253,13 +289,15 @@ void search_train_record(search_ctx *s, const space_cell *c, int level, double p
   tc.weight_decay = s->cfg.weight_decay;
   tc.seed = r.seed;
   if (s->cfg.threads > 0) tc.threads = s->cfg.threads;
+  tc.backend = s->backend;
+  tc.device = s->dev;
   tc.kind = s->kind;
   tc.verbose = 0;
   train_result tr;
   double t0 = now_s();
   int rc = train_child(&tc, c, &s->train, &s->val, NULL, &tr);
   r.seconds = now_s() - t0;
-  snprintf(r.device, sizeof r.device, "cpu");
+  snprintf(r.device, sizeof r.device, "%s", s->devname);
   if (rc == 0 && tr.ok) {
     r.ok = 1;
     r.val_acc = tr.val_acc;
