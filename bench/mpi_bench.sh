@@ -26,7 +26,7 @@ key() { "$PNAS" inspect "$1" --json | sed -E 's/.*"cell": "([^"]*)".*"val_acc": 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # Repeats are interleaved (1, 2, 3, 1, 2, 3 ...) so a change in the machine's load hits every
 # process count alike.
-declare -A times cpus
+declare -A times cpus flights
 base=""
 for r in $(seq 1 "$REPEATS"); do
   for np in $NPS; do
@@ -43,6 +43,9 @@ for r in $(seq 1 "$REPEATS"); do
     read -r wall user sys < "$d.time"
     times[$np]="${times[$np]:-} $wall"
     cpus[$np]="${cpus[$np]:-} $(echo "$user + $sys" | bc)"
+    # Children's own wall seconds summed: over the run's wall, the children in flight on average.
+    train=$("$PNAS" inspect "$d" --json | sed -E 's/.*"seconds": ([0-9.]+).*/\1/' | paste -sd+ | bc)
+    flights[$np]="${flights[$np]:-} $(echo "scale=3; $train / $wall" | bc)"
     if [ -z "$base" ]; then base=$d; else
       diff <(key "$base") <(key "$d") > /dev/null || { echo "np=$np run $r: different results"; exit 1; }
     fi
@@ -62,8 +65,10 @@ for np in $NPS; do
     "$np" "$workers" "$([ $workers = 1 ] && echo "" || echo "es")" "$med" "$REPEATS" \
     "$(printf '%.1f ' ${times[$np]} | sed 's/ $//')" "$sp"
   # CPU seconds used / wall: how many cores the search actually got (a loaded machine caps it).
-  printf 'median CPU %.1f s (user+sys), %.2f cores busy on average\n' "$cpu" \
-    "$(echo "scale=3; $cpu / $med" | bc)"
+  # shellcheck disable=SC2086
+  fl=$(printf '%s\n' ${flights[$np]} | median)
+  printf 'median CPU %.1f s (user+sys), %.2f cores busy, %.2f children in flight on average\n' \
+    "$cpu" "$(echo "scale=3; $cpu / $med" | bc)" "$fl"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "every run trained the same $(key "$base" | wc -l) cells to the same accuracies"
