@@ -12,10 +12,12 @@
 #include "pnas/mpi_world.h"
 #include "pnas/search.h"
 
-// GPUs this worker may use. There is no CUDA training backend yet (search_ctx_open rejects
-// --device cuda), so every worker trains on the CPU. HOOK for the CUDA backend: count the
-// devices here, pick mpi_pick_gpu(local rank, count) (one GPU per worker, local rank mod GPUs),
-// make it current before the first job and name it ("cuda:<n>") in the hello and the records.
+// GPUs this worker may use: none for now, every worker trains on the CPU (untested on GPUs, so
+// not enabled). HOOK for one GPU per worker: the "cuda" backend opens device 0, so count the GPUs
+// here without initialising CUDA (CUDA_VISIBLE_DEVICES, else /proc/driver/nvidia/gpus), set
+// CUDA_VISIBLE_DEVICES to the one mpi_pick_gpu(local rank, count) picks before any CUDA call,
+// pass the job's --device instead of "cpu" in config_from_job, and let rank 0 accept --device
+// cuda under MPI (search.c choose_device). The hello then names "cuda:<n>".
 static int worker_gpus(void) { return 0; }
 
 // The job's training settings ("name=value;..." from search_settings_string) go back through the
@@ -53,7 +55,7 @@ static int config_from_job(const mpi_job *j, search_config *cfg, char *err, size
     return -1;
   }
   snprintf(cfg->strategy, sizeof cfg->strategy, "%s", j->strategy);
-  // CPU until the CUDA backend exists (see worker_gpus); rank 0 already rejected --device cuda.
+  // CPU until workers get GPUs (see worker_gpus); rank 0 already rejected --device cuda.
   snprintf(cfg->device, sizeof cfg->device, "cpu");
   // --threads 0 means "all cores": shared by the workers of this node, not taken by each.
   int t = mpi_world_cpus() / mpi_world_local_workers();
