@@ -4,7 +4,7 @@
 // product h @ w_hh is one sgemm per step over the rows still active.
 #include "predictor/lstm.h"
 
-#include <assert.h>
+#include "predictor/pcheck.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -61,7 +61,7 @@ float lstm_forward_ref(const lstm_model *m, const uint8_t *tok, int len) {
   const lstm_params *p = &m->v;
   float *h = calloc((size_t)H, sizeof *h), *c = calloc((size_t)H, sizeof *c);
   float *a = malloc((size_t)G * sizeof *a);
-  assert(h && c && a);
+  PRED_ASSERT(h && c && a);
   for (int t = 0; t < len; t++) {
     const float *x = p->emb + (size_t)tok[t] * E;
     for (int j = 0; j < G; j++) {
@@ -188,11 +188,12 @@ void lstm_forward(const lstm_model *m, lstm_ws *w, const uint8_t *tok, const int
                   float *y) {
   const int E = m->E, H = m->H, G = 4 * H, MB = w->maxB;
   const lstm_params *p = &m->v;
-  assert(B >= 1 && B <= w->maxB && w->E == E && w->H == H);
+  PRED_ASSERT(B >= 1 && B <= w->maxB && w->E == E && w->H == H);
   memcpy(w->tok, tok, (size_t)B * PRED_MAX_TOKENS);
   memcpy(w->len, len, (size_t)B * sizeof *len);
   const int T = len[0];
-  assert(T >= 1 && T <= PRED_MAX_TOKENS);
+  PRED_ASSERT(T >= 1 && T <= PRED_MAX_TOKENS);
+  for (int r = 1; r < B; r++) PRED_ASSERT(len[r] <= len[r - 1] && len[r] >= 1);
   w->B = B;
   w->T = T;
   int n = 0;
@@ -200,7 +201,7 @@ void lstm_forward(const lstm_model *m, lstm_ws *w, const uint8_t *tok, const int
     while (n < B && len[n] >= T - s) n++;
     w->nact[s] = n;
   }
-  assert(w->nact[T - 1] == B); // rows sorted by length, descending
+  PRED_ASSERT(w->nact[T - 1] == B); // rows sorted by length, descending
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PRED_VOCAB, G, E, 1.0f, p->emb, E,
               p->w_ih, G, 0.0f, w->table, G);
   for (int s = 0; s < T; s++) {
@@ -414,7 +415,7 @@ int lstm_predict(const lstm_model *const *models, int M, const pred_tokens *x, f
   const int n = x->n;
   if (n == 0 || M == 0) return 0;
   const int E = models[0]->E, H = models[0]->H, G = 4 * H;
-  for (int m = 1; m < M; m++) assert(models[m]->E == E && models[m]->H == H);
+  for (int m = 1; m < M; m++) PRED_ASSERT(models[m]->E == E && models[m]->H == H);
   seq_ref *seqs = malloc((size_t)n * sizeof *seqs);
   float *tables = malloc((size_t)M * PRED_VOCAB * G * sizeof(float));
   if (!seqs || !tables) {

@@ -36,7 +36,8 @@ void lstm_view(int E, int H, float *buf, lstm_params *v);
 // [ours, = PyTorch]; FC weight U(-1/sqrt(H), 1/sqrt(H)); FC bias 1.8 [paper].
 void lstm_randomize(lstm_model *m, space_rng *r);
 
-// Reference forward of one cell: plain loops, libm. Returns sigmoid output.
+// Reference forward of one cell: plain loops, double accumulation, libm. Returns the sigmoid
+// output. Aborts on OOM (it is the test oracle, not a production path).
 float lstm_forward_ref(const lstm_model *m, const uint8_t *tok /* (len) */, int len);
 
 // Training workspace for batches of up to maxB cells of up to PRED_MAX_TOKENS tokens.

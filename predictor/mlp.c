@@ -3,7 +3,7 @@
 // first layer is a sum of 4 * nblocks table rows.
 #include "predictor/mlp.h"
 
-#include <assert.h>
+#include "predictor/pcheck.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -73,7 +73,7 @@ float mlp_forward_ref(const mlp_model *m, const uint8_t *tok, int len) {
   const mlp_params *p = &m->v;
   float *x = malloc((size_t)4 * E * sizeof *x);
   double *a1 = malloc((size_t)H1 * sizeof *a1), *a2 = malloc((size_t)H2 * sizeof *a2);
-  assert(x && a1 && a2);
+  PRED_ASSERT(x && a1 && a2);
   embed_cell(p, E, tok, len, x);
   for (int j = 0; j < H1; j++) {
     double s = p->b1[j];
@@ -147,7 +147,7 @@ void mlp_forward(const mlp_model *m, mlp_ws *w, const uint8_t *tok, const int *l
                  float *y) {
   const int E = m->E, H1 = m->H1, H2 = m->H2;
   const mlp_params *p = &m->v;
-  assert(B >= 1 && B <= w->maxB);
+  PRED_ASSERT(B >= 1 && B <= w->maxB);
   w->B = B;
   memcpy(w->tok, tok, (size_t)B * PRED_MAX_TOKENS);
   memcpy(w->len, len, (size_t)B * sizeof *len);

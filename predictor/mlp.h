@@ -32,6 +32,7 @@ void mlp_view(int E, int H1, int H2, float *buf, mlp_params *v);
 // output bias 1.8 [ours: same start as the paper's LSTM, accuracies are high].
 void mlp_randomize(mlp_model *m, space_rng *r);
 
+// Reference forward (plain loops, double accumulation, libm); aborts on OOM (test oracle).
 float mlp_forward_ref(const mlp_model *m, const uint8_t *tok /* (len) */, int len);
 
 typedef struct {
