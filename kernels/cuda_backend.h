@@ -12,7 +12,8 @@
 typedef struct {
   int devices;             // usable CUDA devices; 0 when there is no driver or no GPU
   char why[200];           // devices == 0: why (the runtime's message)
-  // device 0, when devices > 0
+  // the current device (0 unless cudaSetDevice chose another), when devices > 0
+  int device;
   char name[256];
   int cc_major, cc_minor;  // compute capability
   size_t mem_total, mem_free;
@@ -28,7 +29,7 @@ typedef struct {
 // this runtime or no device give 0 with info->why.
 int kn_cuda_probe(kn_cuda_info *info);
 
-// The "cuda" backend (device 0). Its dev_open fails cleanly when kn_cuda_probe finds no device.
+// The "cuda" backend (the current device, normally 0). Its dev_open fails cleanly when kn_cuda_probe finds no device.
 // Numerics: fp32 throughout; TF32 tensor cores are OFF unless PNAS_CUDA_TF32=1 is set in the
 // environment when the device is opened (then convolutions may use TF32, as PyTorch does by
 // default). cuDNN algorithms are chosen by cudnnFind once per shape and cached in the device,

@@ -86,16 +86,19 @@ int kn_cuda_probe(kn_cuda_info *info) {
     snprintf(info->why, sizeof info->why, "no CUDA device");
     return 0;
   }
+  // The current device: 0 unless the caller chose another (cudaSetDevice, e.g. an MPI worker).
   struct cudaDeviceProp p;
-  e = cudaGetDeviceProperties(&p, 0);
-  if (e == cudaSuccess) e = cudaSetDevice(0);
+  int cur = 0;
+  e = cudaGetDevice(&cur);
+  if (e == cudaSuccess) e = cudaGetDeviceProperties(&p, cur);
   if (e == cudaSuccess) e = cudaMemGetInfo(&info->mem_free, &info->mem_total);
   if (e != cudaSuccess) {
     (void)cudaGetLastError();
-    snprintf(info->why, sizeof info->why, "device 0: %s (%s)", cudaGetErrorString(e),
+    snprintf(info->why, sizeof info->why, "device %d: %s (%s)", cur, cudaGetErrorString(e),
              cudaGetErrorName(e));
     return 0;
   }
+  info->device = cur;
   snprintf(info->name, sizeof info->name, "%s", p.name);
   info->cc_major = p.major;
   info->cc_minor = p.minor;
@@ -115,7 +118,7 @@ void kn_cuda_dev_close(kn_device *d) {
 
 const char *kn_cuda_dev_name(const kn_device *d) { return d->name; }
 
-// Device 0 (the MPI workers' choice of GPU is their own business: cudaSetDevice before this).
+// The current device (0 unless the process chose another with cudaSetDevice first).
 int kn_cuda_dev_open(kn_device **out, char *msg, size_t msglen) {
   *out = NULL;
   kn_cuda_info info;

@@ -11,6 +11,7 @@
 #include "kernels/cudnn_ops.h"
 
 #include <cudnn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,24 +280,44 @@ static int workspace(kn_ctx *ctx, struct kn_dnn *k, size_t bytes) {
 
 static const float ONE = 1.0f, ZERO = 0.0f;
 
+// cuDNN kernels may rely on 16-byte aligned data (vectorised loads). Activations are aligned
+// (the network rounds every tensor to 16 floats), but parameters sit at float offsets inside one
+// vector: a misaligned one goes through an aligned copy in device scratch (rare: with F a
+// multiple of 4 every parameter is aligned).
+static int misaligned(const void *p) { return ((uintptr_t)p & 15) != 0; }
+static size_t round64(size_t floats) { return (floats + 63) / 64 * 64; } // 256-byte slots
+
+static int copy_d2d(kn_ctx *ctx, kn_device *d, float *dst, const float *src, size_t floats) {
+  return KN_CU(ctx, cudaMemcpyAsync(dst, src, floats * sizeof(float), cudaMemcpyDeviceToDevice,
+                                    d->stream));
+}
+
 void kn_dnn_conv_fwd(kn_ctx *ctx, const kn_conv *c, const float *x /* (n,cin,h,w) */,
                      const float *w /* (cout,cin,kh,kw) */, float *y /* (n,cout,ho,wo) */) {
   kn_device *d = kn_cuda_ready(ctx);
   if (!d) return;
   conv_plan *p = plan_get(ctx, d->dnn, c);
   if (!p || (!p->have_fwd && find_fwd(ctx, d, p))) return;
-  const float *xin = x;
-  if (p->explicit_pad) {
-    float *xp = kn_cuda_tmp(ctx, d, (size_t)c->n * c->cin * p->hp * p->wp * sizeof(float));
-    if (!xp || KN_CU(ctx, kn_cuk_pad(d->stream, (size_t)c->n * c->cin, c->h, c->w, p->hp, p->wp,
-                                     c->pad_t, c->pad_l, x, xp)))
+  // scratch: [padded x][aligned w]
+  size_t xpf = p->explicit_pad ? round64((size_t)c->n * c->cin * p->hp * p->wp) : 0;
+  size_t wf = (size_t)c->cout * c->cin * c->kh * c->kw, waf = misaligned(w) ? round64(wf) : 0;
+  float *tmp = NULL;
+  if (xpf + waf && !(tmp = kn_cuda_tmp(ctx, d, (xpf + waf) * sizeof(float)))) return;
+  const float *xin = x, *win = w;
+  if (xpf) {
+    if (KN_CU(ctx, kn_cuk_pad(d->stream, (size_t)c->n * c->cin, c->h, c->w, p->hp, p->wp,
+                              c->pad_t, c->pad_l, x, tmp)))
       return;
-    xin = xp;
+    xin = tmp;
+  }
+  if (waf) {
+    if (copy_d2d(ctx, d, tmp + xpf, w, wf)) return;
+    win = tmp + xpf;
   }
   if (workspace(ctx, d->dnn, p->fwd_ws) ||
       KN_DNN(ctx, cudnnSetConvolutionMathType(p->cd, p->fwd_math)))
     return;
-  KN_DNN(ctx, cudnnConvolutionForward(d->dnn->h, &ONE, p->xd, xin, p->wd, w, p->cd, p->fwd,
+  KN_DNN(ctx, cudnnConvolutionForward(d->dnn->h, &ONE, p->xd, xin, p->wd, win, p->cd, p->fwd,
                                       d->dnn->ws, p->fwd_ws, &ZERO, p->yd, y));
 }
 
@@ -309,34 +330,46 @@ void kn_dnn_conv_bwd(kn_ctx *ctx, const kn_conv *c, const float *x, const float 
   if (!p || (!p->have_bwd_filter && find_bwd_filter(ctx, d, p)) ||
       (dx && !p->have_bwd_data && find_bwd_data(ctx, d, p)))
     return;
-  size_t xp_floats = (size_t)c->n * c->cin * p->hp * p->wp;
-  const float *xin = x;
-  float *xp = NULL;
-  if (p->explicit_pad) { // scratch: padded x, then the padded input gradient
-    xp = kn_cuda_tmp(ctx, d, 2 * xp_floats * sizeof(float));
-    if (!xp || KN_CU(ctx, kn_cuk_pad(d->stream, (size_t)c->n * c->cin, c->h, c->w, p->hp, p->wp,
-                                     c->pad_t, c->pad_l, x, xp)))
+  // scratch: [padded x][padded dx][aligned w][aligned dw]
+  size_t xpf = p->explicit_pad ? round64((size_t)c->n * c->cin * p->hp * p->wp) : 0;
+  size_t dxpf = dx ? xpf : 0;
+  size_t wf = (size_t)c->cout * c->cin * c->kh * c->kw;
+  size_t waf = dx && misaligned(w) ? round64(wf) : 0, dwaf = misaligned(dw) ? round64(wf) : 0;
+  size_t total = xpf + dxpf + waf + dwaf;
+  float *tmp = NULL;
+  if (total && !(tmp = kn_cuda_tmp(ctx, d, total * sizeof(float)))) return;
+  const float *xin = x, *win = w;
+  float *dxp = NULL, *dwout = dw;
+  if (xpf) {
+    dxp = tmp + xpf;
+    if (KN_CU(ctx, kn_cuk_pad(d->stream, (size_t)c->n * c->cin, c->h, c->w, p->hp, p->wp,
+                              c->pad_t, c->pad_l, x, tmp)))
       return;
-    xin = xp;
+    xin = tmp;
   }
+  if (waf) {
+    if (copy_d2d(ctx, d, tmp + xpf + dxpf, w, wf)) return;
+    win = tmp + xpf + dxpf;
+  }
+  if (dwaf) dwout = tmp + xpf + dxpf + waf; // computed with beta 0, then added to dw
   size_t need = p->bwd_filter_ws;
   if (dx && p->bwd_data_ws > need) need = p->bwd_data_ws;
   if (workspace(ctx, d->dnn, need) ||
       KN_DNN(ctx, cudnnSetConvolutionMathType(p->cd, p->bwd_filter_math)) ||
       KN_DNN(ctx, cudnnConvolutionBackwardFilter(d->dnn->h, &ONE, p->xd, xin, p->yd, dy, p->cd,
                                                  p->bwd_filter, d->dnn->ws, p->bwd_filter_ws,
-                                                 &ONE, p->wd, dw)))
+                                                 dwaf ? &ZERO : &ONE, p->wd, dwout)) ||
+      (dwaf && KN_CU(ctx, kn_cuk_acc(d->stream, wf, dwout, dw))))
     return;
   if (!dx) return;
   if (KN_DNN(ctx, cudnnSetConvolutionMathType(p->cd, p->bwd_data_math))) return;
-  if (!p->explicit_pad) {
-    KN_DNN(ctx, cudnnConvolutionBackwardData(d->dnn->h, &ONE, p->wd, w, p->yd, dy, p->cd,
+  if (!xpf) {
+    KN_DNN(ctx, cudnnConvolutionBackwardData(d->dnn->h, &ONE, p->wd, win, p->yd, dy, p->cd,
                                              p->bwd_data, d->dnn->ws, p->bwd_data_ws, &ONE, p->xd,
                                              dx));
     return;
   }
-  float *dxp = xp + xp_floats;
-  if (KN_DNN(ctx, cudnnConvolutionBackwardData(d->dnn->h, &ONE, p->wd, w, p->yd, dy, p->cd,
+  if (KN_DNN(ctx, cudnnConvolutionBackwardData(d->dnn->h, &ONE, p->wd, win, p->yd, dy, p->cd,
                                                p->bwd_data, d->dnn->ws, p->bwd_data_ws, &ZERO,
                                                p->xd, dxp)))
     return;
@@ -352,35 +385,76 @@ static int bn_desc(kn_ctx *ctx, struct kn_dnn *k, kn_shape s) {
                                                 s.c, 1, 1));
 }
 
+// The per-channel vectors (C floats each) of one BN call: used in place when all are aligned,
+// else staged through aligned scratch (in: copied there first; out: copied back afterwards).
+enum { BN_MAXV = 6 };
+typedef struct {
+  int k, staged;
+  float *orig[BN_MAXV], *use[BN_MAXV];
+  int in[BN_MAXV], out[BN_MAXV];
+} bn_vecs;
+
+static int bn_stage(kn_ctx *ctx, kn_device *d, int C, bn_vecs *v) {
+  v->staged = 0;
+  for (int i = 0; i < v->k; i++) {
+    v->use[i] = v->orig[i];
+    v->staged |= misaligned(v->orig[i]);
+  }
+  if (!v->staged) return 0;
+  size_t slot = round64((size_t)C);
+  float *tmp = kn_cuda_tmp(ctx, d, (size_t)v->k * slot * sizeof(float));
+  if (!tmp) return -1;
+  for (int i = 0; i < v->k; i++) {
+    v->use[i] = tmp + (size_t)i * slot;
+    if (v->in[i] && copy_d2d(ctx, d, v->use[i], v->orig[i], (size_t)C)) return -1;
+  }
+  return 0;
+}
+
+static void bn_unstage(kn_ctx *ctx, kn_device *d, int C, bn_vecs *v) {
+  for (int i = 0; v->staged && i < v->k; i++)
+    if (v->out[i] && copy_d2d(ctx, d, v->orig[i], v->use[i], (size_t)C)) return;
+}
+
 // cuDNN's saved statistics are ours: mean and 1/sqrt(biased var + eps); its running variance
 // uses the unbiased estimate, like PyTorch and the reference.
 void kn_dnn_bn_fwd_train(kn_ctx *ctx, kn_shape s, const float *x, const float *gamma,
                          const float *beta, float *y, float *mean, float *invstd, float *run_mean,
                          float *run_var) {
   kn_device *d = kn_cuda_ready(ctx);
-  if (!d || bn_desc(ctx, d->dnn, s)) return;
-  KN_DNN(ctx, cudnnBatchNormalizationForwardTraining(
-                  d->dnn->h, CUDNN_BATCHNORM_SPATIAL, &ONE, &ZERO, d->dnn->bn_x, x, d->dnn->bn_x,
-                  y, d->dnn->bn_p, gamma, beta, (double)KN_BN_MOMENTUM, run_mean, run_var,
-                  (double)KN_BN_EPS, mean, invstd));
+  bn_vecs v = {6, 0, {(float *)gamma, (float *)beta, mean, invstd, run_mean, run_var}, {0},
+               {1, 1, 0, 0, 1, 1}, {0, 0, 1, 1, 1, 1}};
+  if (!d || bn_desc(ctx, d->dnn, s) || bn_stage(ctx, d, s.c, &v)) return;
+  if (KN_DNN(ctx, cudnnBatchNormalizationForwardTraining(
+                      d->dnn->h, CUDNN_BATCHNORM_SPATIAL, &ONE, &ZERO, d->dnn->bn_x, x,
+                      d->dnn->bn_x, y, d->dnn->bn_p, v.use[0], v.use[1], (double)KN_BN_MOMENTUM,
+                      v.use[4], v.use[5], (double)KN_BN_EPS, v.use[2], v.use[3])))
+    return;
+  bn_unstage(ctx, d, s.c, &v);
 }
 
 void kn_dnn_bn_fwd_eval(kn_ctx *ctx, kn_shape s, const float *x, const float *gamma,
                         const float *beta, const float *run_mean, const float *run_var, float *y) {
   kn_device *d = kn_cuda_ready(ctx);
-  if (!d || bn_desc(ctx, d->dnn, s)) return;
+  bn_vecs v = {4, 0, {(float *)gamma, (float *)beta, (float *)run_mean, (float *)run_var}, {0},
+               {1, 1, 1, 1}, {0}};
+  if (!d || bn_desc(ctx, d->dnn, s) || bn_stage(ctx, d, s.c, &v)) return;
   KN_DNN(ctx, cudnnBatchNormalizationForwardInference(
                   d->dnn->h, CUDNN_BATCHNORM_SPATIAL, &ONE, &ZERO, d->dnn->bn_x, x, d->dnn->bn_x,
-                  y, d->dnn->bn_p, gamma, beta, run_mean, run_var, (double)KN_BN_EPS));
+                  y, d->dnn->bn_p, v.use[0], v.use[1], v.use[2], v.use[3], (double)KN_BN_EPS));
 }
 
 // Blending factors 1 / 1 make cuDNN accumulate into dx, dgamma and dbeta (the seam's +=).
 void kn_dnn_bn_bwd(kn_ctx *ctx, kn_shape s, const float *x, const float *gamma, const float *mean,
                    const float *invstd, const float *dy, float *dx, float *dgamma, float *dbeta) {
   kn_device *d = kn_cuda_ready(ctx);
-  if (!d || bn_desc(ctx, d->dnn, s)) return;
-  KN_DNN(ctx, cudnnBatchNormalizationBackward(
-                  d->dnn->h, CUDNN_BATCHNORM_SPATIAL, &ONE, &ONE, &ONE, &ONE, d->dnn->bn_x, x,
-                  d->dnn->bn_x, dy, d->dnn->bn_x, dx, d->dnn->bn_p, gamma, dgamma, dbeta,
-                  (double)KN_BN_EPS, mean, invstd));
+  bn_vecs v = {5, 0, {(float *)gamma, (float *)mean, (float *)invstd, dgamma, dbeta}, {0},
+               {1, 1, 1, 1, 1}, {0, 0, 0, 1, 1}};
+  if (!d || bn_desc(ctx, d->dnn, s) || bn_stage(ctx, d, s.c, &v)) return;
+  if (KN_DNN(ctx, cudnnBatchNormalizationBackward(
+                      d->dnn->h, CUDNN_BATCHNORM_SPATIAL, &ONE, &ONE, &ONE, &ONE, d->dnn->bn_x, x,
+                      d->dnn->bn_x, dy, d->dnn->bn_x, dx, d->dnn->bn_p, v.use[0], v.use[3],
+                      v.use[4], (double)KN_BN_EPS, v.use[1], v.use[2])))
+    return;
+  bn_unstage(ctx, d, s.c, &v);
 }

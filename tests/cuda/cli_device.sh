@@ -2,7 +2,8 @@
 # pnas search --device on this machine. Without a GPU: --device cuda fails (exit 1) with a clear
 # message before creating the run directory; --device auto trains on the CPU and says so once,
 # and the record says "cpu". With a GPU: auto and cuda train on it and the record says "cuda:0".
-# Usage: cli_device.sh PNAS TEST_CUDA_PROBE
+# Usage: cli_device.sh PNAS TEST_CUDA_PROBE   env: PNAS_DATA_DIR (Fashion-MNIST dir; default the
+# system's, see data/dataset.h) - bench/cuda_check.sh points it at a carried subset.
 set -u
 PNAS=$1
 PROBE=$2
@@ -11,6 +12,7 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 ARGS=(--strategy random --ops identity --max-blocks 1 --budget-models 1 --N 1 --F 2 --epochs 1
       --batch 32 --train-subset 64 --val-subset 32 --threads 1)
+[ -n "${PNAS_DATA_DIR:-}" ] && ARGS+=(--data "$PNAS_DATA_DIR")
 "$PROBE" > "$T/probe.txt" || fail "probe: $(cat "$T/probe.txt")"
 if grep -q "^CUDA devices: 0" "$T/probe.txt"; then
   "$PNAS" search "${ARGS[@]}" --device cuda --run "$T/c" > "$T/c.out" 2> "$T/c.err"

@@ -3,7 +3,8 @@
 // padding (cuDNN gets an explicitly padded input), dilation, batches of 1 and batches that do not
 // fill the depthwise reduction chunks. Initial gradients are random (not zero) to check the
 // accumulate (+=) contract. Also: determinism (ops run twice give identical bits), that the
-// cuDNN plan cache does not grow when a shape repeats, and that an impossible allocation is a
+// cuDNN plan cache does not grow when a shape repeats, parameters at 4-byte (not 16-byte) aligned
+// addresses (as inside the network's parameter vector), and that an impossible allocation is a
 // NULL return, not an abort, with the device usable afterwards.
 // TF32 is OFF (NVIDIA_TF32_OVERRIDE=0, PNAS_CUDA_TF32=0). Tolerances |got-ref| <= atol + rtol*|ref|:
 //   layout ops (relu, add, acc, concat, sub), max pooling: exact (0, 0)
@@ -34,6 +35,13 @@ static float *up(const float *h, size_t n) {
   }
   if (n) GPU.be->upload(&GPU, d, h, n * sizeof(float));
   return d;
+}
+// The same at a 4-byte (not 16-byte) aligned address, like a parameter inside the network's
+// parameter vector; free with gfree(p - 1).
+static float *upm(const float *h, size_t n) {
+  float *d = up(h, n + 1);
+  if (n) GPU.be->upload(&GPU, d + 1, h, n * sizeof(float));
+  return d + 1;
 }
 static float *down(const float *d, size_t n) { // host copy (caller frees)
   float *h = kt_alloc(n);
@@ -111,7 +119,19 @@ static int check_conv(int dw, int n, int cin, int h, int w, int cout, int kh, in
   (dw ? g->dw_bwd : g->conv_bwd)(&GPU, &d, gx, gw, gdy, NULL, gdW3);
   snprintf(what, sizeof what, "%s dw (dx NULL)", name);
   k += cmp_dev(what, gdW3, dW, wl, 2e-3, 1e-3);
-  float *bufs[] = {gx, gw, gdy, gy, gy2, gdx[0], gdx[1], gdW[0], gdW[1], gdW3};
+  // weights and their gradient at 4-byte aligned addresses (cuDNN gets aligned copies)
+  float *gwm = upm(wt, wl), *gdWm = upm(dw0, wl), *gdxm = up(dx0, xl), *gym = up(y, yl);
+  (dw ? g->dw_fwd : g->conv_fwd)(&GPU, &d, gx, gwm, gym);
+  (dw ? g->dw_bwd : g->conv_bwd)(&GPU, &d, gx, gwm, gdy, gdxm, gdWm);
+  k += gpu_failed(name);
+  snprintf(what, sizeof what, "%s misaligned w: y", name);
+  k += cmp_dev(what, gym, y, yl, ta, tr);
+  snprintf(what, sizeof what, "%s misaligned w: dx", name);
+  k += cmp_dev(what, gdxm, dx, xl, ta, tr);
+  snprintf(what, sizeof what, "%s misaligned w: dw", name);
+  k += cmp_dev(what, gdWm, dW, wl, 2e-3, 1e-3);
+  gfree(gwm - 1), gfree(gdWm - 1);
+  float *bufs[] = {gx, gw, gdy, gy, gy2, gdx[0], gdx[1], gdW[0], gdW[1], gdW3, gdxm, gym};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gfree(bufs[i]);
   free(x), free(wt), free(dy), free(dx0), free(dw0), free(y), free(dx), free(dW);
   if (!k) printf("ok   %s\n", name);
@@ -152,7 +172,7 @@ static int check_pool(int max, int n, int c, int h, int w, int s) {
   return k;
 }
 
-static int check_bn(kn_shape s) {
+static int check_bn(kn_shape s, int mis) {
   size_t cnt = kn_numel(s);
   int C = s.c, k = 0;
   float *x = kt_alloc(cnt), *ga = kt_alloc(C), *be = kt_alloc(C), *dy = kt_alloc(cnt),
@@ -167,10 +187,12 @@ static int check_bn(kn_shape s) {
   kt_fill(rv0, C, 0.5f, 2.0f);
   kt_fill(dg0, C, -1, 1);
   kt_fill(db0, C, -1, 1);
-  float *gx = up(x, cnt), *gga = up(ga, C), *gbe = up(be, C), *gdy = up(dy, cnt),
-        *gdx = up(dx, cnt), *gy = up(x, cnt), *gye = up(x, cnt), *gmean = up(rm0, C),
-        *gis = up(rm0, C), *grm = up(rm0, C), *grv = up(rv0, C), *gdg = up(dg0, C),
-        *gdb = up(db0, C);
+  // mis: the per-channel vectors at 4-byte aligned addresses, like parameters in the network
+  float *(*pu)(const float *, size_t) = mis ? upm : up;
+  float *gx = up(x, cnt), *gga = pu(ga, C), *gbe = pu(be, C), *gdy = up(dy, cnt),
+        *gdx = up(dx, cnt), *gy = up(x, cnt), *gye = up(x, cnt), *gmean = pu(rm0, C),
+        *gis = pu(rm0, C), *grm = pu(rm0, C), *grv = pu(rv0, C), *gdg = pu(dg0, C),
+        *gdb = pu(db0, C);
   float *y = kt_alloc(cnt), *ye = kt_alloc(cnt), *mean = kt_alloc(C), *is = kt_alloc(C),
         *rm = kt_dup(rm0, C), *rv = kt_dup(rv0, C), *dg = kt_dup(dg0, C), *db = kt_dup(db0, C);
   REF.be->bn_fwd_train(&REF, s, x, ga, be, y, mean, is, rm, rv);
@@ -180,7 +202,8 @@ static int check_bn(kn_shape s) {
   GPU.be->bn_bwd(&GPU, s, gx, gga, gmean, gis, gdy, gdx, gdg, gdb);
   GPU.be->bn_fwd_eval(&GPU, s, gx, gga, gbe, grm, grv, gye);
   char name[64];
-  snprintf(name, sizeof name, "batchnorm n%d c%d %dx%d", s.n, s.c, s.h, s.w);
+  snprintf(name, sizeof name, "batchnorm n%d c%d %dx%d%s", s.n, s.c, s.h, s.w,
+           mis ? " (misaligned gamma, beta, statistics)" : "");
   k += gpu_failed(name);
   k += cmp_dev("bn y", gy, y, cnt, 1e-4, 1e-3);
   k += cmp_dev("bn mean", gmean, mean, C, 1e-5, 1e-4);
@@ -191,8 +214,9 @@ static int check_bn(kn_shape s) {
   k += cmp_dev("bn dx", gdx, dx, cnt, 1e-4, 1e-3);
   k += cmp_dev("bn dgamma", gdg, dg, C, 2e-3, 1e-3);
   k += cmp_dev("bn dbeta", gdb, db, C, 2e-3, 1e-3);
-  float *bufs[] = {gx, gga, gbe, gdy, gdx, gy, gye, gmean, gis, grm, grv, gdg, gdb};
+  float *bufs[] = {gx, gdy, gdx, gy, gye}, *vecs[] = {gga, gbe, gmean, gis, grm, grv, gdg, gdb};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gfree(bufs[i]);
+  for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) gfree(vecs[i] - mis);
   float *hb[] = {x, ga, be, dy, dx, rv0, rm0, dg0, db0, y, ye, mean, is, rm, rv, dg, db};
   for (size_t i = 0; i < sizeof hb / sizeof hb[0]; i++) free(hb[i]);
   if (!k) printf("ok   %s\n", name);
@@ -383,9 +407,10 @@ int main(void) {
       bad += check_pool(max, 2, 3, 7, 9, s);
       bad += check_pool(max, 1, 1, 1, 2, s);
     }
-  bad += check_bn((kn_shape){9, 6, 14, 14});
-  bad += check_bn((kn_shape){4, 5, 7, 9});
-  bad += check_bn((kn_shape){64, 24, 28, 28});
+  bad += check_bn((kn_shape){9, 6, 14, 14}, 0);
+  bad += check_bn((kn_shape){4, 5, 7, 9}, 0);
+  bad += check_bn((kn_shape){4, 5, 7, 9}, 1);
+  bad += check_bn((kn_shape){64, 24, 28, 28}, 0);
   bad += check_elementwise((kn_shape){5, 6, 13, 11});
   bad += check_elementwise((kn_shape){300, 3, 2, 1}); // more rows than xent's block
   bad += check_oom();

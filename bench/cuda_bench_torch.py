@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""PyTorch-on-GPU reference for bench/cuda_check.sh: trains the network written by
+`pnas export --format pytorch` (same layout and parameter order as the C network) with the same
+SGD recipe as bench/cuda_bench.c, on random batches made on the CPU and copied to the GPU inside
+the timed step (pnas also normalises and uploads each batch), and prints the median images/s as
+JSON. cudnn.benchmark is on (PyTorch finds algorithms per shape, as pnas does once per shape);
+TF32 is off unless --tf32 (pnas: PNAS_CUDA_TF32=1), so both run plain fp32."""
+import argparse
+import importlib.util
+import json
+import statistics
+import time
+
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", help="file written by pnas export --format pytorch")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--tf32", action="store_true")
+    a = ap.parse_args()
+    if not torch.cuda.is_available():
+        print(json.dumps({"error": "torch sees no GPU"}))
+        return
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    torch.backends.cudnn.allow_tf32 = a.tf32
+    torch.manual_seed(1)
+    spec = importlib.util.spec_from_file_location("pnas_model", a.model)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    dev = torch.device("cuda")
+    model = mod.build().to(dev)
+    model.train()
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 5e-4},
+                           {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = []
+    for s in range(a.warmup + a.steps):
+        x = torch.randn(a.batch, mod.IN_CHANNELS, *mod.IMAGE_SIZE)
+        y = torch.randint(0, mod.NUM_CLASSES, (a.batch,))
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        xd, yd = x.to(dev), y.to(dev)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xd), yd)
+        loss.backward()
+        opt.step()
+        torch.cuda.synchronize()
+        if s >= a.warmup:
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    print(json.dumps({"img_per_s": a.batch / med, "median_step_s": med, "min_step_s": min(times),
+                      "steps": a.steps, "batch": a.batch, "tf32": a.tf32,
+                      "device": torch.cuda.get_device_name(0), "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
