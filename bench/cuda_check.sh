@@ -16,18 +16,22 @@
 #      An LD_LIBRARY_PATH already pointing at a carried libmsgpackc.so.2 is kept (searched first).
 # CUDA 13 libraries (cudart, cuBLAS, cuDNN 9) come from the GPU machine: /usr/local/cuda and the
 # nvidia-* Python wheels' lib folders are added to LD_LIBRARY_PATH.
-# Usage: bench/cuda_check.sh   env: OUT (results folder, default /tmp/cuda_check), BUILD=1,
+# Usage: bench/cuda_check.sh   env: RESULTS (folder for logs, default /tmp/cuda_check), BUILD=1,
 #        PACK (carry/cuda), PYTHON (python3), STEPS (30), SKIP_BENCH=1, SKIP_TESTS=1,
 #        CPU_BENCH=1 (also time the CPU backend on the same network)
 # Exit status: 0 when every test passed (skips count as failures here: there is a GPU).
+# With the device tool (OUT set by it; everything must fit one call of ~5 minutes):
+#   run(carry=["carry/cuda"], timeout_s=540, command="bash bench/cuda_check.sh")
+#   -> the logs come back as $OUT/cuda_check.tgz.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${OUT:-/tmp/cuda_check}
+out=${RESULTS:-/tmp/cuda_check}
 pack=${PACK:-$root/carry/cuda}
 py=${PYTHON:-python3}
 steps=${STEPS:-30}
 mkdir -p "$out"
 status=0
+py_env=${LD_LIBRARY_PATH:-} # PyTorch runs with the caller's library path, not with ours
 say() { echo "== $*"; }
 note_fail() { echo "FAILED: $*"; status=1; }
 
@@ -124,7 +128,8 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
     ours=$(field img_per_s < "$out/pnas_tf32_$tf.json")
     targ=""
     [ "$tf" = 1 ] && targ=--tf32
-    "$py" "$root/bench/cuda_bench_torch.py" "$out/model.py" --batch 128 --steps "$steps" \
+    LD_LIBRARY_PATH=$py_env "$py" "$root/bench/cuda_bench_torch.py" "$out/model.py" \
+      --batch 128 --steps "$steps" \
       --warmup 5 $targ > "$out/torch_tf32_$tf.json" 2> "$out/torch_tf32_$tf.err"
     ref=$(field img_per_s < "$out/torch_tf32_$tf.json")
     ratio=$(awk -v a="${ours:-0}" -v b="${ref:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
@@ -141,5 +146,9 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   fi
 fi
 say "results in $out"
+if [ -n "${OUT:-}" ] && [ -d "$OUT" ] && [ "$OUT" != "$out" ]; then # the device tool's folder
+  tar -C "$(dirname "$out")" -czf "$OUT/cuda_check.tgz" "$(basename "$out")" &&
+    echo "logs: \$OUT/cuda_check.tgz"
+fi
 [ "$status" = 0 ] && echo "cuda_check: all checks passed" || echo "cuda_check: FAILURES above"
 exit $status

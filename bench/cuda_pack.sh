@@ -26,6 +26,8 @@ for b in "$pack"/bin/*; do
 done | sort -u | while read -r soname path; do
   case "$soname" in
   libc.so* | libm.so* | libgcc_s.so* | libpthread.so* | libdl.so* | librt.so* | ld-linux*) ;;
+  # everywhere a compiler and PyTorch are (and an older copy first on the path breaks them)
+  libstdc++.so* | libz.so* | libgomp.so*) ;;
   libcudart.so* | libcublas*.so* | libcudnn*.so*) ;;
   *) cp -L "$path" "$pack/lib/$soname" ;;
   esac

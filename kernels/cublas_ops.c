@@ -67,7 +67,7 @@ int kn_blas_open(kn_device *d, char *err, size_t errlen) {
 
 void kn_blas_close(kn_device *d) {
   if (!d->blas) return;
-  if (d->blas->h) cublasDestroy(d->blas->h);
+  if (d->blas->h) (void)KN_BLAS_ERR(NULL, 0, cublasDestroy(d->blas->h));
   free(d->blas);
   d->blas = NULL;
 }

@@ -54,7 +54,7 @@ kn_device *kn_cuda_ready(kn_ctx *ctx) {
 
 void *kn_cuda_tmp(kn_ctx *ctx, kn_device *d, size_t bytes) {
   if (bytes <= d->tmp_bytes) return d->tmp;
-  if (d->tmp) cudaFree(d->tmp); // synchronises: earlier users of the scratch have finished
+  if (d->tmp && KN_CU(ctx, cudaFree(d->tmp))) return NULL; // synchronises: users are done
   d->tmp = NULL;
   d->tmp_bytes = 0;
   if (KN_CU(ctx, cudaMalloc(&d->tmp, bytes))) return NULL;
@@ -66,8 +66,9 @@ int kn_cuda_probe(kn_cuda_info *info) {
   memset(info, 0, sizeof *info);
   info->cudnn_version = kn_dnn_version();
   info->cublas_version = kn_blas_version();
-  cudaRuntimeGetVersion(&info->runtime_version);
-  cudaDriverGetVersion(&info->driver_version); // 0 when no driver is installed
+  // Both succeed without a GPU (driver version 0 when no driver is installed); a failure leaves 0.
+  if (cudaRuntimeGetVersion(&info->runtime_version) != cudaSuccess) info->runtime_version = 0;
+  if (cudaDriverGetVersion(&info->driver_version) != cudaSuccess) info->driver_version = 0;
   int n = 0;
   cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
@@ -111,8 +112,8 @@ void kn_cuda_dev_close(kn_device *d) {
   if (!d) return;
   kn_blas_close(d);
   kn_dnn_close(d);
-  if (d->tmp) cudaFree(d->tmp);
-  if (d->stream) cudaStreamDestroy(d->stream);
+  if (d->tmp) (void)KN_CU_ERR(NULL, 0, cudaFree(d->tmp));
+  if (d->stream) (void)KN_CU_ERR(NULL, 0, cudaStreamDestroy(d->stream));
   free(d);
 }
 

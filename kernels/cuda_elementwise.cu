@@ -179,7 +179,8 @@ cudaError_t kn_cuk_selftest(cudaStream_t s) {
   e = cudaGetLastError();
   if (e == cudaSuccess) e = cudaMemcpyAsync(&host, flag, sizeof(int), cudaMemcpyDeviceToHost, s);
   if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-  cudaFree(flag);
+  cudaError_t f = cudaFree(flag);
+  if (e == cudaSuccess) e = f;
   if (e == cudaSuccess && host != 42) e = cudaErrorUnknown;
   return e;
 }

@@ -78,21 +78,21 @@ int kn_dnn_open(kn_device *d, char *err, size_t errlen) {
   return 0;
 }
 
-void kn_dnn_close(kn_device *d) {
+void kn_dnn_close(kn_device *d) { // teardown: failures are printed, nothing else to do
   struct kn_dnn *k = d->dnn;
   if (!k) return;
   for (int i = 0; i < k->nplans; i++) {
     conv_plan *p = &k->plans[i];
-    cudnnDestroyTensorDescriptor(p->xd);
-    cudnnDestroyTensorDescriptor(p->yd);
-    cudnnDestroyFilterDescriptor(p->wd);
-    cudnnDestroyConvolutionDescriptor(p->cd);
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->xd));
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->yd));
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyFilterDescriptor(p->wd));
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyConvolutionDescriptor(p->cd));
   }
   free(k->plans);
-  if (k->ws) cudaFree(k->ws);
-  if (k->bn_x) cudnnDestroyTensorDescriptor(k->bn_x);
-  if (k->bn_p) cudnnDestroyTensorDescriptor(k->bn_p);
-  if (k->h) cudnnDestroy(k->h);
+  if (k->ws) (void)KN_CU_ERR(NULL, 0, cudaFree(k->ws));
+  if (k->bn_x) (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(k->bn_x));
+  if (k->bn_p) (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(k->bn_p));
+  if (k->h) (void)KN_DNN_ERR(NULL, 0, cudnnDestroy(k->h));
   free(k);
   d->dnn = NULL;
 }
@@ -137,18 +137,18 @@ static conv_plan *plan_get(kn_ctx *ctx, struct kn_dnn *k, const kn_conv *c) {
   int ph = p->explicit_pad ? 0 : th / 2, pw = p->explicit_pad ? 0 : tw / 2;
   if (KN_DNN(ctx, cudnnCreateTensorDescriptor(&p->xd))) return NULL;
   if (KN_DNN(ctx, cudnnCreateTensorDescriptor(&p->yd))) {
-    cudnnDestroyTensorDescriptor(p->xd);
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->xd));
     return NULL;
   }
   if (KN_DNN(ctx, cudnnCreateFilterDescriptor(&p->wd))) {
-    cudnnDestroyTensorDescriptor(p->xd);
-    cudnnDestroyTensorDescriptor(p->yd);
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->xd));
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->yd));
     return NULL;
   }
   if (KN_DNN(ctx, cudnnCreateConvolutionDescriptor(&p->cd))) {
-    cudnnDestroyTensorDescriptor(p->xd);
-    cudnnDestroyTensorDescriptor(p->yd);
-    cudnnDestroyFilterDescriptor(p->wd);
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->xd));
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyTensorDescriptor(p->yd));
+    (void)KN_DNN_ERR(NULL, 0, cudnnDestroyFilterDescriptor(p->wd));
     return NULL;
   }
   k->nplans++; // owns the descriptors from here on (destroyed by kn_dnn_close)
@@ -270,7 +270,7 @@ static int find_bwd_filter(kn_ctx *ctx, kn_device *d, conv_plan *p) {
 // Grows the workspace to `bytes`: 0 ok, -1 (ctx failed) when out of memory.
 static int workspace(kn_ctx *ctx, struct kn_dnn *k, size_t bytes) {
   if (bytes <= k->ws_bytes) return 0;
-  if (k->ws) cudaFree(k->ws); // synchronises: earlier work using it has finished
+  if (k->ws && KN_CU(ctx, cudaFree(k->ws))) return -1; // synchronises: earlier users are done
   k->ws = NULL;
   k->ws_bytes = 0;
   if (KN_CU(ctx, cudaMalloc(&k->ws, bytes))) return -1;
