@@ -10,7 +10,11 @@ trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/corpus" "$W/art"
 # /dev/shm: the store harness fsyncs; on tmpfs that costs nothing.
 export TMPDIR=/dev/shm
-"$BIN" -max_total_time="$SECONDS_" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -close_fd_mask=2 \
+# An allocation over 2 GB fails (NULL) instead of being reported: a corrupt header that asks
+# msgpack-c or a reader for huge memory must then give a clean error (the out-of-memory path),
+# as on a machine without that memory. Same options as the replay tests (CMakeLists.txt).
+export ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=2048:detect_leaks=1
+"$BIN" -max_total_time="$SECONDS_" -timeout=10 -rss_limit_mb=3072 -malloc_limit_mb=4096 -max_len=65536 -close_fd_mask=2 \
   -print_final_stats=1 -artifact_prefix="$W/art/" "$W/corpus" "$SEEDS" > "$W/log" 2>&1
 rc=$?
 found=$(ls "$W/art" | head -20)
