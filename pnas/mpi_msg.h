@@ -69,11 +69,7 @@ int mpi_encode_msg(const mpi_msg *m, void **data, size_t *len, char *err, size_t
 // trailing bytes, not a map, wrong format/version, unknown type, missing or mistyped field,
 // string too long, cell invalid or not matching its hash ...). Never reads past data + len.
 int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t errlen);
-// Structural pre-check of one msgpack object spanning exactly len bytes, before msgpack-c
-// unpacks it: every container count and string length must fit in the bytes left and nesting
-// is at most 16 deep (msgpack-c allocates a container's slots from its header, so a 5-byte
-// header claiming 2^32 entries would otherwise ask for ~100 GB). 0 ok, -1 with err.
-int mpi_msgpack_check(const void *data, size_t len, char *err, size_t errlen);
+// (The structural pre-check lives in searchspace/msgpack_check.h: space_msgpack_check.)
 // Name of a message type ("job" ...), "?" when unknown.
 const char *mpi_msg_type_name(int type);
 

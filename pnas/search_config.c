@@ -11,6 +11,7 @@
 #include "pnas/search.h"
 #include "pnas/store.h"
 #include "pnas/train.h"
+#include "searchspace/msgpack_check.h"
 #include "predictor/predictor.h"
 
 typedef struct {
@@ -225,6 +226,11 @@ int search_config_load(search_config *c, const char *dir, char *err, size_t errl
   msgpack_unpacked up;
   msgpack_unpacked_init(&up);
   int rc = -1, have_format = 0;
+  char serr[200];
+  if (space_msgpack_check(data, len, serr, sizeof serr)) {
+    snprintf(err, errlen, "%s: damaged config (%s); cannot resume", path, serr);
+    goto out;
+  }
   if (msgpack_unpack_next(&up, data, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
       up.data.type != MSGPACK_OBJECT_MAP) {
     snprintf(err, errlen, "%s: not a msgpack map (damaged config; cannot resume)", path);

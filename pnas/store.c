@@ -3,6 +3,7 @@
 // small-file writes. Records are msgpack maps with string keys; unknown keys are ignored so
 // later versions can add fields.
 #include "pnas/store.h"
+#include "searchspace/msgpack_check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,11 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
   msgpack_unpacked_init(&up);
   size_t off = 0;
   int rc = -1;
+  char serr[200];
+  if (space_msgpack_check(data, len, serr, sizeof serr)) {
+    seterr(err, errlen, "record is not valid msgpack: %s", serr);
+    goto out;
+  }
   if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
     seterr(err, errlen, "record is not one msgpack object");
     goto out;

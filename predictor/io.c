@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "searchspace/msgpack_check.h"
+
 #include "predictor/ensemble.h"
 
 #define MAX_TENSORS 10
@@ -300,6 +302,17 @@ int pred_ensemble_load_mem(pred_ensemble **out, const char *buf, size_t len, cha
   msgpack_unpacked u;
   msgpack_unpacked_init(&u);
   size_t off = 0;
+  // Untrusted bytes: check the structure before msgpack-c allocates for the counts it claims.
+  char serr[200];
+  // Trailing bytes after a well-formed first object are reported below, after the magic check.
+  if (space_msgpack_check(buf, len, serr, sizeof serr) && !strstr(serr, "trailing")) {
+    msgpack_unpacked_destroy(&u);
+    if (!strncmp(serr, "truncated", 9) || len == 0)
+      snprintf(err, errlen, "predictor file is truncated (%zu bytes: %s)" REGEN, len, serr);
+    else
+      snprintf(err, errlen, "not a pnas predictor file (not msgpack: %s)", serr);
+    return PRED_EFORMAT;
+  }
   msgpack_unpack_return r = msgpack_unpack_next(&u, buf, len, &off);
   int rc = PRED_OK;
   if (r == MSGPACK_UNPACK_CONTINUE || (r != MSGPACK_UNPACK_SUCCESS && len == 0)) {

@@ -3,13 +3,14 @@
 // re-encodes to bytes that decode and re-encode to the same bytes.
 #include "fuzz_common.h"
 #include "pnas/mpi_msg.h"
+#include "searchspace/msgpack_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mpi_msg *m = calloc(1, sizeof *m), *m2 = calloc(1, sizeof *m2);
   if (!m || !m2) return free(m), free(m2), 0;
   char err[1024] = "";
   if (mpi_decode_msg(data, size, m, err, sizeof err) == 0) {
-    FUZZ_CHECK(mpi_msgpack_check(data, size, err, sizeof err) == 0, "decoded but check: %s", err);
+    FUZZ_CHECK(space_msgpack_check(data, size, err, sizeof err) == 0, "decoded but check: %s", err);
     void *e1 = NULL, *e2 = NULL;
     size_t l1 = 0, l2 = 0;
     FUZZ_CHECK(mpi_encode_msg(m, &e1, &l1, err, sizeof err) == 0, "encode: %s", err);

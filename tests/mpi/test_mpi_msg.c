@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pnas/mpi_msg.h"
+#include "searchspace/msgpack_check.h"
 #include "pnas/mpi_world.h"
 
 static int fails = 0;
@@ -328,9 +329,9 @@ static void precheck_accepts_all_types(void) {
   msgpack_pack_map(&pk, 20);
   for (int i = 0; i < 20; i++) msgpack_pack_int(&pk, i), msgpack_pack_array(&pk, 0);
   char err[256] = "";
-  CHECK(mpi_msgpack_check(sb.data, sb.size, err, sizeof err) == 0, "all types: %s", err);
+  CHECK(space_msgpack_check(sb.data, sb.size, err, sizeof err) == 0, "all types: %s", err);
   for (size_t n = 0; n < sb.size; n++)
-    CHECK(mpi_msgpack_check(sb.data, n, err, sizeof err) == -1, "prefix %zu accepted", n);
+    CHECK(space_msgpack_check(sb.data, n, err, sizeof err) == -1, "prefix %zu accepted", n);
   msgpack_sbuffer_destroy(&sb);
 }
 
