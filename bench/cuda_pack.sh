@@ -11,8 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-cudapack}
 pack=$root/carry/cuda
 jobs=${JOBS:-2}
-cmake -S "$root" -B "$build" -DPNAS_WITH_MPI=OFF -DPNAS_NATIVE=OFF -DPNAS_WITH_CUDA=ON > "$build.log"
-grep -q "CUDA backend ON" "$build.log" || { echo "cuda_pack: CUDA backend not configured"; exit 1; }
+mkdir -p "$build"
+cmake -S "$root" -B "$build" -DPNAS_WITH_MPI=OFF -DPNAS_NATIVE=OFF -DPNAS_WITH_CUDA=ON > "$build/configure.log"
+grep -q "CUDA backend ON" "$build/configure.log" || { echo "cuda_pack: CUDA backend not configured"; exit 1; }
 cmake --build "$build" -j"$jobs" --target pnas test_cuda_probe test_cuda_ops test_cuda_net cuda_bench
 rm -rf "$pack"
 mkdir -p "$pack/bin" "$pack/lib" "$pack/data"
