@@ -113,6 +113,20 @@ int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     search_ctx_close(s);
     return -1;
   }
+  // A resumed run must train under the settings its records were measured with; a config that
+  // disagrees (edited, or damaged without breaking its msgpack) would silently retrain
+  // everything under new settings into the same log.
+  for (int i = 0; run_dir && resume && i < store_count(s->st); i++)
+    if (store_get(s->st, i)->settings != s->settings) {
+      snprintf(err, errlen,
+               "%s/config.msgpack does not match the results log: record %d was trained under "
+               "other training settings (settings hash %016llx, config gives %016llx); the "
+               "config was edited or damaged",
+               run_dir, i, (unsigned long long)store_get(s->st, i)->settings,
+               (unsigned long long)s->settings);
+      search_ctx_close(s);
+      return -1;
+    }
   data_kind_from_name(cfg->dataset, &s->kind);
   if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen)) {
     search_ctx_close(s);

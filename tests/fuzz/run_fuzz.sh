@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs one libFuzzer harness for a fixed time from the checked-in seeds. New corpus entries go
+# Runs one libFuzzer harness for a fixed time from the checked-in seeds, with a fixed -seed so
+# that a CI run explores the same inputs first on every machine (a faster machine, more). New corpus entries go
 # to a temporary directory (the repository is not written). On a crash, leak, timeout or OOM the
 # input is copied to ARTIFACTS (check it into tests/fuzz/regress/<harness>/ once fixed), replayed
 # once with its message visible, and the test fails.
@@ -14,7 +15,7 @@ export TMPDIR=/dev/shm
 # msgpack-c or a reader for huge memory must then give a clean error (the out-of-memory path),
 # as on a machine without that memory. Same options as the replay tests (CMakeLists.txt).
 export ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=2048:detect_leaks=1
-"$BIN" -max_total_time="$SECONDS_" -timeout=10 -rss_limit_mb=3072 -malloc_limit_mb=4096 -max_len=65536 -close_fd_mask=2 \
+"$BIN" -seed=1 -max_total_time="$SECONDS_" -timeout=10 -rss_limit_mb=3072 -malloc_limit_mb=4096 -max_len=65536 -close_fd_mask=2 \
   -print_final_stats=1 -artifact_prefix="$W/art/" "$W/corpus" "$SEEDS" > "$W/log" 2>&1
 rc=$?
 found=$(ls "$W/art" | head -20)

@@ -35,6 +35,15 @@ grep -q '"train_level": 1, "test_level": 2, "ntrain": 21, "ntest": 4' "$T/rt.jso
 [ $rc = 1 ] && grep -q "not a pnas predictor file" "$T/e.err" || fail "foreign model file: rc $rc $(cat "$T/e.err")"
 "$PNAS" predictor retrain --run "$T/nonexistent" 2> "$T/e.err"; [ $? = 1 ] || fail "missing run accepted"
 
+# A config that disagrees with the log's records (edited or damaged) is refused on resume.
+"$PNAS" search "${ARGS[@]}" --F 5 --data "$T/nodata" --run "$T/c" > /dev/null 2>&1
+[ -s "$T/c/config.msgpack" ] || fail "run c wrote no config"
+cp -r "$T/a" "$T/a2" && cp "$T/c/config.msgpack" "$T/a2/config.msgpack"
+before=$(md5sum "$T/a2/results.log")
+"$PNAS" search --resume "$T/a2" > /dev/null 2> "$T/m.err"; rc=$?
+[ $rc = 1 ] && grep -q "does not match the results log" "$T/m.err" || fail "mismatched config: rc $rc $(cat "$T/m.err")"
+[ "$before" = "$(md5sum "$T/a2/results.log")" ] || fail "refused resume changed the log"
+
 # Same search, killed with SIGKILL after some children, then resumed (twice).
 "$PNAS" search "${ARGS[@]}" --run "$T/b" > /dev/null 2> "$T/b.err" &
 pid=$!
