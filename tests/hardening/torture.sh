@@ -44,7 +44,9 @@ while [ $kills -lt "$KILLS" ]; do
     sleep "0.0$(printf %02d $((RANDOM % 20)))"
     how="after $g record(s)"
   else
-    d=$(printf "%d.%03d" $((RANDOM % 2)) $((RANDOM % 1000)))
+    # Short (0-0.4 s): on a fast machine a longer sleep lets several children finish, and the
+    # run would end before KILLS kills; a restart's own start-up takes about this long.
+    d=$(printf "0.%03d" $((RANDOM % 400)))
     sleep "$d"
     how="after ${d}s"
   fi
