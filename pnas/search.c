@@ -243,16 +243,22 @@ void search_progress_done(search_ctx *s) {
   }
 }
 
+// Progress bookkeeping for one finished child (trained, or answered by a store).
+static void child_done(search_ctx *s, const store_record *r, int cached) {
+  s->done++;
+  if (cached) s->cached++;
+  else s->child_seconds += r->seconds;
+  if (r->ok && (!isfinite(s->best) || r->val_acc > s->best)) s->best = r->val_acc;
+  progress_line(s, r, cached);
+}
+
 int search_lookup(search_ctx *s, const space_cell *c, int level, double predicted,
                   store_record *out, char *err, size_t errlen) {
   uint64_t hash = space_hash(c);
   const store_record *hit = store_find(s->st, hash, s->settings);
   if (hit) {
     *out = *hit;
-    s->done++;
-    s->cached++;
-    if (hit->ok && (!isfinite(s->best) || hit->val_acc > s->best)) s->best = hit->val_acc;
-    progress_line(s, out, 1);
+    child_done(s, out, 1);
     return 1;
   }
   const store_record *shared = s->cache ? store_find(s->cache, hash, s->settings) : NULL;
@@ -264,10 +270,7 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
     r.predicted = predicted;
     if (store_append(s->st, &r, err, errlen)) return -1;
     *out = r;
-    s->done++;
-    s->cached++;
-    if (r.ok && (!isfinite(s->best) || r.val_acc > s->best)) s->best = r.val_acc;
-    progress_line(s, out, 1);
+    child_done(s, out, 1);
     return 1;
   }
   return 0;
@@ -332,10 +335,7 @@ int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
     store_record copy = *r;
     if (store_append(s->cache, &copy, err, errlen)) return -1;
   }
-  s->done++;
-  s->child_seconds += r->seconds;
-  if (r->ok && (!isfinite(s->best) || r->val_acc > s->best)) s->best = r->val_acc;
-  progress_line(s, r, 0);
+  child_done(s, r, 0);
   return 0;
 }
 
