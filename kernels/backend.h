@@ -118,9 +118,40 @@ typedef struct kn_backend {
   void (*xent)(kn_ctx *, int n, int classes, const float *logits, const int32_t *labels /* (n) */,
                float *loss /* (1) */, float *dlogits);
   // SGD with momentum and (coupled, PyTorch-style) weight decay over `count` floats:
-  // v = momentum*v + (g + wd*w); w -= lr*v.
-  void (*sgd)(kn_ctx *, size_t count, float *w, const float *g, float *v, float lr,
+  // v = momentum*v + (g + wd*w); w -= lr*v. The learning rate is read from backend memory
+  // (one float), so a captured training step picks up each step's scheduled rate.
+  void (*sgd)(kn_ctx *, size_t count, float *w, const float *g, float *v, const float *lr,
               float momentum, float wd);
+
+  // ---- The training loop's state in backend memory, so that a step needs no host round trip
+  // and can be captured once (CUDA graph) and replayed. `st` is int32[2]: st[0] = optimizer
+  // step of the run, st[1] = position in the epoch's permutation (first image of the next batch).
+  // Batch from the dataset held in backend memory as uint8: for i < nb, image j = perm[st[1]+i]:
+  // x[i][k][p] = lut[k][images[j][k][p]] (lut: c rows of 256 normalised levels), labels[i] =
+  // labels_all[j].
+  void (*gather_u8)(kn_ctx *, int nb, int c, int hw, const uint8_t *images /* (N,c,hw) */,
+                    const int32_t *labels_all /* (N) */, const int32_t *perm,
+                    const int32_t *st, const float *lut /* (c,256) */, float *x /* (nb,c,hw) */,
+                    int32_t *labels /* (nb) */);
+  // Loss bookkeeping, acc = double[3]: acc[0] += *loss; the first non-finite loss of the run is
+  // remembered: when acc[1] < 0, acc[1] = st[0] and acc[2] = *loss. Read back only when logged.
+  void (*loss_acc)(kn_ctx *, const float *loss, const int32_t *st, double *acc);
+  // End of a step: st[0] += 1, st[1] += batch; with lr_table (one float per step, plus one):
+  // *lr = lr_table[st[0]] (the next step's rate). lr_table and lr may be NULL.
+  void (*tick)(kn_ctx *, int32_t *st, int batch, const float *lr_table, float *lr);
+  // Evaluation: counts[0] += rows whose label scores strictly highest-or-tied (no class scores
+  // strictly higher), counts[1] += rows with fewer than 5 classes scoring strictly higher.
+  void (*topk_count)(kn_ctx *, int n, int classes, const float *logits, const int32_t *labels,
+                     int32_t *counts /* (2) */);
+  // ---- CUDA graphs (NULL on the CPU backends). graph_begin starts capturing the ops of this
+  // ctx instead of running them (0 ok); graph_end stops and instantiates: 0 with *graph, or -1
+  // when capture failed (the ctx is usable again, nothing of the captured ops ran, the caller
+  // runs them eagerly). graph_launch: 0 ran, 1 stale (device scratch moved since the capture:
+  // capture again), -1 failed (ctx failed). graph_free accepts NULL.
+  int (*graph_begin)(kn_ctx *);
+  int (*graph_end)(kn_ctx *, void **graph);
+  int (*graph_launch)(kn_ctx *, void *graph);
+  void (*graph_free)(kn_ctx *, void *graph);
   // Device backends only (NULL for "ref" and "cpu"): a kn_ctx of this backend needs ctx->dev.
   // dev_open: 0 with msg describing the device, or -1 with msg saying why there is none (no
   // driver, no GPU, out of memory); never aborts. dev_name: "cuda:0".

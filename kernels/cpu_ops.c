@@ -353,8 +353,9 @@ void kn_cpu_xent(kn_ctx *ctx, int n, int classes, const float *logits, const int
   kn_ref_xent(ctx, n, classes, logits, labels, loss, dlogits); // (n, classes) is tiny
 }
 
-void kn_cpu_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v, float lr,
+void kn_cpu_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v, const float *lr_p,
                 float momentum, float wd) {
+  const float lr = *lr_p;
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > KN_PAR_MIN)
   for (size_t i = 0; i < count; i++) {
     v[i] = momentum * v[i] + (g[i] + wd * w[i]);

@@ -126,9 +126,24 @@ static void cu_xent(kn_ctx *ctx, int n, int classes, const float *logits, const 
                     float *loss, float *dlogits) {
   RUN(ctx, kn_cuk_xent(S, n, classes, logits, labels, loss, dlogits));
 }
-static void cu_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v, float lr,
+static void cu_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v, const float *lr,
                    float momentum, float wd) {
-  RUN(ctx, kn_cuk_sgd(S, count, w, g, v, lr, momentum, wd));
+  RUN(ctx, kn_cuk_sgd_dev(S, count, w, g, v, lr, momentum, wd));
+}
+static void cu_gather_u8(kn_ctx *ctx, int nb, int c, int hw, const uint8_t *images,
+                         const int32_t *labels_all, const int32_t *perm, const int32_t *st,
+                         const float *lut, float *x, int32_t *labels) {
+  RUN(ctx, kn_cuk_gather_u8(S, nb, c, hw, images, labels_all, perm, st, lut, x, labels));
+}
+static void cu_loss_acc(kn_ctx *ctx, const float *loss, const int32_t *st, double *acc) {
+  RUN(ctx, kn_cuk_loss_acc(S, loss, st, acc));
+}
+static void cu_tick(kn_ctx *ctx, int32_t *st, int batch, const float *lr_table, float *lr) {
+  RUN(ctx, kn_cuk_tick(S, st, batch, lr_table, lr));
+}
+static void cu_topk_count(kn_ctx *ctx, int n, int classes, const float *logits,
+                          const int32_t *labels, int32_t *counts) {
+  RUN(ctx, kn_cuk_topk_count(S, n, classes, logits, labels, counts));
 }
 
 static const kn_backend CUDA = {
@@ -163,6 +178,14 @@ static const kn_backend CUDA = {
     .fc_bwd = kn_blas_fc_bwd,
     .xent = cu_xent,
     .sgd = cu_sgd,
+    .gather_u8 = cu_gather_u8,
+    .loss_acc = cu_loss_acc,
+    .tick = cu_tick,
+    .topk_count = cu_topk_count,
+    .graph_begin = kn_cuda_graph_begin,
+    .graph_end = kn_cuda_graph_end,
+    .graph_launch = kn_cuda_graph_launch,
+    .graph_free = kn_cuda_graph_free,
     .dev_open = kn_cuda_dev_open,
     .dev_close = kn_cuda_dev_close,
     .dev_name = kn_cuda_dev_name,

@@ -7,6 +7,7 @@
 
 #include <cuda_runtime_api.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/backend.h"
 
@@ -26,6 +27,9 @@ struct kn_device {
   void *tmp;               // growable device scratch: padded copies, depthwise partial sums
   size_t tmp_bytes;
   int tf32;                // 1: convolutions may use TF32 tensor cores (PNAS_CUDA_TF32=1)
+  uint64_t gen;            // bumped whenever scratch or the cuDNN workspace moves: a CUDA graph
+                           // captured before holds stale pointers (cuda_graph.c)
+  int capturing;           // a graph capture is in progress on the stream (cuda_graph.c)
   int broken;              // a sticky error happened: every later op fails with broken_why
   char broken_why[160];
 };
@@ -55,6 +59,12 @@ static inline int kn_cuda_rt(kn_ctx *ctx, char *err, size_t errlen, cudaError_t 
 int kn_cuda_dev_open(kn_device **out, char *msg, size_t msglen);
 void kn_cuda_dev_close(kn_device *d);
 const char *kn_cuda_dev_name(const kn_device *d);
+
+// CUDA graphs of the training step (cuda_graph.c; the seam's graph_* entries).
+int kn_cuda_graph_begin(kn_ctx *ctx);
+int kn_cuda_graph_end(kn_ctx *ctx, void **graph);
+int kn_cuda_graph_launch(kn_ctx *ctx, void *graph);
+void kn_cuda_graph_free(kn_ctx *ctx, void *graph);
 
 // The device of a ctx that may still run ops, or NULL (ctx failed, no device lent, device broken:
 // then ctx is marked failed with the reason).

@@ -26,7 +26,9 @@ int kn_cuda_report(kn_ctx *ctx, char *err, size_t errlen, int oom, const char *l
     ctx->failed = 1;
     // A sticky error (illegal address, launch failure...) poisons the CUDA context: later calls
     // all fail. Remember it so every later child fails fast with the original reason.
-    if (!oom && ctx->dev && !ctx->dev->broken &&
+    // (Not while capturing a graph: the stream cannot be synchronised then, and a capture
+    // failure is not sticky; cuda_graph.c undoes it.)
+    if (!oom && ctx->dev && !ctx->dev->broken && !ctx->dev->capturing &&
         cudaStreamSynchronize(ctx->dev->stream) != cudaSuccess) {
       ctx->dev->broken = 1;
       snprintf(ctx->dev->broken_why, sizeof ctx->dev->broken_why, "%s", why);
@@ -57,6 +59,7 @@ void *kn_cuda_tmp(kn_ctx *ctx, kn_device *d, size_t bytes) {
   if (d->tmp && KN_CU(ctx, cudaFree(d->tmp))) return NULL; // synchronises: users are done
   d->tmp = NULL;
   d->tmp_bytes = 0;
+  d->gen++;
   if (KN_CU(ctx, cudaMalloc(&d->tmp, bytes))) return NULL;
   d->tmp_bytes = bytes;
   return d->tmp;

@@ -273,6 +273,7 @@ static int workspace(kn_ctx *ctx, struct kn_dnn *k, size_t bytes) {
   if (k->ws && KN_CU(ctx, cudaFree(k->ws))) return -1; // synchronises: earlier users are done
   k->ws = NULL;
   k->ws_bytes = 0;
+  ctx->dev->gen++; // graphs captured with the old workspace are stale
   if (KN_CU(ctx, cudaMalloc(&k->ws, bytes))) return -1;
   k->ws_bytes = bytes;
   return 0;

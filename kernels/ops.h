@@ -37,9 +37,19 @@
   void P##fc_bwd(kn_ctx *, int, int, int, const float *, const float *, const float *, float *,  \
                  float *, float *);                                                              \
   void P##xent(kn_ctx *, int, int, const float *, const int32_t *, float *, float *);            \
-  void P##sgd(kn_ctx *, size_t, float *, const float *, float *, float, float, float);
+  void P##sgd(kn_ctx *, size_t, float *, const float *, float *, const float *, float, float);
 
 KN_DECLARE_OPS(kn_ref_)
 KN_DECLARE_OPS(kn_cpu_)
+
+// The training-loop state ops (host_train.c), shared by both CPU backends: backend memory is
+// host memory there.
+void kn_host_gather_u8(kn_ctx *, int nb, int c, int hw, const uint8_t *images,
+                       const int32_t *labels_all, const int32_t *perm, const int32_t *st,
+                       const float *lut, float *x, int32_t *labels);
+void kn_host_loss_acc(kn_ctx *, const float *loss, const int32_t *st, double *acc);
+void kn_host_tick(kn_ctx *, int32_t *st, int batch, const float *lr_table, float *lr);
+void kn_host_topk_count(kn_ctx *, int n, int classes, const float *logits, const int32_t *labels,
+                        int32_t *counts);
 
 #endif

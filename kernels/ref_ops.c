@@ -292,8 +292,9 @@ void kn_ref_xent(kn_ctx *ctx, int n, int classes, const float *logits, const int
   *loss = (float)(total / n);
 }
 
-void kn_ref_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v, float lr,
+void kn_ref_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v, const float *lr_p,
                 float momentum, float wd) {
+  const float lr = *lr_p;
   (void)ctx;
   for (size_t i = 0; i < count; i++) {
     v[i] = momentum * v[i] + (g[i] + wd * w[i]);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "kernels/backend.h"
 #include "pnas/args.h"
 #include "pnas/cli.h"
 #include "pnas/train.h"
@@ -16,13 +17,14 @@ static const char USAGE[] =
     "usage: pnas train --cell CELL [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
     "                  [--epochs e] [--batch b] [--lr x] [--momentum m] [--weight-decay w]\n"
     "                  [--train-subset n] [--val-subset n] [--seed s] [--threads t]\n"
-    "                  [--backend cpu|ref] [--json] [--bench STEPS] [--dump-step FILE]\n"
+    "                  [--backend auto|cpu|ref|cuda] [--json] [--bench STEPS] [--dump-step FILE]\n"
     "Trains the network of CELL (DESIGN.md s.2) with SGD + momentum and cosine learning-rate decay\n"
     "on the training set minus its last 5,000 images (the validation set), then reports\n"
     "validation and test accuracy.\n"
     "Defaults (sized for 2 CPU cores): dataset fashion-mnist, N 1, F 8, epochs 1, batch 16,\n"
     "lr 0.05, momentum 0.9, weight-decay 5e-4 (conv/fc weights only), all training images,\n"
-    "all 5,000 validation images, seed 1, threads 2, backend cpu.\n"
+    "all 5,000 validation images, seed 1, threads 2, backend auto (the GPU when one works,\n"
+    "else the CPU, said once).\n"
     "--bench STEPS times STEPS training steps (after 3 warm-up steps) on training batches and\n"
     "prints the median images/second instead of training to completion.\n"
     "--dump-step FILE writes parameters, one batch, logits, loss and gradients of the first\n"
@@ -73,7 +75,7 @@ static int run_bench(const train_config *tc, const space_cell *cell, const data_
 }
 
 int cmd_train(int argc, char **argv) {
-  const char *cell_text = NULL, *dataset = "fashion-mnist", *dir = NULL, *backend = "cpu";
+  const char *cell_text = NULL, *dataset = "fashion-mnist", *dir = NULL, *backend = "auto";
   train_config tc;
   train_config_default(&tc);
   int json = 0, bench = 0;
@@ -117,11 +119,11 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "pnas train: unknown --dataset '%s' (fashion-mnist, cifar10)\n", dataset);
     return 2;
   }
-  if (strcmp(backend, "cpu") && strcmp(backend, "ref")) {
-    fprintf(stderr, "pnas train: unknown --backend '%s' (cpu, ref)\n", backend);
+  if (strcmp(backend, "cpu") && strcmp(backend, "ref") && strcmp(backend, "cuda") &&
+      strcmp(backend, "auto")) {
+    fprintf(stderr, "pnas train: unknown --backend '%s' (auto, cpu, ref, cuda)\n", backend);
     return 2;
   }
-  tc.backend = backend;
   tc.seed = (uint64_t)seed;
 
   data_set full, test;
@@ -142,15 +144,39 @@ int cmd_train(int argc, char **argv) {
     return 1;
   }
   data_set train = data_view(&full, 0, full.n - DATA_VAL_SIZE);
+  // cuda / auto: open the GPU once here (its cuDNN plans then serve training and evaluation);
+  // auto falls back to the CPU with one line saying why.
+  kn_device *dev = NULL;
+  const kn_backend *cuda = kn_backend_by_name("cuda");
+  if (!strcmp(backend, "cuda") || !strcmp(backend, "auto")) {
+    char msg[512] = "this build has no CUDA backend (no CUDA toolkit with cuDNN at configure "
+                    "time, or -DPNAS_WITH_CUDA=OFF)";
+    if (cuda && cuda->dev_open(&dev, msg, sizeof msg) == 0) {
+      backend = "cuda";
+      fprintf(stderr, "pnas train: on %s\n", msg);
+    } else if (!strcmp(backend, "cuda")) {
+      fprintf(stderr, "pnas train: --backend cuda: %s\n", msg);
+      data_free(&full);
+      data_free(&test);
+      return 1;
+    } else {
+      backend = "cpu";
+      fprintf(stderr, "pnas train: on the CPU (%s)\n", msg);
+    }
+  }
+  tc.backend = backend;
+  tc.device = dev;
   if (dump) {
     rc = train_dump_step(&tc, &cell, &train, dump, err, sizeof err);
     if (rc) fprintf(stderr, "pnas train: %s\n", err);
+    if (dev) cuda->dev_close(dev);
     data_free(&full);
     data_free(&test);
     return rc ? 1 : 0;
   }
   if (bench) {
     rc = run_bench(&tc, &cell, &train, bench, json);
+    if (dev) cuda->dev_close(dev);
     data_free(&full);
     data_free(&test);
     return rc;
@@ -171,6 +197,7 @@ int cmd_train(int argc, char **argv) {
           tc.epochs, tc.batch, tc.lr, tc.backend, tc.threads);
   train_result r;
   rc = train_child(&tc, &cell, &train, &val, &test, &r);
+  if (dev) cuda->dev_close(dev);
   data_free(&full);
   data_free(&test);
   if (rc) {

@@ -515,7 +515,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   n->pgrad = be->alloc(ctx, (size_t)n->nparams * sizeof(float));
   n->mom = be->alloc(ctx, (size_t)n->nparams * sizeof(float));
   n->bnbuf = be->alloc(ctx, n->bn_floats * sizeof(float));
-  n->loss = be->alloc(ctx, sizeof(float));
+  n->loss = be->alloc(ctx, 2 * sizeof(float)); // [0] the loss, [1] net_sgd's learning rate
   n->labels = be->alloc(ctx, (size_t)cfg->batch * sizeof(int32_t));
   if (!n->act || !n->grad || !n->params || !n->pgrad || !n->mom || !n->bnbuf || !n->loss ||
       !n->labels) {
@@ -571,7 +571,7 @@ const net_param *net_param_at(const net *n, int i) { return &n->p[i]; }
 int64_t net_num_params(const net *n) { return n->nparams; }
 int net_num_nodes(const net *n) { return n->nn; }
 size_t net_memory_bytes(const net *n) {
-  return (n->act_floats + n->grad_floats + 3 * (size_t)n->nparams + n->bn_floats + 1) *
+  return (n->act_floats + n->grad_floats + 3 * (size_t)n->nparams + n->bn_floats + 2) *
              sizeof(float) +
          (size_t)n->cfg.batch * sizeof(int32_t);
 }
@@ -657,7 +657,19 @@ static void zero_grad_if_first(net *n, int t, int i, int nb) {
     n->be->zero(n->ctx, GRAD(t), kn_numel(SHAPE(t, nb)) * sizeof(float));
 }
 
+float *net_input_buf(net *n) { return ACT(n->input); }
+int32_t *net_labels_buf(net *n) { return n->labels; }
+const float *net_loss_buf(const net *n) { return n->loss; }
+const float *net_logits_buf(net *n) { return ACT(n->logits); }
+
 float net_backward(net *n, int nb) {
+  net_backward_dev(n, nb);
+  float loss;
+  n->be->download(n->ctx, &loss, n->loss, sizeof loss);
+  return loss;
+}
+
+void net_backward_dev(net *n, int nb) {
   const kn_backend *be = n->be;
   kn_ctx *ctx = n->ctx;
   be->zero(ctx, n->pgrad, (size_t)n->nparams * sizeof(float));
@@ -720,16 +732,25 @@ float net_backward(net *n, int nb) {
       break;
     }
   }
-  float loss;
-  be->download(ctx, &loss, n->loss, sizeof loss);
-  return loss;
 }
 
 void net_sgd(net *n, float lr, float momentum, float wd) {
-  for (int i = 0; i < n->np; i++) {
-    net_param *p = &n->p[i];
-    n->be->sgd(n->ctx, (size_t)p->numel, p->data, p->grad, n->mom + p->offset, lr, momentum,
+  n->be->upload(n->ctx, n->loss + 1, &lr, sizeof lr);
+  net_sgd_dev(n, n->loss + 1, momentum, wd);
+}
+
+// Parameters are contiguous: one update per run of neighbours with the same decay flag.
+void net_sgd_dev(net *n, const float *lr, float momentum, float wd) {
+  for (int i = 0; i < n->np;) {
+    int j = i + 1;
+    while (j < n->np && n->p[j].decay == n->p[i].decay &&
+           n->p[j].offset == n->p[j - 1].offset + n->p[j - 1].numel)
+      j++;
+    const net_param *p = &n->p[i];
+    size_t count = (size_t)(n->p[j - 1].offset + n->p[j - 1].numel - p->offset);
+    n->be->sgd(n->ctx, count, p->data, p->grad, n->mom + p->offset, lr, momentum,
                p->decay ? wd : 0.0f);
+    i = j;
   }
 }
 

@@ -65,6 +65,18 @@ float net_backward(net *nt, int n);
 // SGD with momentum on every parameter (weight decay only where decay=1).
 void net_sgd(net *nt, float lr, float momentum, float weight_decay);
 
+// The same steps without host round trips, for a training loop that keeps its state in backend
+// memory (pnas/train.c) and may capture a step as a CUDA graph: net_backward_dev leaves the loss
+// at net_loss_buf; net_sgd_dev reads the learning rate from backend memory (one float).
+void net_backward_dev(net *nt, int n);
+void net_sgd_dev(net *nt, const float *lr, float momentum, float weight_decay);
+// Backend buffers of the network: input (batch, C, H, W), labels (batch), loss (1), logits
+// (batch, classes).
+float *net_input_buf(net *nt);
+int32_t *net_labels_buf(net *nt);
+const float *net_loss_buf(const net *nt);
+const float *net_logits_buf(net *nt);
+
 // All parameters / their gradients as one host vector (net_num_params floats, construction order).
 void net_params_get(net *nt, float *host);
 void net_params_set(net *nt, const float *host);

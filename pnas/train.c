@@ -67,31 +67,6 @@ static void gather(const norm_table *t, const data_set *d, const int *idx, int n
   }
 }
 
-// Top-1 and top-5 accuracy on the first n images of d (BN in inference mode).
-static void evaluate(net *nt, const norm_table *t, const data_set *d, int n, int batch,
-                     int classes, float *x, int32_t *labels, int *idx, float *logits,
-                     double *top1, double *top5) {
-  int64_t c1 = 0, c5 = 0;
-  for (int s = 0; s < n; s += batch) {
-    int nb = n - s < batch ? n - s : batch;
-    for (int i = 0; i < nb; i++) idx[i] = s + i;
-    gather(t, d, idx, nb, x, labels);
-    net_set_batch(nt, x, NULL, nb);
-    net_forward(nt, nb, 0);
-    net_get_logits(nt, logits, nb);
-    for (int i = 0; i < nb; i++) {
-      const float *z = logits + (size_t)i * classes;
-      float zl = z[labels[i]];
-      int rank = 0; // classes scoring strictly higher than the label (ties favour the label)
-      for (int k = 0; k < classes; k++) rank += z[k] > zl;
-      c1 += rank == 0;
-      c5 += rank < 5;
-    }
-  }
-  *top1 = n ? (double)c1 / n : NAN;
-  *top5 = n ? (double)c5 / n : NAN;
-}
-
 // A context for cfg's backend. A device backend gets cfg->device, or a device opened for this
 // call (*owned, to close with close_ctx). 0 ok, -1 with err (unknown backend, no usable GPU).
 static int open_ctx(kn_ctx *ctx, const train_config *cfg, kn_device **owned, char *err,
@@ -132,6 +107,206 @@ static int failf(train_result *r, const char *fmt, ...) {
   return -1;
 }
 
+// A child's training session. The data (uint8), the normalisation table, the epoch's
+// permutation, the step state, the learning-rate schedule and the loss/accuracy accumulators
+// live in backend memory (kernels/backend.h: gather_u8, loss_acc, tick, topk_count), so a
+// training step reads nothing from the host: on a GPU there is no per-step round trip, the loss
+// is read back only when it is logged, and after one eager warm-up step the step is captured as a
+// CUDA graph and replayed (PNAS_CUDA_GRAPHS=0 turns that off). On the CPU backends the same ops
+// run on host memory, so both paths are one code path and CPU results are unchanged.
+typedef struct {
+  kn_ctx ctx;
+  kn_device *owned;
+  int ctx_open;
+  const kn_backend *be;
+  net *nt;
+  int c, hw, batch, classes;
+  float *lut;        // (c, 256)
+  int32_t *st;       // step state: [0] step of the run, [1] position in the permutation
+  float *lr;         // the current step's learning rate
+  float *lr_table;   // (steps + 1)
+  double *acc;       // loss sum, first non-finite step, its loss
+  int32_t *cnt;      // top-1 / top-5 counts
+  size_t data_bytes; // backend memory held for data and state
+  void *graph;       // the captured step (device backends)
+  int graphs;        // 1: capture and replay steps
+  int64_t eager;     // steps run eagerly so far
+} session;
+
+static void *sess_alloc(session *S, size_t bytes) {
+  void *p = S->be->alloc(&S->ctx, bytes ? bytes : 4);
+  if (p) S->data_bytes += bytes;
+  else S->ctx.failed = 1;
+  return p;
+}
+
+static void sess_free_buf(session *S, void *p) {
+  if (p) S->be->free(&S->ctx, p);
+}
+
+static void sess_close(session *S) {
+  if (S->graph) S->be->graph_free(&S->ctx, S->graph);
+  S->graph = NULL;
+  net_free(S->nt);
+  S->nt = NULL;
+  void *bufs[] = {S->lut, S->st, S->lr, S->lr_table, S->acc, S->cnt};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sess_free_buf(S, bufs[i]);
+  if (S->ctx_open) close_ctx(&S->ctx, S->owned);
+  S->ctx_open = 0;
+}
+
+// Opens the backend, builds the network and the state buffers. 0 ok, -1 with err.
+static int sess_open(session *S, const train_config *cfg, const space_cell *cell, int c, int h,
+                     int w, int classes, int batch, int64_t steps, char *err, size_t errlen) {
+  memset(S, 0, sizeof *S);
+  if (open_ctx(&S->ctx, cfg, &S->owned, err, errlen)) return -1;
+  S->ctx_open = 1;
+  S->be = S->ctx.be;
+  S->c = c;
+  S->hw = h * w;
+  S->batch = batch;
+  S->classes = classes;
+  space_rng rng;
+  space_rng_seed(&rng, cfg->seed);
+  net_config nc = {cfg->N, cfg->F, c, h, w, classes, cfg->stem_mult, batch};
+  if (net_create(&S->nt, cell, &nc, &S->ctx, space_rng_next(&rng), err, errlen)) {
+    if (S->ctx.failed) snprintf(err, errlen, "%s", ctx_why(&S->ctx));
+    sess_close(S);
+    return -1;
+  }
+  S->lut = sess_alloc(S, (size_t)c * 256 * sizeof(float));
+  S->st = sess_alloc(S, 2 * sizeof(int32_t));
+  S->lr = sess_alloc(S, sizeof(float));
+  S->lr_table = sess_alloc(S, (size_t)(steps + 1) * sizeof(float));
+  S->acc = sess_alloc(S, 3 * sizeof(double));
+  S->cnt = sess_alloc(S, 2 * sizeof(int32_t));
+  if (S->ctx.failed) {
+    snprintf(err, errlen, "out of %s memory for the training state", S->be->name);
+    sess_close(S);
+    return -1;
+  }
+  norm_table t;
+  norm_init(&t, cfg->kind, c, h, w);
+  float lut[3 * 256];
+  for (int k = 0; k < c; k++) memcpy(lut + 256 * k, t.lut[k < 3 ? k : 2], sizeof t.lut[0]);
+  S->be->upload(&S->ctx, S->lut, lut, (size_t)c * 256 * sizeof(float));
+  const char *g = getenv("PNAS_CUDA_GRAPHS");
+  S->graphs = S->be->graph_begin && !(g && !strcmp(g, "0"));
+  return 0;
+}
+
+// The first n images of d and their labels (int32) in backend memory.
+static int sess_data(session *S, const data_set *d, int n, uint8_t **img, int32_t **lab) {
+  size_t chw = (size_t)d->c * d->h * d->w;
+  *img = sess_alloc(S, (size_t)n * chw);
+  *lab = sess_alloc(S, (size_t)n * sizeof(int32_t));
+  int32_t *hl = malloc((size_t)n * sizeof(int32_t));
+  if (!*img || !*lab || !hl) {
+    free(hl);
+    S->ctx.failed = 1;
+    return -1;
+  }
+  for (int i = 0; i < n; i++) hl[i] = d->labels[i];
+  S->be->upload(&S->ctx, *img, d->images, (size_t)n * chw);
+  S->be->upload(&S->ctx, *lab, hl, (size_t)n * sizeof(int32_t));
+  free(hl);
+  return 0;
+}
+
+// Step state for the next step: st = {step, pos}, lr = schedule[step].
+static void sess_set_state(session *S, int64_t step, int pos, float lr) {
+  int32_t st[2] = {(int32_t)step, pos};
+  S->be->upload(&S->ctx, S->st, st, sizeof st);
+  S->be->upload(&S->ctx, S->lr, &lr, sizeof lr);
+}
+
+static void sess_reset_acc(session *S) {
+  double acc[3] = {0, -1, 0};
+  S->be->upload(&S->ctx, S->acc, acc, sizeof acc);
+}
+
+// The ops of one training step: batch from (img, lab, perm) at the step state, forward,
+// backward, loss bookkeeping, SGD at the scheduled rate, advance the state.
+static void step_ops(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
+                     float momentum, float wd) {
+  kn_ctx *ctx = &S->ctx;
+  S->be->gather_u8(ctx, S->batch, S->c, S->hw, img, lab, perm, S->st, S->lut,
+                   net_input_buf(S->nt), net_labels_buf(S->nt));
+  net_forward(S->nt, S->batch, 1);
+  net_backward_dev(S->nt, S->batch);
+  S->be->loss_acc(ctx, net_loss_buf(S->nt), S->st, S->acc);
+  net_sgd_dev(S->nt, S->lr, momentum, wd);
+  S->be->tick(ctx, S->st, S->batch, S->lr_table, S->lr);
+}
+
+// One training step: eagerly at first (cuDNN plans, scratch growth), then as a captured graph
+// replayed; a capture that fails leaves this child eager. The inputs must stay the same buffers
+// for the whole session (a graph keeps their addresses).
+static void sess_step(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
+                      float momentum, float wd) {
+  const kn_backend *be = S->be;
+  kn_ctx *ctx = &S->ctx;
+  if (S->graph) {
+    int r = be->graph_launch(ctx, S->graph);
+    if (r <= 0) return; // ran, or failed (ctx failed)
+    be->graph_free(ctx, S->graph); // stale: scratch moved; capture again
+    S->graph = NULL;
+  }
+  if (S->graphs && S->eager > 0 && !ctx->failed) {
+    if (be->graph_begin(ctx) == 0) {
+      step_ops(S, img, lab, perm, momentum, wd); // captured, not run
+      if (be->graph_end(ctx, &S->graph) == 0) {
+        if (be->graph_launch(ctx, S->graph) == 0 || ctx->failed) return;
+      }
+    }
+    if (ctx->failed) return;
+    S->graphs = 0; // capture failed (said on stderr): this child trains eagerly
+    if (S->graph) be->graph_free(ctx, S->graph);
+    S->graph = NULL;
+  }
+  step_ops(S, img, lab, perm, momentum, wd);
+  S->eager++;
+}
+
+// Top-1 and top-5 accuracy on the first n images of d (BN in inference mode), counted in backend
+// memory and read back once.
+static int sess_evaluate(session *S, const data_set *d, int n, double *top1, double *top5) {
+  *top1 = *top5 = NAN;
+  if (n < 1) return 0;
+  uint8_t *img = NULL;
+  int32_t *lab = NULL, *perm = NULL, *ident = malloc((size_t)n * sizeof(int32_t));
+  int rc = -1;
+  if (!ident || sess_data(S, d, n, &img, &lab)) goto out;
+  perm = sess_alloc(S, (size_t)n * sizeof(int32_t));
+  if (!perm) goto out;
+  for (int i = 0; i < n; i++) ident[i] = i;
+  S->be->upload(&S->ctx, perm, ident, (size_t)n * sizeof(int32_t));
+  int32_t zero[2] = {0, 0}, cnt[2] = {0, 0};
+  S->be->upload(&S->ctx, S->st, zero, sizeof zero);
+  S->be->upload(&S->ctx, S->cnt, zero, sizeof zero);
+  for (int s = 0; s < n; s += S->batch) {
+    int nb = n - s < S->batch ? n - s : S->batch;
+    S->be->gather_u8(&S->ctx, nb, S->c, S->hw, img, lab, perm, S->st, S->lut,
+                     net_input_buf(S->nt), net_labels_buf(S->nt));
+    net_forward(S->nt, nb, 0);
+    S->be->topk_count(&S->ctx, nb, S->classes, net_logits_buf(S->nt), net_labels_buf(S->nt),
+                      S->cnt);
+    S->be->tick(&S->ctx, S->st, nb, NULL, NULL);
+  }
+  S->be->download(&S->ctx, cnt, S->cnt, sizeof cnt);
+  if (!S->ctx.failed) {
+    *top1 = (double)cnt[0] / n;
+    *top5 = (double)cnt[1] / n;
+    rc = 0;
+  }
+out:
+  free(ident);
+  sess_free_buf(S, img);
+  sess_free_buf(S, lab);
+  sess_free_buf(S, perm);
+  return rc;
+}
+
 int train_child(const train_config *cfg, const space_cell *cell, const data_set *train,
                 const data_set *val, const data_set *test, train_result *res) {
   memset(res, 0, sizeof *res);
@@ -158,37 +333,36 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     res->params = cr.params;
     res->mult_adds = cr.mult_adds;
   }
-
-  kn_ctx ctx;
-  kn_device *owned;
-  if (open_ctx(&ctx, cfg, &owned, err, sizeof err)) return failf(res, "%s", err);
-  space_rng rng;
-  space_rng_seed(&rng, cfg->seed);
-  net_config nc = {cfg->N, cfg->F, train->c, train->h, train->w, classes, cfg->stem_mult, batch};
-  net *nt = NULL;
-  if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, sizeof err)) {
-    if (ctx.failed) snprintf(err, sizeof err, "%s", ctx_why(&ctx));
-    close_ctx(&ctx, owned);
+  int64_t steps_per_epoch = ntrain / batch, total = steps_per_epoch * cfg->epochs, step = 0;
+  session S;
+  if (sess_open(&S, cfg, cell, train->c, train->h, train->w, classes, batch, total, err,
+                sizeof err))
     return failf(res, "%s", err);
-  }
-  res->memory_bytes = net_memory_bytes(nt);
-  size_t chw = (size_t)train->c * train->h * train->w;
-  int nidx = ntrain > batch ? ntrain : batch;
-  float *x = malloc((size_t)batch * chw * sizeof(float));
-  float *logits = malloc((size_t)batch * classes * sizeof(float));
-  int32_t *labels = malloc((size_t)batch * sizeof(int32_t));
-  int *perm = malloc((size_t)nidx * sizeof(int));
+  space_rng rng; // the same stream as the network's initialisation, then the permutations
+  space_rng_seed(&rng, cfg->seed);
+  (void)space_rng_next(&rng);
+  uint8_t *img = NULL;
+  int32_t *lab = NULL, *perm_dev = NULL;
+  float *table = malloc((size_t)(total + 1) * sizeof(float));
+  int *perm = malloc((size_t)ntrain * sizeof(int));
   int rc = 0;
-  if (!x || !logits || !labels || !perm) {
-    rc = failf(res, "out of memory for batch buffers");
+  if (!table || !perm || sess_data(&S, train, ntrain, &img, &lab) ||
+      !(perm_dev = sess_alloc(&S, (size_t)ntrain * sizeof(int32_t)))) {
+    rc = failf(res, "%s", S.ctx.failed && S.ctx.reason[0] ? S.ctx.reason
+                                                          : "out of memory for the training data");
     goto done;
   }
-  norm_table nt_norm;
-  norm_init(&nt_norm, cfg->kind, train->c, train->h, train->w);
+  for (int64_t i = 0; i <= total; i++)
+    table[i] = (float)(0.5 * cfg->lr * (1.0 + cos(M_PI * (double)i / (double)total)));
+  S.be->upload(&S.ctx, S.lr_table, table, (size_t)(total + 1) * sizeof(float));
   for (int i = 0; i < ntrain; i++) perm[i] = i;
+  res->memory_bytes = net_memory_bytes(S.nt) + S.data_bytes;
 
-  int64_t steps_per_epoch = ntrain / batch, total = steps_per_epoch * cfg->epochs, step = 0;
+  // Host backends read the loss after every step (free: host memory), so a diverged child stops
+  // at once; a device reads it only when it is logged and at the end of each epoch.
+  int host = S.be->dev_open == NULL;
   int every = cfg->verbose ? (int)(steps_per_epoch / 10 > 0 ? steps_per_epoch / 10 : 1) : 0;
+  const float mom = (float)cfg->momentum, wd = (float)cfg->weight_decay;
   double tr0 = now_s();
   for (int e = 1; e <= cfg->epochs; e++) {
     for (int i = ntrain - 1; i > 0; i--) { // Fisher-Yates from the seeded RNG
@@ -196,34 +370,40 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
       perm[i] = perm[j];
       perm[j] = t;
     }
-    double sum = 0;
+    S.be->upload(&S.ctx, perm_dev, perm, (size_t)ntrain * sizeof(int32_t));
+    sess_set_state(&S, step, 0, table[step]);
+    sess_reset_acc(&S);
+    double acc[3] = {0, -1, 0};
     for (int64_t s = 0; s < steps_per_epoch; s++, step++) {
-      double lr = 0.5 * cfg->lr * (1.0 + cos(M_PI * (double)step / (double)total));
-      gather(&nt_norm, train, perm + s * batch, batch, x, labels);
-      net_set_batch(nt, x, labels, batch);
-      net_forward(nt, batch, 1);
-      float loss = net_backward(nt, batch);
-      if (ctx.failed) {
-        rc = failf(res, "%s", ctx_why(&ctx));
+      sess_step(&S, img, lab, perm_dev, mom, wd);
+      int logged = cfg->progress && every && (s + 1) % every == 0 && s + 1 < steps_per_epoch;
+      if (S.ctx.failed) {
+        rc = failf(res, "%s", ctx_why(&S.ctx));
         goto done;
       }
-      if (!isfinite(loss)) {
+      if (!host && !logged && s + 1 < steps_per_epoch) continue;
+      S.be->download(&S.ctx, acc, S.acc, sizeof acc);
+      if (S.ctx.failed) {
+        rc = failf(res, "%s", ctx_why(&S.ctx));
+        goto done;
+      }
+      if (acc[1] >= 0) {
+        int64_t bad = (int64_t)acc[1];
         rc = failf(res, "diverged: loss is %s at step %lld (epoch %d)",
-                   isnan(loss) ? "NaN" : "inf", (long long)step, e);
-        res->steps = step;
-        res->examples = step * batch;
+                   isnan(acc[2]) ? "NaN" : "inf", (long long)bad, (int)(bad / steps_per_epoch) + 1);
+        res->steps = bad;
+        res->examples = bad * batch;
         goto done;
       }
-      net_sgd(nt, (float)lr, (float)cfg->momentum, (float)cfg->weight_decay);
-      sum += loss;
-      if (cfg->progress && every && (s + 1) % every == 0 && s + 1 < steps_per_epoch) {
+      if (logged) {
         double el = now_s() - tr0;
-        train_progress p = {e, cfg->epochs, step + 1, total, sum / (double)(s + 1), lr, el,
+        double lr = 0.5 * cfg->lr * (1.0 + cos(M_PI * (double)step / (double)total));
+        train_progress p = {e, cfg->epochs, step + 1, total, acc[0] / (double)(s + 1), lr, el,
                             (double)(step + 1) * batch / el};
         cfg->progress(cfg->progress_user, &p);
       }
     }
-    res->final_loss = steps_per_epoch ? sum / (double)steps_per_epoch : NAN;
+    res->final_loss = steps_per_epoch ? acc[0] / (double)steps_per_epoch : NAN;
     if (cfg->progress) {
       double el = now_s() - tr0;
       train_progress p = {e, cfg->epochs, step, total, res->final_loss,
@@ -235,24 +415,25 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   res->train_seconds = now_s() - tr0;
   res->steps = step;
   res->examples = step * batch;
-  evaluate(nt, &nt_norm, val, nval, batch, classes, x, labels, perm, logits, &res->val_acc,
-           &res->val_top5);
-  if (test)
-    evaluate(nt, &nt_norm, test, test->n, batch, classes, x, labels, perm, logits, &res->test_acc,
-             &res->test_top5);
-  if (ctx.failed) {
-    rc = failf(res, "%s", ctx_why(&ctx));
+  // the training data's memory goes back before evaluation uploads its sets
+  sess_free_buf(&S, img);
+  sess_free_buf(&S, lab);
+  sess_free_buf(&S, perm_dev);
+  img = NULL, lab = NULL, perm_dev = NULL;
+  if (sess_evaluate(&S, val, nval, &res->val_acc, &res->val_top5) ||
+      (test && sess_evaluate(&S, test, test->n, &res->test_acc, &res->test_top5))) {
+    rc = failf(res, "%s", S.ctx.failed ? ctx_why(&S.ctx) : "out of memory for evaluation");
     goto done;
   }
   res->ok = 1;
 done:
   res->seconds = now_s() - t0;
-  free(x);
-  free(logits);
-  free(labels);
+  free(table);
   free(perm);
-  net_free(nt);
-  close_ctx(&ctx, owned);
+  sess_free_buf(&S, img);
+  sess_free_buf(&S, lab);
+  sess_free_buf(&S, perm_dev);
+  sess_close(&S);
   return rc;
 }
 
@@ -263,47 +444,59 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
     snprintf(err, errlen, "bench: need at least one batch of data");
     return -1;
   }
-  kn_ctx ctx;
-  kn_device *owned;
-  if (open_ctx(&ctx, cfg, &owned, err, errlen)) return -1;
+  int64_t total = (int64_t)warmup + steps;
+  session S;
+  if (sess_open(&S, cfg, cell, data->c, data->h, data->w, data->classes, batch, total, err,
+                errlen))
+    return -1;
   space_rng rng;
   space_rng_seed(&rng, cfg->seed);
-  net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, batch};
-  net *nt = NULL;
-  if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, errlen)) {
-    close_ctx(&ctx, owned);
-    return -1;
-  }
-  size_t chw = (size_t)data->c * data->h * data->w;
-  float *x = malloc((size_t)batch * chw * sizeof(float));
-  int32_t *labels = malloc((size_t)batch * sizeof(int32_t));
-  int *idx = malloc((size_t)batch * sizeof(int));
+  (void)space_rng_next(&rng);
+  uint8_t *img = NULL;
+  int32_t *lab = NULL, *perm_dev = NULL;
+  float *table = malloc((size_t)(total + 1) * sizeof(float));
+  int *perm = malloc((size_t)data->n * sizeof(int));
   int rc = 0;
-  if (!x || !labels || !idx) {
-    snprintf(err, errlen, "bench: out of memory");
+  if (!table || !perm || sess_data(&S, data, data->n, &img, &lab) ||
+      !(perm_dev = sess_alloc(&S, (size_t)data->n * sizeof(int32_t)))) {
+    snprintf(err, errlen, "bench: out of memory for the data");
     rc = -1;
+    goto out;
   }
-  norm_table t;
-  norm_init(&t, cfg->kind, data->c, data->h, data->w);
-  for (int s = 0; rc == 0 && s < warmup + steps; s++) {
-    for (int i = 0; i < batch; i++) idx[i] = space_rng_below(&rng, data->n);
+  for (int64_t i = 0; i <= total; i++) table[i] = (float)cfg->lr;
+  S.be->upload(&S.ctx, S.lr_table, table, (size_t)(total + 1) * sizeof(float));
+  for (int i = 0; i < data->n; i++) perm[i] = i;
+  int per_pass = data->n / batch, pos = per_pass;
+  sess_reset_acc(&S);
+  for (int64_t s = 0; s < total; s++, pos++) {
+    if (pos == per_pass) { // a new pass over the data: reshuffle, as an epoch does
+      for (int i = data->n - 1; i > 0; i--) {
+        int j = space_rng_below(&rng, i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+      }
+      S.be->upload(&S.ctx, perm_dev, perm, (size_t)data->n * sizeof(int32_t));
+      sess_set_state(&S, s, 0, table[s]);
+      pos = 0;
+    }
     double t0 = now_s();
-    gather(&t, data, idx, batch, x, labels);
-    net_set_batch(nt, x, labels, batch);
-    net_forward(nt, batch, 1);
-    net_backward(nt, batch);
-    net_sgd(nt, (float)cfg->lr, (float)cfg->momentum, (float)cfg->weight_decay);
+    sess_step(&S, img, lab, perm_dev, (float)cfg->momentum, (float)cfg->weight_decay);
+    double acc[3];
+    S.be->download(&S.ctx, acc, S.acc, sizeof acc); // waits for the step
     if (s >= warmup) step_seconds[s - warmup] = now_s() - t0;
-    if (ctx.failed) {
-      snprintf(err, errlen, "bench: %s", ctx_why(&ctx));
+    if (S.ctx.failed) {
+      snprintf(err, errlen, "bench: %s", ctx_why(&S.ctx));
       rc = -1;
+      break;
     }
   }
-  free(x);
-  free(labels);
-  free(idx);
-  net_free(nt);
-  close_ctx(&ctx, owned);
+out:
+  free(table);
+  free(perm);
+  sess_free_buf(&S, img);
+  sess_free_buf(&S, lab);
+  sess_free_buf(&S, perm_dev);
+  sess_close(&S);
   return rc;
 }
 

@@ -9,12 +9,16 @@
 // TF32 is OFF (NVIDIA_TF32_OVERRIDE=0, PNAS_CUDA_TF32=0). Tolerances |got-ref| <= atol + rtol*|ref|:
 //   layout ops (relu, add, acc, concat, sub), max pooling: exact (0, 0)
 //   avg pooling, gap, xent, sgd, fc bias: 1e-6 .. 1e-5 (float vs the reference's double sums)
+//   gather_u8, topk_count, loss_acc, tick: exact; a CUDA graph replay of gather + sgd + tick:
+//     sgd tolerance
 //   dense conv y and dx: 1e-3 / 1e-3 (cuDNN may choose FFT or Winograd algorithms, whose fp32
 //     error is larger than a direct sum's; wrong padding or layout gives O(1) errors)
 //   conv dw, depthwise dw, BN dgamma/dbeta (reductions over the batch): 2e-3 / 1e-3
 //   depthwise y and dx: 1e-4 / 1e-4; batch norm y, dx: 1e-4 / 1e-3, statistics 1e-5 / 1e-4
 // Without a usable GPU it prints SKIPPED and exits 77 (ctest SKIP_RETURN_CODE).
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/backend.h"
 #include "kernels/cuda_backend.h"
@@ -305,12 +309,14 @@ static int check_elementwise(kn_shape s) {
   k += cmp_dev("xent loss", gloss, &loss, 1, 1e-6, 1e-6);
   k += cmp_dev("xent dlogits", glg, lg, ol, 1e-7, 1e-6);
   float *w = kt_dup(a, cnt), *v = kt_dup(acc0, cnt), *gw = up(a, cnt), *gv = up(acc0, cnt);
-  R->sgd(&REF, cnt, w, b, v, 0.05f, 0.9f, 1e-3f), G->sgd(&GPU, cnt, gw, gb, gv, 0.05f, 0.9f, 1e-3f);
+  const float lr = 0.05f;
+  float *glr = up(&lr, 1);
+  R->sgd(&REF, cnt, w, b, v, &lr, 0.9f, 1e-3f), G->sgd(&GPU, cnt, gw, gb, gv, glr, 0.9f, 1e-3f);
   k += cmp_dev("sgd w", gw, w, cnt, 1e-6, 1e-6);
   k += cmp_dev("sgd v", gv, v, cnt, 1e-6, 1e-6);
   k += gpu_failed("element-wise");
   float *bufs[] = {ga, gb, ggp, ggpb, gdyp, gfw, gfb, gfdy, gfy, gfdx, gfdw, gfdb, gfx,
-                   (float *)glab, glg, gloss, gz, gw, gv};
+                   (float *)glab, glg, gloss, gz, gw, gv, glr};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gfree(bufs[i]);
   float *hb[] = {a, b, acc0, gp, gpb, dyp, fw, fb, fdy, fy, fdx, fdw, fdb, lg, w, v};
   for (size_t i = 0; i < sizeof hb / sizeof hb[0]; i++) free(hb[i]);
@@ -343,6 +349,117 @@ static int check_oom(void) {
     k++;
   }
   if (!k) printf("ok   out of memory is a NULL allocation; the device keeps working\n");
+  return k;
+}
+
+// The training loop's state ops (gather_u8, loss_acc, tick, topk_count) against the CPU
+// reference, then a CUDA graph: gather + tick + sgd captured once and replayed `reps` times must
+// equal the same ops run eagerly on the reference (the graph reads the step state each replay).
+static int check_train_state(int nimg, int c, int hw, int nb, int reps) {
+  const kn_backend *R = REF.be, *G = GPU.be;
+  int k = 0;
+  size_t chw = (size_t)c * hw, total = (size_t)nimg * chw;
+  uint8_t *img = malloc(total);
+  int32_t *lab = malloc((size_t)nimg * 4), *perm = malloc((size_t)nimg * 4);
+  float *lut = kt_alloc((size_t)c * 256);
+  for (size_t i = 0; i < total; i++) img[i] = (uint8_t)(kt_uniform() * 256);
+  for (int i = 0; i < nimg; i++) lab[i] = (int32_t)(kt_uniform() * 10), perm[i] = nimg - 1 - i;
+  kt_fill(lut, (size_t)c * 256, -2, 2);
+  float *gimg = up((const float *)img, (total + 3) / 4); // uint8 data in a float-sized buffer
+  int32_t *glab = (int32_t *)up((const float *)lab, (size_t)nimg);
+  int32_t *gperm = (int32_t *)up((const float *)perm, (size_t)nimg);
+  float *glut = up(lut, (size_t)c * 256);
+  int32_t st[2] = {5, nb}, *gst = (int32_t *)up((const float *)st, 2);
+  float *x = kt_alloc((size_t)nb * chw), *gx = up(x, (size_t)nb * chw);
+  int32_t *xl = malloc((size_t)nb * 4), *gxl = (int32_t *)up((const float *)xl, (size_t)nb);
+  R->gather_u8(&REF, nb, c, hw, img, lab, perm, st, lut, x, xl);
+  G->gather_u8(&GPU, nb, c, hw, (const uint8_t *)gimg, glab, gperm, gst, glut, gx, gxl);
+  k += cmp_dev("gather_u8 x", gx, x, (size_t)nb * chw, 0, 0);
+  k += cmp_dev("gather_u8 labels", (float *)gxl, (float *)xl, (size_t)nb, 0, 0);
+  // loss_acc: a finite loss, then inf, then NaN: the first non-finite one is kept
+  double acc[3] = {0.25, -1, 0};
+  double *gacc = (double *)up((const float *)acc, 6);
+  float losses[3] = {1.5f, INFINITY, NAN};
+  for (int i = 0; i < 3; i++) {
+    float *gl = up(&losses[i], 1);
+    R->loss_acc(&REF, &losses[i], st, acc);
+    G->loss_acc(&GPU, gl, gst, gacc);
+    gfree(gl);
+  }
+  double hacc[3];
+  G->download(&GPU, hacc, gacc, sizeof hacc);
+  if (!(isinf(hacc[0]) || isnan(hacc[0])) || hacc[1] != acc[1] || hacc[2] != acc[2]) {
+    fprintf(stderr, "FAIL loss_acc: gpu {%g %g %g} cpu {%g %g %g}\n", hacc[0], hacc[1], hacc[2],
+            acc[0], acc[1], acc[2]);
+    k++;
+  } else {
+    printf("ok   loss_acc keeps the first non-finite loss (step %g)\n", hacc[1]);
+  }
+  // topk_count on logits with ties
+  int n = 300, cl = 10;
+  float *z = kt_alloc((size_t)n * cl);
+  for (size_t i = 0; i < (size_t)n * cl; i++) z[i] = (float)(int)(kt_uniform() * 4);
+  int32_t *zl = malloc((size_t)n * 4), cnt[2] = {3, 4};
+  for (int i = 0; i < n; i++) zl[i] = (int32_t)(kt_uniform() * cl);
+  float *gz = up(z, (size_t)n * cl);
+  int32_t *gzl = (int32_t *)up((const float *)zl, (size_t)n), *gcnt = (int32_t *)up((const float *)cnt, 2);
+  R->topk_count(&REF, n, cl, z, zl, cnt);
+  G->topk_count(&GPU, n, cl, gz, gzl, gcnt);
+  k += cmp_dev("topk_count", (float *)gcnt, (float *)cnt, 2, 0, 0);
+  // graph: gather, sgd on x with lr from a table, tick; replayed reps times
+  int steps = reps + 1;
+  float *table = kt_alloc((size_t)steps + 1), lr = 0;
+  for (int i = 0; i <= steps; i++) table[i] = 0.01f * (float)(steps - i);
+  float *gtable = up(table, (size_t)steps + 1), *glr = up(&lr, 1);
+  float *w = kt_alloc((size_t)nb * chw), *v = kt_alloc((size_t)nb * chw);
+  kt_fill(w, (size_t)nb * chw, -1, 1);
+  memset(v, 0, (size_t)nb * chw * 4);
+  float *gw = up(w, (size_t)nb * chw), *gv = up(v, (size_t)nb * chw);
+  st[0] = 0, st[1] = 0;
+  lr = table[0];
+  G->upload(&GPU, gst, st, sizeof st);
+  G->upload(&GPU, glr, &lr, sizeof lr);
+  int bt = nimg / steps < nb ? nimg / steps : nb;
+  for (int r = 0; r < steps; r++) { // reference: eager
+    R->gather_u8(&REF, bt, c, hw, img, lab, perm, st, lut, x, xl);
+    R->sgd(&REF, (size_t)bt * chw, w, x, v, &lr, 0.9f, 1e-3f);
+    R->tick(&REF, st, bt, table, &lr);
+  }
+  void *graph = NULL;
+  int gk = 0;
+  if (G->graph_begin(&GPU)) {
+    fprintf(stderr, "FAIL graph_begin: %s\n", GPU.reason);
+    gk = 1;
+  } else {
+    G->gather_u8(&GPU, bt, c, hw, (const uint8_t *)gimg, glab, gperm, gst, glut, gx, gxl);
+    G->sgd(&GPU, (size_t)bt * chw, gw, gx, gv, glr, 0.9f, 1e-3f);
+    G->tick(&GPU, gst, bt, gtable, glr);
+    if (G->graph_end(&GPU, &graph)) {
+      fprintf(stderr, "FAIL graph capture of gather + sgd + tick\n");
+      gk = 1;
+    }
+  }
+  for (int r = 0; !gk && r < steps; r++)
+    if (G->graph_launch(&GPU, graph) != 0) {
+      fprintf(stderr, "FAIL graph_launch %d: %s\n", r, GPU.reason);
+      gk = 1;
+    }
+  if (!gk) {
+    gk += cmp_dev("graph replay: w", gw, w, (size_t)bt * chw, 1e-6, 1e-6); // FMA contraction
+    gk += cmp_dev("graph replay: v", gv, v, (size_t)bt * chw, 1e-6, 1e-6);
+    gk += cmp_dev("graph replay: lr", glr, &lr, 1, 0, 0);
+    gk += cmp_dev("graph replay: step state", (float *)gst, (float *)st, 2, 0, 0);
+    if (!gk) printf("ok   CUDA graph of gather + sgd + tick replayed %d times\n", steps);
+  }
+  G->graph_free(&GPU, graph);
+  k += gk;
+  k += gpu_failed("train state");
+  float *gb[] = {gimg, (float *)glab, (float *)gperm, glut, (float *)gst, gx, (float *)gxl,
+                 (float *)gacc, gz, (float *)gzl, (float *)gcnt, gtable, glr, gw, gv};
+  for (size_t i = 0; i < sizeof gb / sizeof gb[0]; i++) gfree(gb[i]);
+  free(img), free(lab), free(perm), free(lut), free(x), free(xl), free(z), free(zl), free(table);
+  free(w), free(v);
+  if (!k) printf("ok   gather_u8, loss_acc, tick, topk_count on %d images %dx%d\n", nimg, c, hw);
   return k;
 }
 
@@ -413,6 +530,8 @@ int main(void) {
   bad += check_bn((kn_shape){64, 24, 28, 28}, 0);
   bad += check_elementwise((kn_shape){5, 6, 13, 11});
   bad += check_elementwise((kn_shape){300, 3, 2, 1}); // more rows than xent's block
+  bad += check_train_state(200, 1, 784, 64, 3);
+  bad += check_train_state(97, 3, 35, 13, 5);
   bad += check_oom();
   kn_ctx_free(&GPU);
   kn_ctx_free(&REF);

@@ -253,7 +253,8 @@ static int check_elementwise(void) {
     c->be->xent(c, n, classes, fy[0], labels, &loss[k], lg[k]);
     w[k] = kt_dup(a, cnt);
     v[k] = kt_dup(acc0, cnt);
-    c->be->sgd(c, cnt, w[k], b, v[k], 0.05f, 0.9f, 1e-3f);
+    const float lr = 0.05f; // backend memory is host memory on the CPU
+    c->be->sgd(c, cnt, w[k], b, v[k], &lr, 0.9f, 1e-3f);
   }
   bad += kt_compare("gap", g[1], g[0], pl, 1e-5, 1e-5) != 0;
   bad += kt_compare("gap_bwd", gb[1], gb[0], cnt, 1e-6, 1e-6) != 0;

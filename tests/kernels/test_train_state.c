@@ -1,0 +1,88 @@
+// The training-loop state ops of the CPU backends (kernels/host_train.c), which are the
+// reference for their CUDA versions: gather_u8 against a direct computation, loss_acc keeping the
+// first non-finite loss, tick advancing the state and reading the schedule, topk_count with ties
+// (a label tied with the maximum counts as top-1), and both tables ("ref", "cpu") exposing them.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+
+static int bad = 0;
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "FAIL " __VA_ARGS__);                                                        \
+      fprintf(stderr, "\n");                                                                       \
+      bad++;                                                                                       \
+    }                                                                                              \
+  } while (0)
+
+static void check_backend(const kn_backend *be) {
+  kn_ctx ctx;
+  kn_ctx_init(&ctx, be, 2);
+  CHECK(be->gather_u8 && be->loss_acc && be->tick && be->topk_count, "%s: state ops missing",
+        be->name);
+  CHECK(!be->graph_begin && !be->graph_end && !be->graph_launch && !be->graph_free,
+        "%s: a CPU backend has graph ops", be->name);
+  // gather_u8: 7 images of 2 channels x 5 pixels, permutation reversed, batch of 3 at position 2
+  enum { N = 7, C = 2, HW = 5, NB = 3 };
+  uint8_t img[N * C * HW];
+  int32_t lab[N], perm[N], st[2] = {11, 2}, xl[NB];
+  float lut[C * 256], x[NB * C * HW];
+  for (int i = 0; i < N * C * HW; i++) img[i] = (uint8_t)(i * 37 + 11);
+  for (int i = 0; i < N; i++) lab[i] = 100 + i, perm[i] = N - 1 - i;
+  for (int k = 0; k < C; k++)
+    for (int v = 0; v < 256; v++) lut[256 * k + v] = (float)(k * 1000 + v) * 0.5f;
+  be->gather_u8(&ctx, NB, C, HW, img, lab, perm, st, lut, x, xl);
+  for (int i = 0; i < NB; i++) {
+    int j = N - 1 - (2 + i);
+    CHECK(xl[i] == 100 + j, "%s gather_u8 label %d: %d, want %d", be->name, i, xl[i], 100 + j);
+    for (int k = 0; k < C; k++)
+      for (int p = 0; p < HW; p++) {
+        float want = (float)(k * 1000 + img[(j * C + k) * HW + p]) * 0.5f;
+        CHECK(x[(i * C + k) * HW + p] == want, "%s gather_u8 x[%d][%d][%d]", be->name, i, k, p);
+      }
+  }
+  CHECK(st[0] == 11 && st[1] == 2, "%s gather_u8 changed the state", be->name);
+  // loss_acc
+  double acc[3] = {0, -1, 0};
+  float l1 = 1.25f, l2 = NAN, l3 = INFINITY;
+  be->loss_acc(&ctx, &l1, st, acc);
+  CHECK(acc[0] == 1.25 && acc[1] == -1, "%s loss_acc finite", be->name);
+  st[0] = 12;
+  be->loss_acc(&ctx, &l2, st, acc);
+  st[0] = 13;
+  be->loss_acc(&ctx, &l3, st, acc);
+  CHECK(isnan(acc[0]) && acc[1] == 12 && isnan(acc[2]),
+        "%s loss_acc keeps the first non-finite loss: {%g %g %g}", be->name, acc[0], acc[1],
+        acc[2]);
+  // tick
+  float table[5] = {0.5f, 0.4f, 0.3f, 0.2f, 0.0f}, lr = -1;
+  int32_t s2[2] = {1, 16};
+  be->tick(&ctx, s2, 16, table, &lr);
+  CHECK(s2[0] == 2 && s2[1] == 32 && lr == 0.3f, "%s tick: {%d %d} lr %g", be->name, s2[0],
+        s2[1], lr);
+  be->tick(&ctx, s2, 5, NULL, NULL);
+  CHECK(s2[0] == 3 && s2[1] == 37 && lr == 0.3f, "%s tick without a schedule", be->name);
+  // topk_count: 4 rows of 6 classes
+  float z[4 * 6] = {
+      1, 5, 5, 0, 0, 0, // label 1 tied with the max -> top-1
+      9, 8, 7, 6, 5, 4, // label 5: 5 classes higher -> neither
+      9, 8, 7, 6, 5, 4, // label 4: 4 higher -> top-5 only
+      0, 0, 0, 0, 0, 1, // label 5 -> top-1
+  };
+  int32_t zl[4] = {1, 5, 4, 5}, cnt[2] = {10, 20};
+  be->topk_count(&ctx, 4, 6, z, zl, cnt);
+  CHECK(cnt[0] == 12 && cnt[1] == 23, "%s topk_count: %d %d, want 12 23", be->name, cnt[0],
+        cnt[1]);
+  kn_ctx_free(&ctx);
+  if (!bad) printf("ok   %s: gather_u8, loss_acc, tick, topk_count\n", be->name);
+}
+
+int main(void) {
+  check_backend(kn_backend_ref());
+  check_backend(kn_backend_cpu());
+  return bad ? 1 : 0;
+}
