@@ -37,7 +37,10 @@ static int kn_blas_check(kn_ctx *ctx, char *err, size_t errlen, cublasStatus_t s
 
 struct kn_blas {
   cublasHandle_t h;
+  void *ws; // our workspace: no allocation by cuBLAS inside a captured graph
 };
+
+#define KN_BLAS_WS_BYTES ((size_t)4 << 20)
 
 int kn_blas_version(void) {
   int ma = 0, mi = 0, pa = 0;
@@ -59,7 +62,10 @@ int kn_blas_open(kn_device *d, char *err, size_t errlen) {
     b->h = NULL;
     return -1;
   }
+  // cublasSetStream resets the workspace to cuBLAS's pool, so the workspace is set after it.
   return KN_BLAS_ERR(err, errlen, cublasSetStream(b->h, d->stream)) ||
+                 KN_CU_ERR(err, errlen, cudaMalloc(&b->ws, KN_BLAS_WS_BYTES)) ||
+                 KN_BLAS_ERR(err, errlen, cublasSetWorkspace(b->h, b->ws, KN_BLAS_WS_BYTES)) ||
                  KN_BLAS_ERR(err, errlen, cublasSetMathMode(b->h, CUBLAS_PEDANTIC_MATH))
              ? -1
              : 0;
@@ -68,6 +74,7 @@ int kn_blas_open(kn_device *d, char *err, size_t errlen) {
 void kn_blas_close(kn_device *d) {
   if (!d->blas) return;
   if (d->blas->h) (void)KN_BLAS_ERR(NULL, 0, cublasDestroy(d->blas->h));
+  if (d->blas->ws) (void)KN_CU_ERR(NULL, 0, cudaFree(d->blas->ws));
   free(d->blas);
   d->blas = NULL;
 }
