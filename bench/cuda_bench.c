@@ -1,8 +1,11 @@
 // Training throughput of one child network on a backend (not a test): train_bench() on
 // synthetic uint8 images (no dataset needed, so it runs on a bare GPU machine), median images/s
 // over STEPS steps after WARMUP untimed ones (the warm-up also makes every cuDNN plan: shapes
-// are found once). A step is what the trainer does: normalise + upload the batch, forward,
-// backward (its loss download synchronises), SGD. Prints one JSON line; bench/cuda_check.sh
+// are found once; on a GPU the step is then captured as a CUDA graph unless PNAS_CUDA_GRAPHS=0).
+// A step is what the trainer does: batch gathered and normalised from the uint8 data in backend
+// memory, forward, backward, SGD; the timing waits for the step (a 24-byte read-back). Prints one
+// JSON line, with the estimated compulsory memory traffic per step (net_step_bytes) and the
+// bandwidth that implies; bench/cuda_check.sh
 // runs it next to bench/cuda_bench_torch.py on the same network.
 // Usage: cuda_bench [--backend cuda|cpu|ref] [--cell pnasnet-5] [--N 2] [--F 24] [--batch 128]
 //                   [--steps 30] [--warmup 5] [--image 28x28x1|32x32x3] [--threads 2]
@@ -79,7 +82,8 @@ int main(int argc, char **argv) {
     d.images[i] = (uint8_t)(s >> 56);
   }
   for (int i = 0; i < d.n; i++) d.labels[i] = (uint8_t)(i % 10);
-  int rc = train_bench(&tc, &cell, &d, warmup, steps, t, err, sizeof err);
+  double bytes = 0;
+  int rc = train_bench(&tc, &cell, &d, warmup, steps, t, &bytes, err, sizeof err);
   if (be->dev_close && tc.device) be->dev_close(tc.device);
   if (rc) {
     fprintf(stderr, "cuda_bench: %s\n", err);
@@ -87,10 +91,14 @@ int main(int argc, char **argv) {
   }
   qsort(t, (size_t)steps, sizeof *t, cmp_double);
   double med = t[steps / 2];
+  const char *graphs = getenv("PNAS_CUDA_GRAPHS");
   printf("{\"img_per_s\": %.1f, \"median_step_s\": %.6f, \"min_step_s\": %.6f, \"steps\": %d, "
          "\"batch\": %d, \"N\": %d, \"F\": %d, \"image\": \"%s\", \"cell\": \"%s\", "
-         "\"backend\": \"%s\", \"device\": \"%s\"}\n",
-         batch / med, med, t[0], steps, batch, N, F, image, cell_text, backend, desc);
+         "\"backend\": \"%s\", \"graphs\": %s, \"step_bytes\": %.0f, \"bytes_per_image\": %.0f, "
+         "\"achieved_gb_per_s\": %.1f, \"device\": \"%s\"}\n",
+         batch / med, med, t[0], steps, batch, N, F, image, cell_text, backend,
+         be->graph_begin && !(graphs && !strcmp(graphs, "0")) ? "true" : "false", bytes,
+         bytes / batch, bytes / med / 1e9, desc);
   free(d.images);
   free(d.labels);
   free(t);

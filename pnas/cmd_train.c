@@ -56,7 +56,7 @@ static int run_bench(const train_config *tc, const space_cell *cell, const data_
     fprintf(stderr, "pnas train: out of memory\n");
     return 1;
   }
-  if (train_bench(tc, cell, train, 3, steps, t, err, sizeof err)) {
+  if (train_bench(tc, cell, train, 3, steps, t, NULL, err, sizeof err)) {
     fprintf(stderr, "pnas train: %s\n", err);
     free(t);
     return 1;

@@ -576,6 +576,32 @@ size_t net_memory_bytes(const net *n) {
          (size_t)n->cfg.batch * sizeof(int32_t);
 }
 
+// Compulsory memory traffic of one training step (forward, backward, SGD) in bytes: every
+// node reads its inputs and parameters once and writes its output once; backward reads the
+// output gradient and what the op needs (its input for conv, depthwise, BN, ReLU, max pooling),
+// and reads + writes (+=) the input and parameter gradients; SGD reads w, g, v and writes w, v.
+// No cache reuse is assumed and scratch (padding copies, workspaces) is not counted.
+double net_step_bytes(const net *n, int nb) {
+  double fl = 0; // floats moved
+  for (int i = 0; i < n->nn; i++) {
+    const nnode *d = &n->nd[i];
+    double in = (double)nb * n->t[d->in].c * n->t[d->in].h * n->t[d->in].w;
+    double out = (double)nb * n->t[d->out].c * n->t[d->out].h * n->t[d->out].w;
+    double par = 0;
+    if (d->k == ND_CONV || d->k == ND_DW || d->k == ND_FC) par += (double)n->p[d->p].numel;
+    if (d->k == ND_BN || d->k == ND_FC) par += (double)n->p[d->p2].numel;
+    if (d->k == ND_BN) par += (double)n->p[d->p].numel;
+    if (d->k == ND_ADD) in *= 2;
+    if (d->k == ND_CONCAT) out = in; // writes its slice only
+    fl += in + par + out;                       // forward
+    int needs_x = d->k == ND_CONV || d->k == ND_DW || d->k == ND_BN || d->k == ND_RELU ||
+                  d->k == ND_MAXPOOL || d->k == ND_FC;
+    fl += out + (needs_x ? in : 0) + 2 * in + 2 * par; // backward
+  }
+  fl += 5.0 * (double)n->nparams; // SGD
+  return 4.0 * fl;
+}
+
 // ---------------------------------------------------------------- execution
 #define ACT(id) (n->act + n->t[id].off)
 #define GRAD(id) (n->grad + n->t[id].goff)

@@ -51,6 +51,9 @@ const net_param *net_param_at(const net *nt, int i);
 int64_t net_num_params(const net *nt);              // total trainable floats
 size_t net_memory_bytes(const net *nt);             // backend memory held by this child
 int net_num_nodes(const net *nt);                   // kernel calls per forward pass
+// Estimated compulsory memory traffic (bytes) of one training step on a batch of n: the figure
+// a memory-bound GPU step is measured against (bytes / step time vs the card's bandwidth).
+double net_step_bytes(const net *nt, int n);
 
 // Copy a batch (host) into the network's input buffers: x (n, C, H, W) normalised floats,
 // labels (n) in [0, classes). n <= cfg.batch.

@@ -438,7 +438,7 @@ done:
 }
 
 int train_bench(const train_config *cfg, const space_cell *cell, const data_set *data, int warmup,
-                int steps, double *step_seconds, char *err, size_t errlen) {
+                int steps, double *step_seconds, double *step_bytes, char *err, size_t errlen) {
   int batch = cfg->batch;
   if (data->n < batch || steps < 1 || warmup < 0) {
     snprintf(err, errlen, "bench: need at least one batch of data");
@@ -466,6 +466,7 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
   for (int64_t i = 0; i <= total; i++) table[i] = (float)cfg->lr;
   S.be->upload(&S.ctx, S.lr_table, table, (size_t)(total + 1) * sizeof(float));
   for (int i = 0; i < data->n; i++) perm[i] = i;
+  if (step_bytes) *step_bytes = net_step_bytes(S.nt, batch);
   int per_pass = data->n / batch, pos = per_pass;
   sess_reset_acc(&S);
   for (int64_t s = 0; s < total; s++, pos++) {

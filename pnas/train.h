@@ -75,8 +75,10 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
 // Benchmark: times `steps` training steps (after `warmup` untimed ones) of the child on
 // batches of `data` (shuffled from cfg->seed); step_seconds (steps) receives each step's wall
 // time (upload, forward, backward, SGD). 0 ok; -1 with err.
+// step_bytes (may be NULL) receives net_step_bytes of the child: the estimated compulsory memory
+// traffic of one step.
 int train_bench(const train_config *cfg, const space_cell *cell, const data_set *data, int warmup,
-                int steps, double *step_seconds, char *err, size_t errlen);
+                int steps, double *step_seconds, double *step_bytes, char *err, size_t errlen);
 
 // Numerics dump for bench/reference/check_net.py: builds the child (seeded), runs one training
 // forward + backward on the first cfg->batch images of `data` and writes a little-endian
