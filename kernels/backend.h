@@ -48,6 +48,29 @@ void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, in
 void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int stride);
 static inline size_t kn_numel(kn_shape s) { return (size_t)s.n * s.c * s.h * s.w; }
 
+// Training augmentation of gather_u8: the image zero-padded by `pad` pixels on every side
+// (pixel value 0, before normalisation), a random h x w crop, and with flip a random horizontal
+// flip. The randomness is counter-based: r = kn_aug_hash(seed, step st[0], row i) gives the crop
+// offsets (r % (2 pad + 1), (r >> 16) % (2 pad + 1)) and the flip ((r >> 32) & 1), so every
+// backend makes the same batch and a resumed or replayed step makes it again.
+typedef struct {
+  int pad;        // 0..8
+  int flip;       // 0 or 1
+  uint64_t seed;
+} kn_aug;
+
+#ifdef __CUDACC__
+#define KN_HOST_DEVICE __host__ __device__
+#else
+#define KN_HOST_DEVICE
+#endif
+static inline KN_HOST_DEVICE uint64_t kn_aug_hash(uint64_t seed, uint32_t step, uint32_t row) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * ((uint64_t)step * 0x100000001ull + row + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 typedef struct kn_ctx kn_ctx;
 // Device state of a device backend (CUDA: stream, cuDNN/cuBLAS handles, the convolution
 // algorithm cache, workspaces). Opened once per process and lent to the kn_ctx of every child
@@ -127,12 +150,12 @@ typedef struct kn_backend {
   // and can be captured once (CUDA graph) and replayed. `st` is int32[2]: st[0] = optimizer
   // step of the run, st[1] = position in the epoch's permutation (first image of the next batch).
   // Batch from the dataset held in backend memory as uint8: for i < nb, image j = perm[st[1]+i]:
-  // x[i][k][p] = lut[k][images[j][k][p]] (lut: c rows of 256 normalised levels), labels[i] =
-  // labels_all[j].
-  void (*gather_u8)(kn_ctx *, int nb, int c, int hw, const uint8_t *images /* (N,c,hw) */,
+  // x[i][k][y][x] = lut[k][images[j][k][y][x]] (lut: c rows of 256 normalised levels),
+  // labels[i] = labels_all[j]. With aug (may be NULL: none), see kn_aug.
+  void (*gather_u8)(kn_ctx *, int nb, int c, int h, int w, const uint8_t *images /* (N,c,h,w) */,
                     const int32_t *labels_all /* (N) */, const int32_t *perm,
-                    const int32_t *st, const float *lut /* (c,256) */, float *x /* (nb,c,hw) */,
-                    int32_t *labels /* (nb) */);
+                    const int32_t *st, const float *lut /* (c,256) */, const kn_aug *aug,
+                    float *x /* (nb,c,h,w) */, int32_t *labels /* (nb) */);
   // Loss bookkeeping, acc = double[3]: acc[0] += *loss; the first non-finite loss of the run is
   // remembered: when acc[1] < 0, acc[1] = st[0] and acc[2] = *loss. Read back only when logged.
   void (*loss_acc)(kn_ctx *, const float *loss, const int32_t *st, double *acc);

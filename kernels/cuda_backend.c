@@ -130,10 +130,10 @@ static void cu_sgd(kn_ctx *ctx, size_t count, float *w, const float *g, float *v
                    float momentum, float wd) {
   RUN(ctx, kn_cuk_sgd_dev(S, count, w, g, v, lr, momentum, wd));
 }
-static void cu_gather_u8(kn_ctx *ctx, int nb, int c, int hw, const uint8_t *images,
+static void cu_gather_u8(kn_ctx *ctx, int nb, int c, int h, int w, const uint8_t *images,
                          const int32_t *labels_all, const int32_t *perm, const int32_t *st,
-                         const float *lut, float *x, int32_t *labels) {
-  RUN(ctx, kn_cuk_gather_u8(S, nb, c, hw, images, labels_all, perm, st, lut, x, labels));
+                         const float *lut, const kn_aug *aug, float *x, int32_t *labels) {
+  RUN(ctx, kn_cuk_gather_u8(S, nb, c, h, w, images, labels_all, perm, st, lut, aug, x, labels));
 }
 static void cu_loss_acc(kn_ctx *ctx, const float *loss, const int32_t *st, double *acc) {
   RUN(ctx, kn_cuk_loss_acc(S, loss, st, acc));

@@ -71,9 +71,9 @@ cudaError_t kn_cuk_avgpool_bwd(cudaStream_t s, const kn_pool *p, const float *dy
 
 // ---- the training loop's device-side state and the SGD step with a device learning rate
 // (cuda_train.cu); semantics of kernels/backend.h (gather_u8, loss_acc, tick, topk_count, sgd)
-cudaError_t kn_cuk_gather_u8(cudaStream_t s, int nb, int c, int hw, const uint8_t *images,
+cudaError_t kn_cuk_gather_u8(cudaStream_t s, int nb, int c, int h, int w, const uint8_t *images,
                              const int32_t *labels_all, const int32_t *perm, const int32_t *st,
-                             const float *lut, float *x, int32_t *labels);
+                             const float *lut, const kn_aug *aug, float *x, int32_t *labels);
 cudaError_t kn_cuk_loss_acc(cudaStream_t s, const float *loss, const int32_t *st, double *acc);
 cudaError_t kn_cuk_tick(cudaStream_t s, int32_t *st, int batch, const float *lr_table, float *lr);
 cudaError_t kn_cuk_topk_count(cudaStream_t s, int n, int classes, const float *logits,

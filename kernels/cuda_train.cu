@@ -19,18 +19,35 @@ static unsigned blocks_for(size_t count) {
        i += (size_t)gridDim.x * blockDim.x)
 
 // One thread per output float; the thread of each image's first float also writes its label.
-static __global__ void gather_u8_k(size_t count, int c, int hw, const uint8_t *__restrict__ images,
+// Augmentation as kn_host_gather_u8 (kn_aug_hash is shared through kernels/backend.h).
+static __global__ void gather_u8_k(size_t count, int c, int h, int w,
+                                   const uint8_t *__restrict__ images,
                                    const int32_t *__restrict__ labels_all,
                                    const int32_t *__restrict__ perm, const int32_t *__restrict__ st,
-                                   const float *__restrict__ lut, float *__restrict__ x,
+                                   const float *__restrict__ lut, int pad, int flip_on,
+                                   uint64_t seed, float *__restrict__ x,
                                    int32_t *__restrict__ labels) {
-  size_t chw = (size_t)c * hw;
+  size_t hw = (size_t)h * w, chw = (size_t)c * hw;
   int base = st[1];
+  uint32_t step = (uint32_t)st[0];
   GRID_STRIDE(e, count) {
     size_t i = e / chw, r = e % chw;
-    int k = (int)(r / (size_t)hw);
+    int k = (int)(r / hw);
     int32_t j = perm[base + (int)i];
-    x[e] = lut[256 * k + images[(size_t)j * chw + r]];
+    const uint8_t *src = images + (size_t)j * chw + (size_t)k * hw;
+    uint8_t v;
+    if (pad == 0 && !flip_on) {
+      v = src[r % hw];
+    } else {
+      uint64_t q = kn_aug_hash(seed, step, (uint32_t)i);
+      int span = 2 * pad + 1;
+      int oy = (int)(q % (uint64_t)span) - pad, ox = (int)((q >> 16) % (uint64_t)span) - pad;
+      int flip = flip_on && ((q >> 32) & 1);
+      int y = (int)((r % hw) / (size_t)w), xx = (int)((r % hw) % (size_t)w);
+      int sy = y + oy, sx = (flip ? w - 1 - xx : xx) + ox;
+      v = sy >= 0 && sy < h && sx >= 0 && sx < w ? src[(size_t)sy * w + sx] : 0;
+    }
+    x[e] = lut[256 * k + v];
     if (r == 0) labels[i] = labels_all[j];
   }
 }
@@ -95,13 +112,14 @@ static __global__ void sgd_dev_k(size_t count, float *__restrict__ w, const floa
 
 extern "C" {
 
-cudaError_t kn_cuk_gather_u8(cudaStream_t s, int nb, int c, int hw, const uint8_t *images,
+cudaError_t kn_cuk_gather_u8(cudaStream_t s, int nb, int c, int h, int w, const uint8_t *images,
                              const int32_t *labels_all, const int32_t *perm, const int32_t *st,
-                             const float *lut, float *x, int32_t *labels) {
-  size_t count = (size_t)nb * c * hw;
+                             const float *lut, const kn_aug *aug, float *x, int32_t *labels) {
+  size_t count = (size_t)nb * c * h * w;
   if (count == 0) return cudaSuccess;
-  gather_u8_k<<<blocks_for(count), KN_THREADS, 0, s>>>(count, c, hw, images, labels_all, perm, st,
-                                                      lut, x, labels);
+  gather_u8_k<<<blocks_for(count), KN_THREADS, 0, s>>>(
+      count, c, h, w, images, labels_all, perm, st, lut, aug ? aug->pad : 0, aug ? aug->flip : 0,
+      aug ? aug->seed : 0, x, labels);
   return cudaGetLastError();
 }
 

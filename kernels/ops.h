@@ -44,9 +44,9 @@ KN_DECLARE_OPS(kn_cpu_)
 
 // The training-loop state ops (host_train.c), shared by both CPU backends: backend memory is
 // host memory there.
-void kn_host_gather_u8(kn_ctx *, int nb, int c, int hw, const uint8_t *images,
+void kn_host_gather_u8(kn_ctx *, int nb, int c, int h, int w, const uint8_t *images,
                        const int32_t *labels_all, const int32_t *perm, const int32_t *st,
-                       const float *lut, float *x, int32_t *labels);
+                       const float *lut, const kn_aug *aug, float *x, int32_t *labels);
 void kn_host_loss_acc(kn_ctx *, const float *loss, const int32_t *st, double *acc);
 void kn_host_tick(kn_ctx *, int32_t *st, int batch, const float *lr_table, float *lr);
 void kn_host_topk_count(kn_ctx *, int n, int classes, const float *logits, const int32_t *labels,

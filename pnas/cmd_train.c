@@ -17,6 +17,7 @@ static const char USAGE[] =
     "usage: pnas train --cell CELL [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
     "                  [--epochs e] [--batch b] [--lr x] [--momentum m] [--weight-decay w]\n"
     "                  [--train-subset n] [--val-subset n] [--seed s] [--threads t]\n"
+    "                  [--aug-pad p] [--aug-flip 0|1]\n"
     "                  [--backend auto|cpu|ref|cuda] [--json] [--bench STEPS] [--dump-step FILE]\n"
     "Trains the network of CELL (DESIGN.md s.2) with SGD + momentum and cosine learning-rate decay\n"
     "on the training set minus its last 5,000 images (the validation set), then reports\n"
@@ -24,7 +25,10 @@ static const char USAGE[] =
     "Defaults (sized for 2 CPU cores): dataset fashion-mnist, N 1, F 8, epochs 1, batch 16,\n"
     "lr 0.05, momentum 0.9, weight-decay 5e-4 (conv/fc weights only), all training images,\n"
     "all 5,000 validation images, seed 1, threads 2, backend auto (the GPU when one works,\n"
-    "else the CPU, said once).\n"
+    "else the CPU, said once), no augmentation.\n"
+    "--aug-pad P crops each training image at random from the image zero-padded by P pixels\n"
+    "(0..8; CIFAR-10 practice: 4); --aug-flip 1 mirrors half of them. Made where the data is\n"
+    "(on the GPU with --backend cuda), reproducible from the seed.\n"
     "--bench STEPS times STEPS training steps (after 3 warm-up steps) on training batches and\n"
     "prints the median images/second instead of training to completion.\n"
     "--dump-step FILE writes parameters, one batch, logits, loss and gradients of the first\n"
@@ -96,6 +100,8 @@ int cmd_train(int argc, char **argv) {
       {"val-subset", ARG_INT, &tc.val_subset, 0, 100000000, NULL},
       {"seed", ARG_I64, &seed, 0, 9.0e18, NULL},
       {"threads", ARG_INT, &tc.threads, 1, 256, NULL},
+      {"aug-pad", ARG_INT, &tc.aug_pad, 0, 8, NULL},
+      {"aug-flip", ARG_INT, &tc.aug_flip, 0, 1, NULL},
       {"backend", ARG_STR, &backend, 0, -1, NULL},
       {"json", ARG_FLAG, &json, 0, -1, NULL},
       {"bench", ARG_INT, &bench, 1, 100000, NULL},

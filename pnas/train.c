@@ -120,7 +120,8 @@ typedef struct {
   int ctx_open;
   const kn_backend *be;
   net *nt;
-  int c, hw, batch, classes;
+  int c, h, w, batch, classes;
+  kn_aug aug;        // training batches' augmentation (pad 0 and no flip: none)
   float *lut;        // (c, 256)
   int32_t *st;       // step state: [0] step of the run, [1] position in the permutation
   float *lr;         // the current step's learning rate
@@ -163,7 +164,11 @@ static int sess_open(session *S, const train_config *cfg, const space_cell *cell
   S->ctx_open = 1;
   S->be = S->ctx.be;
   S->c = c;
-  S->hw = h * w;
+  S->h = h;
+  S->w = w;
+  S->aug.pad = cfg->aug_pad;
+  S->aug.flip = cfg->aug_flip;
+  S->aug.seed = cfg->seed ^ 0x6175676d656e7431ull; // "augment1": its own stream
   S->batch = batch;
   S->classes = classes;
   space_rng rng;
@@ -230,7 +235,7 @@ static void sess_reset_acc(session *S) {
 static void step_ops(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
                      float momentum, float wd) {
   kn_ctx *ctx = &S->ctx;
-  S->be->gather_u8(ctx, S->batch, S->c, S->hw, img, lab, perm, S->st, S->lut,
+  S->be->gather_u8(ctx, S->batch, S->c, S->h, S->w, img, lab, perm, S->st, S->lut, &S->aug,
                    net_input_buf(S->nt), net_labels_buf(S->nt));
   net_forward(S->nt, S->batch, 1);
   net_backward_dev(S->nt, S->batch);
@@ -286,7 +291,7 @@ static int sess_evaluate(session *S, const data_set *d, int n, double *top1, dou
   S->be->upload(&S->ctx, S->cnt, zero, sizeof zero);
   for (int s = 0; s < n; s += S->batch) {
     int nb = n - s < S->batch ? n - s : S->batch;
-    S->be->gather_u8(&S->ctx, nb, S->c, S->hw, img, lab, perm, S->st, S->lut,
+    S->be->gather_u8(&S->ctx, nb, S->c, S->h, S->w, img, lab, perm, S->st, S->lut, NULL,
                      net_input_buf(S->nt), net_labels_buf(S->nt));
     net_forward(S->nt, nb, 0);
     S->be->topk_count(&S->ctx, nb, S->classes, net_logits_buf(S->nt), net_labels_buf(S->nt),
@@ -318,7 +323,8 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   if (val->c != train->c || val->h != train->h || val->w != train->w ||
       (test && (test->c != train->c || test->h != train->h || test->w != train->w)))
     return failf(res, "image shapes of the data sets differ");
-  if (cfg->epochs < 1 || cfg->batch < 1 || !(cfg->lr > 0) || cfg->N < 1 || cfg->F < 2)
+  if (cfg->epochs < 1 || cfg->batch < 1 || !(cfg->lr > 0) || cfg->N < 1 || cfg->F < 2 ||
+      cfg->aug_pad < 0 || cfg->aug_pad > 8 || (cfg->aug_flip != 0 && cfg->aug_flip != 1))
     return failf(res, "invalid training configuration");
   int ntrain = cfg->train_subset > 0 && cfg->train_subset < train->n ? cfg->train_subset : train->n;
   int nval = cfg->val_subset > 0 && cfg->val_subset < val->n ? cfg->val_subset : val->n;

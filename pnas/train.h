@@ -39,6 +39,8 @@ typedef struct {
                           // kept across children so cuDNN algorithm choices are reused);
                           // NULL: each call opens and closes its own (slow, but works)
   data_kind kind;         // selects the normalisation mean/std (data_mean_std)
+  int aug_pad;            // training augmentation (kernels/backend.h kn_aug): random crops of
+  int aug_flip;           // the image padded by aug_pad (0..8), random horizontal flips; 0 = off
   int verbose;            // 1: progress callback also every ~10% of an epoch
   void (*progress)(void *user, const train_progress *p); // optional, called after each epoch
   void *progress_user;

@@ -372,10 +372,16 @@ static int check_train_state(int nimg, int c, int hw, int nb, int reps) {
   int32_t st[2] = {5, nb}, *gst = (int32_t *)up((const float *)st, 2);
   float *x = kt_alloc((size_t)nb * chw), *gx = up(x, (size_t)nb * chw);
   int32_t *xl = malloc((size_t)nb * 4), *gxl = (int32_t *)up((const float *)xl, (size_t)nb);
-  R->gather_u8(&REF, nb, c, hw, img, lab, perm, st, lut, x, xl);
-  G->gather_u8(&GPU, nb, c, hw, (const uint8_t *)gimg, glab, gperm, gst, glut, gx, gxl);
+  R->gather_u8(&REF, nb, c, 1, hw, img, lab, perm, st, lut, NULL, x, xl);
+  G->gather_u8(&GPU, nb, c, 1, hw, (const uint8_t *)gimg, glab, gperm, gst, glut, NULL, gx, gxl);
   k += cmp_dev("gather_u8 x", gx, x, (size_t)nb * chw, 0, 0);
   k += cmp_dev("gather_u8 labels", (float *)gxl, (float *)xl, (size_t)nb, 0, 0);
+  // with augmentation (crop of the image padded by 3, flips): hw as a 1 x hw or h x w image
+  int h = hw % 5 == 0 ? 5 : 1, w = hw / h;
+  kn_aug aug = {3, 1, 12345};
+  R->gather_u8(&REF, nb, c, h, w, img, lab, perm, st, lut, &aug, x, xl);
+  G->gather_u8(&GPU, nb, c, h, w, (const uint8_t *)gimg, glab, gperm, gst, glut, &aug, gx, gxl);
+  k += cmp_dev("gather_u8 augmented x", gx, x, (size_t)nb * chw, 0, 0);
   // loss_acc: a finite loss, then inf, then NaN: the first non-finite one is kept
   double acc[3] = {0.25, -1, 0};
   double *gacc = (double *)up((const float *)acc, 6);
@@ -421,7 +427,7 @@ static int check_train_state(int nimg, int c, int hw, int nb, int reps) {
   G->upload(&GPU, glr, &lr, sizeof lr);
   int bt = nimg / steps < nb ? nimg / steps : nb;
   for (int r = 0; r < steps; r++) { // reference: eager
-    R->gather_u8(&REF, bt, c, hw, img, lab, perm, st, lut, x, xl);
+    R->gather_u8(&REF, bt, c, 1, hw, img, lab, perm, st, lut, NULL, x, xl);
     R->sgd(&REF, (size_t)bt * chw, w, x, v, &lr, 0.9f, 1e-3f);
     R->tick(&REF, st, bt, table, &lr);
   }
@@ -431,7 +437,7 @@ static int check_train_state(int nimg, int c, int hw, int nb, int reps) {
     fprintf(stderr, "FAIL graph_begin: %s\n", GPU.reason);
     gk = 1;
   } else {
-    G->gather_u8(&GPU, bt, c, hw, (const uint8_t *)gimg, glab, gperm, gst, glut, gx, gxl);
+    G->gather_u8(&GPU, bt, c, 1, hw, (const uint8_t *)gimg, glab, gperm, gst, glut, NULL, gx, gxl);
     G->sgd(&GPU, (size_t)bt * chw, gw, gx, gv, glr, 0.9f, 1e-3f);
     G->tick(&GPU, gst, bt, gtable, glr);
     if (G->graph_end(&GPU, &graph)) {

@@ -35,7 +35,7 @@ static void check_backend(const kn_backend *be) {
   for (int i = 0; i < N; i++) lab[i] = 100 + i, perm[i] = N - 1 - i;
   for (int k = 0; k < C; k++)
     for (int v = 0; v < 256; v++) lut[256 * k + v] = (float)(k * 1000 + v) * 0.5f;
-  be->gather_u8(&ctx, NB, C, HW, img, lab, perm, st, lut, x, xl);
+  be->gather_u8(&ctx, NB, C, 1, HW, img, lab, perm, st, lut, NULL, x, xl);
   for (int i = 0; i < NB; i++) {
     int j = N - 1 - (2 + i);
     CHECK(xl[i] == 100 + j, "%s gather_u8 label %d: %d, want %d", be->name, i, xl[i], 100 + j);
@@ -81,7 +81,61 @@ static void check_backend(const kn_backend *be) {
   if (!bad) printf("ok   %s: gather_u8, loss_acc, tick, topk_count\n", be->name);
 }
 
+// Augmentation: every output image must be the source shifted by some (oy, ox) in [-pad, pad]
+// (zero pixels outside) and possibly mirrored, found by search rather than by the op's own
+// formula; over 64 rows both flips and several offsets must occur; the same step gives the same
+// batch, another step another one.
+static void check_aug(const kn_backend *be) {
+  kn_ctx ctx;
+  kn_ctx_init(&ctx, be, 1);
+  enum { N = 64, C = 2, H = 6, W = 7, P = 2 };
+  static uint8_t img[N * C * H * W];
+  int32_t lab[N], perm[N], st[2] = {3, 0}, xl[N];
+  static float lut[C * 256], x[N * C * H * W], x2[N * C * H * W];
+  for (int i = 0; i < N * C * H * W; i++) img[i] = (uint8_t)(1 + (i * 97 + i / 5) % 250);
+  for (int i = 0; i < N; i++) lab[i] = i, perm[i] = i;
+  for (int k = 0; k < C; k++)
+    for (int v = 0; v < 256; v++) lut[256 * k + v] = (float)(k * 256 + v);
+  kn_aug aug = {P, 1, 99};
+  be->gather_u8(&ctx, N, C, H, W, img, lab, perm, st, lut, &aug, x, xl);
+  int flips = 0, offsets[2 * P + 1][2 * P + 1] = {{0}}, distinct = 0;
+  for (int i = 0; i < N; i++) {
+    int found = 0;
+    for (int f = 0; f < 2 && !found; f++)
+      for (int oy = -P; oy <= P && !found; oy++)
+        for (int ox = -P; ox <= P && !found; ox++) {
+          int ok = 1;
+          for (int k = 0; k < C && ok; k++)
+            for (int y = 0; y < H && ok; y++)
+              for (int xx = 0; xx < W && ok; xx++) {
+                int sy = y + oy, sx = (f ? W - 1 - xx : xx) + ox;
+                int v = sy >= 0 && sy < H && sx >= 0 && sx < W ? img[((i * C + k) * H + sy) * W + sx] : 0;
+                ok = x[((i * C + k) * H + y) * W + xx] == (float)(k * 256 + v);
+              }
+          if (ok) {
+            found = 1;
+            flips += f;
+            distinct += offsets[oy + P][ox + P]++ == 0;
+          }
+        }
+    CHECK(found, "%s augmented row %d is no shifted/flipped copy of its image", be->name, i);
+  }
+  CHECK(flips > 8 && flips < 56 && distinct >= 8,
+        "%s augmentation not random enough: %d flips of 64, %d distinct offsets", be->name, flips,
+        distinct);
+  be->gather_u8(&ctx, N, C, H, W, img, lab, perm, st, lut, &aug, x2, xl);
+  CHECK(!memcmp(x, x2, sizeof x), "%s augmentation differs for the same step", be->name);
+  st[0] = 4;
+  be->gather_u8(&ctx, N, C, H, W, img, lab, perm, st, lut, &aug, x2, xl);
+  CHECK(memcmp(x, x2, sizeof x), "%s augmentation identical for another step", be->name);
+  kn_ctx_free(&ctx);
+  if (!bad) printf("ok   %s: augmentation (%d flips of 64, %d distinct offsets)\n", be->name, flips,
+                   distinct);
+}
+
 int main(void) {
+  check_aug(kn_backend_ref());
+  check_aug(kn_backend_cpu());
   check_backend(kn_backend_ref());
   check_backend(kn_backend_cpu());
   return bad ? 1 : 0;
