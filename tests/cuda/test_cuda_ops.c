@@ -377,10 +377,10 @@ static int check_train_state(int nimg, int c, int hw, int nb, int reps) {
   k += cmp_dev("gather_u8 x", gx, x, (size_t)nb * chw, 0, 0);
   k += cmp_dev("gather_u8 labels", (float *)gxl, (float *)xl, (size_t)nb, 0, 0);
   // with augmentation (crop of the image padded by 3, flips): hw as a 1 x hw or h x w image
-  int h = hw % 5 == 0 ? 5 : 1, w = hw / h;
+  int ah = hw % 5 == 0 ? 5 : 1, aw = hw / ah;
   kn_aug aug = {3, 1, 12345};
-  R->gather_u8(&REF, nb, c, h, w, img, lab, perm, st, lut, &aug, x, xl);
-  G->gather_u8(&GPU, nb, c, h, w, (const uint8_t *)gimg, glab, gperm, gst, glut, &aug, gx, gxl);
+  R->gather_u8(&REF, nb, c, ah, aw, img, lab, perm, st, lut, &aug, x, xl);
+  G->gather_u8(&GPU, nb, c, ah, aw, (const uint8_t *)gimg, glab, gperm, gst, glut, &aug, gx, gxl);
   k += cmp_dev("gather_u8 augmented x", gx, x, (size_t)nb * chw, 0, 0);
   // loss_acc: a finite loss, then inf, then NaN: the first non-finite one is kept
   double acc[3] = {0.25, -1, 0};
