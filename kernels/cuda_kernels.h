@@ -54,7 +54,8 @@ cudaError_t kn_cuk_crop_acc(cudaStream_t s, size_t planes, int h, int w, int hp,
                             int pl, const float *dxp, float *dx);
 
 // ---- depthwise convolution and 3x3 pooling (cuda_spatial.cu); TF 'SAME' geometry of kn_conv,
-// asymmetric padding included. Kernel sizes 1..7 (square or not).
+// asymmetric padding included. Depthwise: square kernels of size 1, 3, 5 or 7 (the search
+// space's); other sizes return cudaErrorInvalidValue.
 cudaError_t kn_cuk_dw_fwd(cudaStream_t s, const kn_conv *d, const float *x, const float *w,
                           float *y);
 cudaError_t kn_cuk_dw_bwd_dx(cudaStream_t s, const kn_conv *d, const float *w, const float *dy,

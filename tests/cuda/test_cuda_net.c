@@ -6,7 +6,9 @@
 // 12x12 images (even sizes at the reductions: TF 'SAME' asymmetric padding) against the
 // reference; PNASNet-5 on 32x32x3. Also: a second child of the same shapes makes no new cuDNN
 // plan (algorithms are found once per shape, not per child) and gets bit-identical gradients; a
-// child too big for the GPU fails with a message and the device keeps working.
+// child too big for the GPU fails with a message and the device keeps working. And train_child
+// on the GPU (check_train_child): CUDA graph replay equals eager, GPU agrees with the CPU,
+// divergence and augmentation.
 // TF32 off. Tolerances |got-ref| <= atol + rtol*|ref| (gradients pass through ~60 layers where
 // cuDNN's algorithms and float reductions differ from the CPU's order):
 //   logits 1e-3 / 1e-3, loss 1e-4 / 1e-4, gradients 1e-3 / 1e-2, parameters 2e-5 / 1e-4 (lr 0.01).
@@ -19,6 +21,7 @@
 #include "kernels/cuda_backend.h"
 #include "kernels/cudnn_ops.h"
 #include "pnas/net.h"
+#include "pnas/train.h"
 
 #define SKIP 77
 
@@ -204,6 +207,91 @@ static void check_too_big(void) {
   if (!k) printf("ok   a child too big for the GPU fails with a message; the next one trains\n");
 }
 
+// train_child on the GPU, the path a search takes: a learnable synthetic data set (class-specific
+// pattern plus noise), one epoch, then validation. The CUDA graph replay must equal the eager
+// GPU run exactly (same kernels, deterministic algorithms); both must agree with the CPU within
+// float noise of 16 steps; a diverging child (huge lr) fails with "diverged" and an augmented
+// run trains.
+static void make_data(data_set *d, int n, uint64_t seed) {
+  d->n = n, d->c = 1, d->h = 28, d->w = 28, d->classes = 10, d->owns = 1;
+  d->images = malloc((size_t)n * 784);
+  d->labels = malloc((size_t)n);
+  uint64_t s = seed;
+  for (int i = 0; i < n; i++) {
+    int y = i % 10;
+    d->labels[i] = (uint8_t)y;
+    for (int p = 0; p < 784; p++) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      int on = (p / 28) / 3 == y || (p % 28) / 3 == y; // a cross at the class's row/column band
+      d->images[(size_t)i * 784 + p] = (uint8_t)((on ? 160 : 40) + (int)(s >> 58));
+    }
+  }
+}
+
+static int run_child(const char *backend, int graphs, double lr, int aug, const data_set *tr,
+                     const data_set *va, train_result *r) {
+  setenv("PNAS_CUDA_GRAPHS", graphs ? "1" : "0", 1);
+  train_config tc;
+  train_config_default(&tc);
+  tc.backend = backend;
+  tc.device = strcmp(backend, "cuda") ? NULL : DEV;
+  tc.batch = 32;
+  tc.lr = lr;
+  tc.aug_pad = aug ? 2 : 0;
+  tc.aug_flip = aug;
+  space_cell cell;
+  char err[256];
+  space_parse("pnasnet-5", &cell, err, sizeof err);
+  return train_child(&tc, &cell, tr, va, NULL, r);
+}
+
+static void check_train_child(void) {
+  data_set tr, va;
+  make_data(&tr, 512, 1);
+  make_data(&va, 200, 2);
+  train_result cpu, g1, g0, dv, au;
+  run_child("cpu", 0, 0.05, 0, &tr, &va, &cpu);
+  run_child("cuda", 1, 0.05, 0, &tr, &va, &g1);
+  run_child("cuda", 0, 0.05, 0, &tr, &va, &g0);
+  printf("train_child: cpu val %.4f loss %.6f | cuda graphs val %.4f loss %.6f %.3f s | eager "
+         "val %.4f loss %.6f %.3f s\n", cpu.val_acc, cpu.final_loss, g1.val_acc, g1.final_loss,
+         g1.train_seconds, g0.val_acc, g0.final_loss, g0.train_seconds);
+  if (!cpu.ok || !g1.ok || !g0.ok) {
+    fprintf(stderr, "FAIL train_child: cpu %s / graphs %s / eager %s\n", cpu.reason, g1.reason,
+            g0.reason);
+    bad++;
+  } else {
+    if (g1.final_loss != g0.final_loss || g1.val_acc != g0.val_acc) {
+      fprintf(stderr, "FAIL graph replay differs from eager: loss %.9g vs %.9g, val %.4f vs %.4f\n",
+              g1.final_loss, g0.final_loss, g1.val_acc, g0.val_acc);
+      bad++;
+    }
+    if (fabs(g1.final_loss - cpu.final_loss) > 1e-3 * (1 + fabs(cpu.final_loss)) ||
+        fabs(g1.val_acc - cpu.val_acc) > 0.03) {
+      fprintf(stderr, "FAIL train_child GPU vs CPU: loss %.6f vs %.6f, val %.4f vs %.4f\n",
+              g1.final_loss, cpu.final_loss, g1.val_acc, cpu.val_acc);
+      bad++;
+    }
+  }
+  run_child("cuda", 1, 1e7, 0, &tr, &va, &dv);
+  if (dv.ok || !strstr(dv.reason, "diverged")) {
+    fprintf(stderr, "FAIL a diverging GPU child: ok %d, reason '%s'\n", dv.ok, dv.reason);
+    bad++;
+  } else {
+    printf("ok   diverging GPU child: %s\n", dv.reason);
+  }
+  run_child("cuda", 1, 0.05, 1, &tr, &va, &au);
+  if (!au.ok) {
+    fprintf(stderr, "FAIL augmented GPU child: %s\n", au.reason);
+    bad++;
+  } else {
+    printf("ok   augmented GPU child: val %.4f\n", au.val_acc);
+  }
+  setenv("PNAS_CUDA_GRAPHS", "1", 1);
+  data_free(&tr);
+  data_free(&va);
+}
+
 int main(void) {
   setenv("NVIDIA_TF32_OVERRIDE", "0", 1);
   setenv("PNAS_CUDA_TF32", "0", 1);
@@ -226,6 +314,7 @@ int main(void) {
              1, 8, 1, 12, 12, 6, kn_backend_ref());
   check_case("pnasnet-5", 1, 8, 3, 32, 32, 8, kn_backend_cpu());
   check_too_big();
+  check_train_child();
   cuda->dev_close(DEV);
   if (bad) {
     fprintf(stderr, "%d CUDA network checks failed\n", bad);
