@@ -1,5 +1,5 @@
 // Our own CUDA kernels for the cheap ops of the seam: ReLU, add/accumulate, concat, stride-2
-// sampling, global average pooling, softmax cross-entropy, the SGD step, the FC bias and the
+// sampling, global average pooling, softmax cross-entropy, the FC bias and the
 // explicit padding cuDNN needs for TF 'SAME' asymmetric convolutions. Kernels are static; only
 // the extern "C" launchers of kernels/cuda_kernels.h are exported. Not here: convolutions and
 // batch norm (cuDNN, cudnn_ops.c), GEMMs (cuBLAS), depthwise and pooling (cuda_spatial.cu).
@@ -117,15 +117,6 @@ static __global__ void xent_k(int n, int classes, const float *__restrict__ logi
   if (threadIdx.x == 0) *loss = (float)(part[0] / n);
 }
 
-static __global__ void sgd_k(size_t count, float *__restrict__ w, const float *__restrict__ g,
-                             float *__restrict__ v, float lr, float momentum, float wd) {
-  GRID_STRIDE(i, count) {
-    float vi = momentum * v[i] + (g[i] + wd * w[i]);
-    v[i] = vi;
-    w[i] -= lr * vi;
-  }
-}
-
 static __global__ void bias_rows_k(size_t count, int cout, const float *__restrict__ b,
                                    float *__restrict__ y) {
   GRID_STRIDE(i, count) y[i] = b[i % (size_t)cout];
@@ -229,10 +220,6 @@ cudaError_t kn_cuk_xent(cudaStream_t s, int n, int classes, const float *logits,
   if (n <= 0) return cudaSuccess;
   xent_k<<<1, KN_THREADS, 0, s>>>(n, classes, logits, labels, loss, dlogits);
   return cudaGetLastError();
-}
-cudaError_t kn_cuk_sgd(cudaStream_t s, size_t count, float *w, const float *g, float *v, float lr,
-                       float momentum, float wd) {
-  LAUNCH(sgd_k, count, w, g, v, lr, momentum, wd);
 }
 cudaError_t kn_cuk_bias_rows(cudaStream_t s, int n, int cout, const float *b, float *y) {
   LAUNCH(bias_rows_k, (size_t)n * cout, cout, b, y);

@@ -41,8 +41,6 @@ cudaError_t kn_cuk_gap_bwd(cudaStream_t s, size_t planes, int hw, const float *d
 // logits (n, classes), labels (n) -> loss (1) mean, dlogits (n, classes) overwritten
 cudaError_t kn_cuk_xent(cudaStream_t s, int n, int classes, const float *logits,
                         const int32_t *labels, float *loss, float *dlogits);
-cudaError_t kn_cuk_sgd(cudaStream_t s, size_t count, float *w, const float *g, float *v, float lr,
-                       float momentum, float wd);
 // y (n, cout) = b (cout) broadcast over rows; db (cout) += column sums of dy (n, cout)
 cudaError_t kn_cuk_bias_rows(cudaStream_t s, int n, int cout, const float *b, float *y);
 cudaError_t kn_cuk_bias_grad(cudaStream_t s, int n, int cout, const float *dy, float *db);

@@ -252,22 +252,12 @@ static void t_elementwise(void) {
       free(got);
     }
 
-    // SGD: host learning rate (kn_cuk_sgd) and device learning rate (kn_cuk_sgd_dev).
+    // SGD with its learning rate in device memory (kn_cuk_sgd_dev).
     const float lr = 0.05f, mom = 0.9f, wd = 4e-5f;
     float *w = hrand(n, -1, 1), *g = hrand(n, -1, 1), *v = hrand(n, -0.1f, 0.1f);
     float *wr = hdup(w, n), *vr = hdup(v, n);
     R->sgd(&RC, n, wr, g, vr, &lr, mom, wd);
     float *dW = devf(w, n), *dG = devf(g, n), *dV = devf(v, n);
-    if (launched("sgd", shape, kn_emu_cuk_sgd(0, n, dW, dG, dV, lr, mom, wd))) {
-      float *gw = getf(dW, n), *gv = getf(dV, n);
-      check("sgd", shape, "w", gw, wr, n, 1e-7, 1e-6);
-      check("sgd", shape, "v", gv, vr, n, 1e-7, 1e-6);
-      free(gw);
-      free(gv);
-    }
-#ifdef KN_EMU_HAVE_kn_cuk_sgd_dev
-    cudaMemcpy(dW, w, n * sizeof(float), cudaMemcpyHostToDevice);
-    cudaMemcpy(dV, v, n * sizeof(float), cudaMemcpyHostToDevice);
     float *dLR = devf(&lr, 1);
     if (launched("sgd_dev", shape, kn_emu_cuk_sgd_dev(0, n, dW, dG, dV, dLR, mom, wd))) {
       float *gw = getf(dW, n), *gv = getf(dV, n);
@@ -277,7 +267,6 @@ static void t_elementwise(void) {
       free(gv);
     }
     cudaFree(dLR);
-#endif
     cudaFree(dW);
     cudaFree(dG);
     cudaFree(dV);
@@ -306,10 +295,7 @@ static void t_elementwise(void) {
   check_empty("relu_bwd", "count 0", kn_emu_cuk_relu_bwd(0, 0, NULL, NULL, NULL), l0);
   check_empty("add", "count 0", kn_emu_cuk_add(0, 0, NULL, NULL, NULL), l0);
   check_empty("acc", "count 0", kn_emu_cuk_acc(0, 0, NULL, NULL), l0);
-  check_empty("sgd", "count 0", kn_emu_cuk_sgd(0, 0, NULL, NULL, NULL, 0.1f, 0.9f, 0), l0);
-#ifdef KN_EMU_HAVE_kn_cuk_sgd_dev
   check_empty("sgd_dev", "count 0", kn_emu_cuk_sgd_dev(0, 0, NULL, NULL, NULL, NULL, 0.9f, 0), l0);
-#endif
 }
 
 // ------------------------------------------------------------------ layout
@@ -884,7 +870,7 @@ static const char *const CHECKED[] = {
     "kn_cuk_selftest",   "kn_cuk_relu_fwd",     "kn_cuk_relu_bwd",     "kn_cuk_add",
     "kn_cuk_acc",        "kn_cuk_concat_fwd",   "kn_cuk_concat_bwd",   "kn_cuk_sub_fwd",
     "kn_cuk_sub_bwd",    "kn_cuk_gap_fwd",      "kn_cuk_gap_bwd",      "kn_cuk_xent",
-    "kn_cuk_sgd",        "kn_cuk_bias_rows",    "kn_cuk_bias_grad",    "kn_cuk_pad",
+    "kn_cuk_bias_rows",    "kn_cuk_bias_grad",    "kn_cuk_pad",
     "kn_cuk_crop_acc",   "kn_cuk_dw_fwd",       "kn_cuk_dw_bwd_dx",    "kn_cuk_dw_partial_floats",
     "kn_cuk_dw_bwd_dw",  "kn_cuk_maxpool_fwd",  "kn_cuk_maxpool_bwd",  "kn_cuk_avgpool_fwd",
     "kn_cuk_avgpool_bwd", "kn_cuk_gather_u8",   "kn_cuk_loss_acc",     "kn_cuk_tick",
