@@ -129,7 +129,7 @@ typedef struct {
   double *acc;       // loss sum, first non-finite step, its loss
   int32_t *cnt;      // top-1 / top-5 counts
   size_t data_bytes; // backend memory held for data and state
-  void *graph;       // the captured step (device backends)
+  void *graph;       // the captured training step (device backends)
   int graphs;        // 1: capture and replay steps
   int64_t eager;     // steps run eagerly so far
 } session;
@@ -230,47 +230,71 @@ static void sess_reset_acc(session *S) {
   S->be->upload(&S->ctx, S->acc, acc, sizeof acc);
 }
 
+// What one captured unit of work reads: the data, its permutation and (training) the optimizer
+// settings. The buffers must stay the same for the whole session (a graph keeps addresses).
+typedef struct {
+  const uint8_t *img;
+  const int32_t *lab, *perm;
+  float momentum, wd;
+  int nb;     // evaluation: batch rows
+} step_args;
+
 // The ops of one training step: batch from (img, lab, perm) at the step state, forward,
 // backward, loss bookkeeping, SGD at the scheduled rate, advance the state.
-static void step_ops(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
-                     float momentum, float wd) {
+static void train_ops(session *S, const step_args *a) {
   kn_ctx *ctx = &S->ctx;
-  S->be->gather_u8(ctx, S->batch, S->c, S->h, S->w, img, lab, perm, S->st, S->lut, &S->aug,
-                   net_input_buf(S->nt), net_labels_buf(S->nt));
+  S->be->gather_u8(ctx, S->batch, S->c, S->h, S->w, a->img, a->lab, a->perm, S->st, S->lut,
+                   &S->aug, net_input_buf(S->nt), net_labels_buf(S->nt));
   net_forward(S->nt, S->batch, 1);
   net_backward_dev(S->nt, S->batch);
   S->be->loss_acc(ctx, net_loss_buf(S->nt), S->st, S->acc);
-  net_sgd_dev(S->nt, S->lr, momentum, wd);
+  net_sgd_dev(S->nt, S->lr, a->momentum, a->wd);
   S->be->tick(ctx, S->st, S->batch, S->lr_table, S->lr);
 }
 
-// One training step: eagerly at first (cuDNN plans, scratch growth), then as a captured graph
-// replayed; a capture that fails leaves this child eager. The inputs must stay the same buffers
-// for the whole session (a graph keeps their addresses).
-static void sess_step(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
-                      float momentum, float wd) {
+// The ops of one evaluation batch: gather (no augmentation), inference forward, top-k counts,
+// advance the position.
+static void eval_ops(session *S, const step_args *a) {
+  S->be->gather_u8(&S->ctx, a->nb, S->c, S->h, S->w, a->img, a->lab, a->perm, S->st, S->lut,
+                   NULL, net_input_buf(S->nt), net_labels_buf(S->nt));
+  net_forward(S->nt, a->nb, 0);
+  S->be->topk_count(&S->ctx, a->nb, S->classes, net_logits_buf(S->nt), net_labels_buf(S->nt),
+                    S->cnt);
+  S->be->tick(&S->ctx, S->st, a->nb, NULL, NULL);
+}
+
+// Runs ops once: eagerly the first time (cuDNN plans, scratch growth), then as a captured
+// graph (*graph) replayed; a capture that fails leaves this child eager (S->graphs = 0).
+static void run_unit(session *S, void **graph, int64_t *eager,
+                     void (*ops)(session *, const step_args *), const step_args *a) {
   const kn_backend *be = S->be;
   kn_ctx *ctx = &S->ctx;
-  if (S->graph) {
-    int r = be->graph_launch(ctx, S->graph);
+  if (*graph) {
+    int r = be->graph_launch(ctx, *graph);
     if (r <= 0) return; // ran, or failed (ctx failed)
-    be->graph_free(ctx, S->graph); // stale: scratch moved; capture again
-    S->graph = NULL;
+    be->graph_free(ctx, *graph); // stale: scratch moved; capture again
+    *graph = NULL;
   }
-  if (S->graphs && S->eager > 0 && !ctx->failed) {
+  if (S->graphs && *eager > 0 && !ctx->failed) {
     if (be->graph_begin(ctx) == 0) {
-      step_ops(S, img, lab, perm, momentum, wd); // captured, not run
-      if (be->graph_end(ctx, &S->graph) == 0) {
-        if (be->graph_launch(ctx, S->graph) == 0 || ctx->failed) return;
+      ops(S, a); // captured, not run
+      if (be->graph_end(ctx, graph) == 0) {
+        if (be->graph_launch(ctx, *graph) == 0 || ctx->failed) return;
       }
     }
     if (ctx->failed) return;
-    S->graphs = 0; // capture failed (said on stderr): this child trains eagerly
-    if (S->graph) be->graph_free(ctx, S->graph);
-    S->graph = NULL;
+    S->graphs = 0; // capture failed (said on stderr): this child runs eagerly
+    if (*graph) be->graph_free(ctx, *graph);
+    *graph = NULL;
   }
-  step_ops(S, img, lab, perm, momentum, wd);
-  S->eager++;
+  ops(S, a);
+  (*eager)++;
+}
+
+static void sess_step(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
+                      float momentum, float wd) {
+  step_args a = {img, lab, perm, momentum, wd, S->batch};
+  run_unit(S, &S->graph, &S->eager, train_ops, &a);
 }
 
 // Top-1 and top-5 accuracy on the first n images of d (BN in inference mode), counted in backend
@@ -289,15 +313,15 @@ static int sess_evaluate(session *S, const data_set *d, int n, double *top1, dou
   int32_t zero[2] = {0, 0}, cnt[2] = {0, 0};
   S->be->upload(&S->ctx, S->st, zero, sizeof zero);
   S->be->upload(&S->ctx, S->cnt, zero, sizeof zero);
-  for (int s = 0; s < n; s += S->batch) {
+  void *graph = NULL; // full batches replay one captured evaluation batch
+  int64_t eager = 0;
+  for (int s = 0; s < n && !S->ctx.failed; s += S->batch) {
     int nb = n - s < S->batch ? n - s : S->batch;
-    S->be->gather_u8(&S->ctx, nb, S->c, S->h, S->w, img, lab, perm, S->st, S->lut, NULL,
-                     net_input_buf(S->nt), net_labels_buf(S->nt));
-    net_forward(S->nt, nb, 0);
-    S->be->topk_count(&S->ctx, nb, S->classes, net_logits_buf(S->nt), net_labels_buf(S->nt),
-                      S->cnt);
-    S->be->tick(&S->ctx, S->st, nb, NULL, NULL);
+    step_args a = {img, lab, perm, 0, 0, nb};
+    if (nb == S->batch) run_unit(S, &graph, &eager, eval_ops, &a);
+    else eval_ops(S, &a);
   }
+  if (graph) S->be->graph_free(&S->ctx, graph);
   S->be->download(&S->ctx, cnt, S->cnt, sizeof cnt);
   if (!S->ctx.failed) {
     *top1 = (double)cnt[0] / n;
