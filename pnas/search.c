@@ -48,6 +48,8 @@ const search_config *search_ctx_config(const search_ctx *s) { return &s->cfg; }
 store *search_ctx_store(search_ctx *s) { return s->st; }
 uint32_t search_ctx_ops(const search_ctx *s) { return s->ops; }
 uint64_t search_ctx_settings(const search_ctx *s) { return s->settings; }
+const char *search_ctx_backend(const search_ctx *s) { return s->backend; }
+kn_device *search_ctx_device(search_ctx *s) { return s->dev; }
 
 // --device cpu|cuda|auto. auto: the GPU when one works, else the CPU, said once on stderr;
 // cuda: an error saying why when there is no usable GPU. The device is opened once here and
@@ -104,6 +106,10 @@ int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     free(s);
     return -1;
   }
+  // Under MPI the worker ranks are the parallelism: each trains one child at a time.
+  if (mpi_world_workers() > 0 && cfg->jobs > 1)
+    fprintf(stderr, "pnas: --jobs %d ignored under MPI (each worker rank trains one child at a "
+                    "time; start more ranks instead)\n", cfg->jobs);
   // run_dir NULL: a worker rank's context (pnas/mpi_worker.c), which trains but has no store.
   if (run_dir && store_open(run_dir, !resume, salvage, &s->st, err, errlen)) {
     free(s);
@@ -199,7 +205,10 @@ static void progress_line(search_ctx *s, const store_record *r, int cached) {
   if (!strcmp(s->cfg.strategy, "pnas") && s->level < s->levels)
     left += (s->levels - s->level) * s->cfg.beam;
   char eta[32], best[32], rank[32];
-  int par = mpi_world_workers() > 1 ? mpi_world_workers() : 1; // children training at once
+  // Children training at once: the worker ranks under MPI, else --jobs (never more than are left).
+  int par = mpi_world_workers() > 0 ? mpi_world_workers() : s->cfg.jobs;
+  if (par > left) par = left;
+  if (par < 1) par = 1;
   fmt_time(isfinite(avg) ? avg * left / par : NAN, eta, sizeof eta);
   if (isfinite(s->best)) snprintf(best, sizeof best, "%.4f", s->best);
   else snprintf(best, sizeof best, "-");
@@ -278,6 +287,13 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
 
 void search_train_record(search_ctx *s, const space_cell *c, int level, double predicted,
                          store_record *out) {
+  search_train_record_dev(s, s->dev, 0, c, level, predicted, out, NULL);
+}
+
+// Reads s (never writes it): pool threads call this concurrently (pnas/mpi_pool.c).
+void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const space_cell *c,
+                             int level, double predicted, store_record *out,
+                             size_t *memory_bytes) {
   uint64_t hash = space_hash(c);
   store_record r;
   memset(&r, 0, sizeof r);
@@ -305,16 +321,19 @@ void search_train_record(search_ctx *s, const space_cell *c, int level, double p
   tc.momentum = s->cfg.momentum;
   tc.weight_decay = s->cfg.weight_decay;
   tc.seed = r.seed;
-  if (s->cfg.threads > 0) tc.threads = s->cfg.threads;
+  if (threads > 0) tc.threads = threads;
+  else if (s->cfg.threads > 0) tc.threads = s->cfg.threads;
   tc.backend = s->backend;
-  tc.device = s->dev;
+  tc.device = dev;
   tc.kind = s->kind;
   tc.verbose = 0;
   train_result tr;
   double t0 = now_s();
   int rc = train_child(&tc, c, &s->train, &s->val, NULL, &tr);
   r.seconds = now_s() - t0;
-  snprintf(r.device, sizeof r.device, "%s", s->devname);
+  if (memory_bytes) *memory_bytes = tr.memory_bytes;
+  snprintf(r.device, sizeof r.device, "%s",
+           dev && dev != s->dev ? kn_backend_by_name(s->backend)->dev_name(dev) : s->devname);
   if (rc == 0 && tr.ok) {
     r.ok = 1;
     r.val_acc = tr.val_acc;

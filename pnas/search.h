@@ -40,6 +40,8 @@ typedef struct {
   char cache_dir[512];  // "" = none; else a shared cache store (see search_ctx_set_cache)
   char device[16];      // cpu | cuda | auto
   int threads;          // 0 = all cores
+  int jobs;             // children trained at once in this process (1..64; not part of the
+                        // training settings; ignored under MPI, where each worker rank trains one)
 } search_config;
 
 void search_config_default(search_config *c);
@@ -58,6 +60,7 @@ void search_settings_string(const search_config *c, char *buf, size_t n);
 int search_config_check(const search_config *c, char *err, size_t errlen);
 
 typedef struct search_ctx search_ctx;
+struct kn_device; // kernels/backend.h: a device backend's opened state
 
 // Opens the run store (create or resume), loads the dataset, prepares the trainer. run_dir NULL:
 // no store (a worker rank that only trains; search_eval must not be called on it).
@@ -68,6 +71,11 @@ const search_config *search_ctx_config(const search_ctx *s);
 store *search_ctx_store(search_ctx *s);
 uint32_t search_ctx_ops(const search_ctx *s);
 uint64_t search_ctx_settings(const search_ctx *s);
+// Where children train: the backend name ("cpu", or a device backend such as "cuda") and the
+// device opened for it by search_ctx_open (NULL on the CPU). The device belongs to one thread at
+// a time: the caller's, or an in-process pool thread's while a pool is open (pnas/mpi_pool.c).
+const char *search_ctx_backend(const search_ctx *s);
+struct kn_device *search_ctx_device(search_ctx *s);
 
 // Shares trained children with other runs (e.g. the strategies of one comparison): before
 // training, the evaluator also looks in the store at dir (created when missing); a hit is
@@ -94,11 +102,19 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
                   store_record *out, char *err, size_t errlen);
 void search_train_record(search_ctx *s, const space_cell *c, int level, double predicted,
                          store_record *out);
+// search_train_record on a given device (NULL on the CPU; for a device backend, one the calling
+// thread alone uses) with `threads` CPU threads (0: --threads, as search_train_record).
+// memory_bytes (may be NULL) receives the child's backend memory (0 when not built). Safe to
+// call from several threads at once: it reads the context (config, dataset, cost model) and
+// writes nothing but *out.
+void search_train_record_dev(search_ctx *s, struct kn_device *dev, int threads,
+                             const space_cell *c, int level, double predicted, store_record *out,
+                             size_t *memory_bytes);
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen);
 
 // Evaluates n children that do not depend on each other (one PNAS level, one RL minibatch):
-// out[i] / cached[i] as search_eval. In one process they run in order; under MPI they are
-// handed out to worker ranks as they become free. predicted may be NULL. 0 ok, -1 as above.
+// out[i] / cached[i] as search_eval. In one process they run in order (--jobs J > 1: J at once
+// on threads); under MPI they are handed out to worker ranks as they become free. predicted may be NULL. 0 ok, -1 as above.
 int search_eval_batch(search_ctx *s, const space_cell *cells /* (n) */, int n, int level,
                       const double *predicted /* (n) or NULL */, store_record *out /* (n) */,
                       int *cached /* (n) */, char *err, size_t errlen);

@@ -59,6 +59,7 @@ static const field FIELDS[] = {
     FS("cache", cache_dir, 0),
     FS("device", device, 0),
     FI("threads", threads, 0, 1024, 0),
+    FI("jobs", jobs, 1, 64, 0), // like threads and device: where, not what (not in the key)
 };
 #define NFIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
@@ -81,7 +82,10 @@ const char SEARCH_FLAGS_HELP[] =
     "  --max-params n --max-mult-adds n  skip cells over budget (cost model) [no limit]\n"
     "  --seed s              strategy seed [1]\n"
     "  --cache DIR           share trained children with other runs through this store\n"
-    "  --device cpu|cuda|auto [auto]   --threads t [all cores]\n";
+    "  --device cpu|cuda|auto [auto]   --threads t [all cores]\n"
+    "  --jobs J              children trained at once in this process, 1..64, each with\n"
+    "                        max(1, t / J) threads (on a GPU: J per GPU; alias --jobs-per-gpu;\n"
+    "                        same results as 1; ignored under MPI) [1]\n";
 
 void search_config_default(search_config *c) {
   memset(c, 0, sizeof *c);
@@ -112,6 +116,7 @@ void search_config_default(search_config *c) {
   c->train_seed = 1;
   c->seed = 1;
   snprintf(c->device, sizeof c->device, "auto");
+  c->jobs = 1;
 }
 
 int search_config_args(search_config *c, arg_spec *specs, int max) {
@@ -123,6 +128,12 @@ int search_config_args(search_config *c, arg_spec *specs, int max) {
     specs[n].min = FIELDS[i].min;
     specs[n].max = FIELDS[i].max;
     specs[n].seen = NULL;
+    // --jobs-per-gpu: another name for --jobs (the same field, range and messages).
+    if (!strcmp(FIELDS[i].name, "jobs") && n + 1 < max) {
+      specs[n + 1] = specs[n];
+      specs[n + 1].name = "jobs-per-gpu";
+      n++;
+    }
   }
   return n;
 }
