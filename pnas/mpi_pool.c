@@ -1,14 +1,22 @@
 // Rank 0's dispatcher (pnas/mpi_pool.h): a table of submitted children, each queued, training on
 // a worker, following an identical child already in training, or ready to be handed back; free
-// workers get the oldest queued child. Rank 0 alone reads and writes the store, in the order the
-// results arrive. In one process it defers to search_eval, exactly as the harness always did.
+// workers get the oldest queued child. A worker is an MPI rank (a job message out, a result
+// message back) or an in-process thread (--jobs > 1: the job handed over under a mutex, the
+// result signalled with a condition variable). Either way the calling thread alone reads and
+// writes the store, in the order the results arrive. With neither it defers to search_eval,
+// exactly as the harness always did.
+#define _GNU_SOURCE // sched_getaffinity, CPU_COUNT
 #include "pnas/mpi_pool.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "kernels/backend.h"
 #include "pnas/mpi_world.h"
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_FOLLOW, JOB_READY } job_state;
@@ -22,22 +30,188 @@ typedef struct {
   job_state state;
   uint32_t id;        // unique per pool; a result names it
   uint32_t leader;    // JOB_FOLLOW: id of the identical child in training
-  int worker;         // JOB_RUNNING: its rank
+  int worker;         // JOB_RUNNING: its rank or thread (1..workers)
   store_record rec;   // JOB_READY
   int cached;
+  // threads only
+  int overlapped;     // another child trained at the same time as this one
+  int alone;          // ran out of memory next to others: trains with no other child running
 } pool_job;
+
+// One in-process worker thread. The fields after `status` are shared with the calling thread
+// and guarded by the pool's mutex.
+typedef struct {
+  mpi_pool *p;
+  int index;          // 1..workers
+  pthread_t tid;
+  int started;        // pthread_create succeeded (to join)
+  struct kn_device *dev; // its device on a device backend (NULL on the CPU)
+  int owns_dev;       // opened by the thread (else borrowed from the search context)
+  int status;         // 0 starting, 1 ready, -1 could not start (why)
+  char why[256];
+  int assigned;       // a job waits in id..predicted
+  int busy;           // training it
+  int finished;       // rec / memory hold its result
+  uint32_t id;
+  space_cell cell;
+  int level;
+  double predicted;
+  store_record rec;
+  size_t memory;
+  uint64_t seq;       // arrival order of the result
+} pool_thread;
 
 struct mpi_pool {
   search_ctx *s;
-  int workers;        // 0: evaluate in this process
+  int workers;        // 0: evaluate in this process with search_eval
   pool_job *jobs;     // submitted and not yet returned, in submission order
   int n, cap;
   uint32_t next_id;
-  int *running;       // per rank (index 1..workers): id of its job + 1, 0 when idle
+  int *running;       // per worker (index 1..workers): id of its job + 1, 0 when idle
   int failed;         // an error left workers in an unknown state
+  // MPI workers
   mpi_msg *out;       // the job message: this search's settings, the child filled in per send
   mpi_msg *in;        // the last message received
+  // thread workers (--jobs > 1 in one process); th == NULL otherwise
+  pool_thread *th;    // (workers + 1), index 0 unused
+  int live;           // threads that started (the capacity)
+  int child_threads;  // CPU threads per child
+  mpi_pool_trainer train;
+  size_t max_memory;
+  int sync_init;
+  pthread_mutex_t mu;
+  pthread_cond_t work, done; // a job was handed out (or stop) / a result or a start-up status
+  int stop;           // guarded by mu
+  uint64_t arrivals;  // guarded by mu
 };
+
+static mpi_pool_trainer g_trainer; // tests only (mpi_pool_set_trainer)
+
+void mpi_pool_set_trainer(mpi_pool_trainer f) { g_trainer = f; }
+
+static int cpu_count(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+// A failure that says it ran out of memory: "out of memory ...", "out of GPU memory: ...",
+// "out of cuda memory for ...", "net: out of memory allocating ...".
+static int is_oom(const char *why) {
+  for (const char *o = strstr(why, "out of "); o; o = strstr(o + 1, "out of ")) {
+    const char *m = strstr(o, "memory");
+    if (m && m - o <= 24) return 1;
+  }
+  return 0;
+}
+
+static void *thread_main(void *arg) {
+  pool_thread *t = arg;
+  mpi_pool *p = t->p;
+  const kn_backend *be = kn_backend_by_name(search_ctx_backend(p->s));
+  char why[256] = "";
+  int ok = 1;
+  // A device backend: a device of its own (kernels/backend.h: not shared between threads).
+  if (be && be->dev_open && !t->dev) {
+    if (be->dev_open(&t->dev, why, sizeof why)) ok = 0;
+    else t->owns_dev = 1;
+  }
+  pthread_mutex_lock(&p->mu);
+  t->status = ok ? 1 : -1;
+  snprintf(t->why, sizeof t->why, "%s", why);
+  pthread_cond_broadcast(&p->done);
+  while (ok) {
+    while (!t->assigned && !p->stop) pthread_cond_wait(&p->work, &p->mu);
+    if (p->stop) break; // a job handed out but not started is dropped (see mpi_pool_close)
+    t->assigned = 0;
+    t->busy = 1;
+    space_cell c = t->cell;
+    int level = t->level;
+    double predicted = t->predicted;
+    pthread_mutex_unlock(&p->mu);
+    store_record r;
+    size_t mem = 0;
+    p->train(p->s, t->dev, p->child_threads, &c, level, predicted, &r, &mem);
+    pthread_mutex_lock(&p->mu);
+    t->busy = 0;
+    t->finished = 1;
+    t->rec = r;
+    t->memory = mem;
+    t->seq = ++p->arrivals;
+    pthread_cond_broadcast(&p->done);
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (t->owns_dev) be->dev_close(t->dev);
+  return NULL;
+}
+
+// --jobs J > 1 in one process: J threads, each training one child at a time with
+// max(1, threads / J) CPU threads. 0 ok (at least one thread started), -1 with err.
+static int open_threads(mpi_pool *p, int jobs, char *err, size_t errlen) {
+  const search_config *cfg = search_ctx_config(p->s);
+  p->th = calloc((size_t)jobs + 1, sizeof *p->th);
+  p->running = calloc((size_t)jobs + 1, sizeof *p->running);
+  if (!p->th || !p->running) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  if (pthread_mutex_init(&p->mu, NULL)) {
+    snprintf(err, errlen, "cannot create a mutex");
+    return -1;
+  }
+  if (pthread_cond_init(&p->work, NULL)) {
+    pthread_mutex_destroy(&p->mu);
+    snprintf(err, errlen, "cannot create a condition variable");
+    return -1;
+  }
+  if (pthread_cond_init(&p->done, NULL)) {
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->mu);
+    snprintf(err, errlen, "cannot create a condition variable");
+    return -1;
+  }
+  p->sync_init = 1;
+  p->workers = jobs;
+  int total = cfg->threads > 0 ? cfg->threads : cpu_count();
+  p->child_threads = total / jobs > 1 ? total / jobs : 1;
+  p->train = g_trainer ? g_trainer : search_train_record_dev;
+  // The search's own device (opened by search_ctx_open) serves the first thread: the caller
+  // does not train while a pool is open.
+  p->th[1].dev = search_ctx_device(p->s);
+  for (int w = 1; w <= jobs; w++) {
+    pool_thread *t = &p->th[w];
+    t->p = p;
+    t->index = w;
+    if (pthread_create(&t->tid, NULL, thread_main, t) == 0) {
+      t->started = 1;
+    } else {
+      t->status = -1;
+      snprintf(t->why, sizeof t->why, "cannot start a thread");
+    }
+  }
+  pthread_mutex_lock(&p->mu);
+  for (int w = 1; w <= jobs; w++)
+    while (p->th[w].status == 0) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+  const char *why = NULL;
+  for (int w = 1; w <= jobs; w++) {
+    if (p->th[w].status == 1) p->live++;
+    else if (!why) why = p->th[w].why;
+  }
+  if (!p->live) {
+    snprintf(err, errlen, "--jobs %d: no worker thread could start: %s", jobs, why);
+    return -1;
+  }
+  if (p->live < jobs)
+    fprintf(stderr, "pnas: --jobs %d: %d of the threads cannot train (%s); training %d children "
+                    "at once\n",
+            jobs, jobs - p->live, why, p->live);
+  return 0;
+}
 
 int mpi_pool_open(mpi_pool **out, search_ctx *s, char *err, size_t errlen) {
   mpi_pool *p = calloc(1, sizeof *p);
@@ -65,6 +239,11 @@ int mpi_pool_open(mpi_pool **out, search_ctx *s, char *err, size_t errlen) {
     snprintf(j->device, sizeof j->device, "%s", cfg->device);
     j->threads = cfg->threads;
     mpi_world_set_run_dir(store_dir(search_ctx_store(s)));
+  } else if (search_ctx_config(s)->jobs > 1) {
+    if (open_threads(p, search_ctx_config(s)->jobs, err, errlen)) {
+      mpi_pool_close(p);
+      return -1;
+    }
   }
   *out = p;
   return 0;
@@ -74,8 +253,12 @@ oom:
   return -1;
 }
 
-int mpi_pool_capacity(const mpi_pool *p) { return p->workers > 0 ? p->workers : 1; }
+int mpi_pool_capacity(const mpi_pool *p) {
+  if (p->th) return p->live;
+  return p->workers > 0 ? p->workers : 1;
+}
 int mpi_pool_pending(const mpi_pool *p) { return p->n; }
+size_t mpi_pool_max_memory(const mpi_pool *p) { return p->max_memory; }
 
 static pool_job *find_id(mpi_pool *p, uint32_t id) {
   for (int i = 0; i < p->n; i++)
@@ -97,27 +280,65 @@ static int push_job(mpi_pool *p, pool_job **out) {
   return 0;
 }
 
-// Hands the oldest queued children to idle workers.
+// Hands a job to thread w.
+static void hand_to_thread(mpi_pool *p, int w, const pool_job *jb) {
+  pool_thread *t = &p->th[w];
+  pthread_mutex_lock(&p->mu);
+  t->id = jb->id;
+  t->cell = jb->cell;
+  t->level = jb->level;
+  t->predicted = jb->predicted;
+  t->assigned = 1;
+  pthread_cond_broadcast(&p->work);
+  pthread_mutex_unlock(&p->mu);
+}
+
+// Hands the oldest queued children to idle workers. With threads, a child that must train alone
+// waits (and holds back the children queued after it) until no other child trains, and nothing
+// starts next to it.
 static int dispatch(mpi_pool *p, char *err, size_t errlen) {
-  int qi = 0;
+  int qi = 0, busy = 0;
+  if (p->th) {
+    for (int w = 1; w <= p->workers; w++) {
+      if (!p->running[w]) continue;
+      busy++;
+      const pool_job *r = find_id(p, (uint32_t)(p->running[w] - 1));
+      if (r && r->alone) return 0;
+    }
+  }
   for (int w = 1; w <= p->workers; w++) {
     if (p->running[w]) continue;
+    if (p->th && p->th[w].status != 1) continue; // a thread that could not start
     while (qi < p->n && p->jobs[qi].state != JOB_QUEUED) qi++;
     if (qi == p->n) return 0;
     pool_job *jb = &p->jobs[qi];
-    mpi_job *j = &p->out->u.job;
-    j->id = jb->id;
-    j->cell = jb->cell;
-    j->level = jb->level;
-    j->predicted = jb->predicted;
-    if (mpi_world_send(w, p->out, err, errlen)) {
-      p->failed = 1;
-      return -1;
+    if (p->th) {
+      if (jb->alone && busy) return 0;
+      if (busy) { // every child training now overlaps this one
+        jb->overlapped = 1;
+        for (int v = 1; v <= p->workers; v++) {
+          pool_job *r = p->running[v] ? find_id(p, (uint32_t)(p->running[v] - 1)) : NULL;
+          if (r) r->overlapped = 1;
+        }
+      }
+      hand_to_thread(p, w, jb);
+    } else {
+      mpi_job *j = &p->out->u.job;
+      j->id = jb->id;
+      j->cell = jb->cell;
+      j->level = jb->level;
+      j->predicted = jb->predicted;
+      if (mpi_world_send(w, p->out, err, errlen)) {
+        p->failed = 1;
+        return -1;
+      }
+      mpi_world_busy_add(1);
     }
     jb->state = JOB_RUNNING;
     jb->worker = w;
     p->running[w] = (int)jb->id + 1;
-    mpi_world_busy_add(1);
+    busy++;
+    if (jb->alone) return 0;
   }
   return 0;
 }
@@ -169,8 +390,30 @@ static void hand_back(mpi_pool *p, int i, store_record *out, int *cached, int *t
   p->n--;
 }
 
-// One message from a worker: a result is checked, committed to the store and made ready, with
-// any identical children that waited for it.
+// A trained child: committed to the store and made ready, with any identical children that
+// waited for it; the freed worker gets the next queued child.
+static int finish(mpi_pool *p, pool_job *jb, store_record *r, char *err, size_t errlen) {
+  if (search_commit(p->s, r, err, errlen)) return -1;
+  jb->rec = *r;
+  jb->cached = 0;
+  jb->state = JOB_READY;
+  uint32_t id = jb->id;
+  for (int i = 0; i < p->n; i++) {
+    pool_job *f = &p->jobs[i];
+    if (f->state != JOB_FOLLOW || f->leader != id) continue;
+    int found = search_lookup(p->s, &f->cell, f->level, f->predicted, &f->rec, err, errlen);
+    if (found < 0) return -1;
+    if (!found) {
+      snprintf(err, errlen, "internal error: a committed child is not in the store");
+      return -1;
+    }
+    f->state = JOB_READY;
+    f->cached = 1;
+  }
+  return dispatch(p, err, errlen);
+}
+
+// One message from a worker rank: a result is checked and finished.
 static int receive(mpi_pool *p, char *err, size_t errlen) {
   int src = -1;
   char e[1024];
@@ -209,24 +452,60 @@ static int receive(mpi_pool *p, char *err, size_t errlen) {
   snprintf(r.strategy, sizeof r.strategy, "%s", search_ctx_config(p->s)->strategy);
   r.seq = 0;
   r.time = 0;
-  if (search_commit(p->s, &r, err, errlen)) return -1;
-  jb->rec = r;
-  jb->cached = 0;
-  jb->state = JOB_READY;
-  uint32_t id = jb->id;
-  for (int i = 0; i < p->n; i++) {
-    pool_job *f = &p->jobs[i];
-    if (f->state != JOB_FOLLOW || f->leader != id) continue;
-    int found = search_lookup(p->s, &f->cell, f->level, f->predicted, &f->rec, err, errlen);
-    if (found < 0) return -1;
-    if (!found) {
-      snprintf(err, errlen, "internal error: a committed child is not in the store");
-      return -1;
+  return finish(p, jb, &r, err, errlen);
+}
+
+// The next result of a worker thread (the earliest finished), waiting for one when none is
+// there yet. A child that ran out of memory next to other children is queued again, alone.
+static int receive_thread(mpi_pool *p, char *err, size_t errlen) {
+  pool_thread *t = NULL;
+  int inflight;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    inflight = 0;
+    for (int w = 1; w <= p->workers; w++) {
+      pool_thread *x = &p->th[w];
+      if (x->finished && (!t || x->seq < t->seq)) t = x;
+      inflight += x->assigned || x->busy;
     }
-    f->state = JOB_READY;
-    f->cached = 1;
+    if (t || !inflight) break;
+    pthread_cond_wait(&p->done, &p->mu);
   }
-  return dispatch(p, err, errlen);
+  store_record r;
+  size_t mem = 0;
+  if (t) {
+    r = t->rec;
+    mem = t->memory;
+    t->finished = 0;
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (!t) {
+    snprintf(err, errlen, "internal error: waiting for a result while no thread trains a child");
+    return -1;
+  }
+  int w = t->index;
+  pool_job *jb = p->running[w] ? find_id(p, (uint32_t)(p->running[w] - 1)) : NULL;
+  if (!jb || jb->state != JOB_RUNNING || r.hash != jb->hash) {
+    snprintf(err, errlen, "internal error: thread %d answered with another child", w);
+    return -1;
+  }
+  p->running[w] = 0;
+  if (mem > p->max_memory) p->max_memory = mem;
+  if (!r.ok && jb->overlapped && is_oom(r.reason)) {
+    // Not this child's failure: the children next to it took the memory. It trains again when
+    // it can run alone; only a failure then is recorded.
+    char text[SPACE_TEXT_MAX];
+    space_format(&jb->cell, text, sizeof text);
+    search_progress_done(p->s);
+    fprintf(stderr, "pnas: %s ran out of memory while other children trained (%s); it will "
+                    "train again alone\n",
+            text, r.reason);
+    jb->state = JOB_QUEUED;
+    jb->alone = 1;
+    jb->overlapped = 0;
+    return dispatch(p, err, errlen);
+  }
+  return finish(p, jb, &r, err, errlen);
 }
 
 int mpi_pool_wait(mpi_pool *p, store_record *out, int *cached, int *ticket, char *err,
@@ -246,7 +525,7 @@ int mpi_pool_wait(mpi_pool *p, store_record *out, int *cached, int *ticket, char
         hand_back(p, i, out, cached, ticket);
         return 1;
       }
-    if (receive(p, err, errlen)) {
+    if (p->th ? receive_thread(p, err, errlen) : receive(p, err, errlen)) {
       p->failed = 1;
       return -1;
     }
@@ -255,7 +534,22 @@ int mpi_pool_wait(mpi_pool *p, store_record *out, int *cached, int *ticket, char
 
 void mpi_pool_close(mpi_pool *p) {
   if (!p) return;
-  if (p->workers && !p->failed) {
+  if (p->th) {
+    // Threads finish the child they are training (its result is dropped) and stop.
+    if (p->sync_init) {
+      pthread_mutex_lock(&p->mu);
+      p->stop = 1;
+      pthread_cond_broadcast(&p->work);
+      pthread_mutex_unlock(&p->mu);
+    }
+    for (int w = 1; w <= p->workers; w++)
+      if (p->th[w].started) pthread_join(p->th[w].tid, NULL);
+    if (p->sync_init) {
+      pthread_cond_destroy(&p->done);
+      pthread_cond_destroy(&p->work);
+      pthread_mutex_destroy(&p->mu);
+    }
+  } else if (p->workers && !p->failed) {
     // Children still training were submitted but never waited for (an asynchronous strategy
     // that stopped early): take their results off the wire so the workers are free and idle.
     for (int w = 1; w <= p->workers; w++) {
@@ -277,6 +571,7 @@ void mpi_pool_close(mpi_pool *p) {
   }
   free(p->jobs);
   free(p->running);
+  free(p->th);
   free(p->out);
   free(p->in);
   free(p);
