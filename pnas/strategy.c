@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pnas/mpi_pool.h"
 #include "pnas/search.h"
 #include "pnas/strategy_common.h"
 
@@ -81,6 +82,22 @@ static int ledger_add(strategy_ledger *l, uint64_t k) {
   return 0;
 }
 
+int strategy_ledger_claim(strategy_ledger *l, const space_cell *c) {
+  uint64_t k = key_of(c);
+  if (l->keys[find_slot(l->keys, l->cap, k)] == k) return 0;
+  return ledger_add(l, k) ? -1 : 1;
+}
+
+void strategy_ledger_account(strategy_ledger *l, const store_record *r) {
+  l->models++;
+  l->examples += r->examples;
+  l->seconds += r->seconds;
+  if (r->ok && (!l->found || r->val_acc > l->best.val_acc)) {
+    l->best = *r;
+    l->found = 1;
+  }
+}
+
 int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
                          store_record *out, int *is_new, char *err, size_t errlen) {
   int cached;
@@ -92,14 +109,80 @@ int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  l->models++;
-  l->examples += out->examples;
-  l->seconds += out->seconds;
-  if (out->ok && (!l->found || out->val_acc > l->best.val_acc)) {
-    l->best = *out;
-    l->found = 1;
+  strategy_ledger_account(l, out);
+  return 0;
+}
+
+int strategy_queue_open(strategy_queue *q, search_ctx *s, char *err, size_t errlen) {
+  memset(q, 0, sizeof *q);
+  if (mpi_pool_open(&q->pool, s, err, errlen)) return -1;
+  q->window = mpi_pool_capacity(q->pool);
+  q->rec = calloc((size_t)q->window, sizeof *q->rec);
+  q->got = calloc((size_t)q->window, sizeof *q->got);
+  q->is_new = calloc((size_t)q->window, sizeof *q->is_new);
+  if (!q->rec || !q->got || !q->is_new) {
+    strategy_queue_close(q);
+    snprintf(err, errlen, "out of memory");
+    return -1;
   }
   return 0;
+}
+
+void strategy_queue_close(strategy_queue *q) {
+  mpi_pool_close(q->pool);
+  free(q->rec);
+  free(q->got);
+  free(q->is_new);
+  memset(q, 0, sizeof *q);
+}
+
+int strategy_queue_pending(const strategy_queue *q) { return (int)(q->tail - q->head); }
+int strategy_queue_room(const strategy_queue *q) { return q->tail - q->head < q->window; }
+
+int strategy_queue_submit(strategy_queue *q, strategy_ledger *l, const space_cell *c,
+                          int *is_new, char *err, size_t errlen) {
+  if (!strategy_queue_room(q)) {
+    snprintf(err, errlen, "internal error: strategy queue full");
+    return -1;
+  }
+  int fresh = strategy_ledger_claim(l, c);
+  if (fresh < 0) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  int slot = (int)(q->tail % q->window);
+  q->got[slot] = 0;
+  q->is_new[slot] = fresh;
+  // Tickets number the submissions (a run submits far fewer than 2^31 children).
+  if (mpi_pool_submit(q->pool, c, c->nblocks, NAN, (int)q->tail, err, errlen)) return -1;
+  q->tail++;
+  if (is_new) *is_new = fresh;
+  return 0;
+}
+
+int strategy_queue_next(strategy_queue *q, strategy_ledger *l, store_record *out, int *is_new,
+                        char *err, size_t errlen) {
+  if (q->head == q->tail) return 0;
+  int slot = (int)(q->head % q->window);
+  while (!q->got[slot]) {
+    store_record r;
+    int cached, ticket;
+    int rc = mpi_pool_wait(q->pool, &r, &cached, &ticket, err, errlen);
+    if (rc < 0) return -1;
+    int64_t t = ticket;
+    if (rc == 0 || t < q->head || t >= q->tail) {
+      snprintf(err, errlen, "internal error: the dispatcher lost a child");
+      return -1;
+    }
+    q->rec[t % q->window] = r;
+    q->got[t % q->window] = 1;
+  }
+  *out = q->rec[slot];
+  q->got[slot] = 0;
+  if (is_new) *is_new = q->is_new[slot];
+  if (q->is_new[slot]) strategy_ledger_account(l, out);
+  q->head++;
+  return 1;
 }
 
 void strategy_ledger_result(const strategy_ledger *l, search_result *res) {

@@ -36,6 +36,39 @@ int strategy_ledger_has(const strategy_ledger *l, const space_cell *c);
 // (it then counts as one model). Returns search_eval's status (-1: stop, err set).
 int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
                          store_record *out, int *is_new, char *err, size_t errlen);
+// strategy_ledger_eval in two steps, for children evaluated ahead (strategy_queue): claim marks
+// the cell as evaluated by this run (1 when it was not: a new model; l->n counts the claimed
+// cells), account adds a new model's result. 0 / 1, or -1 out of memory.
+int strategy_ledger_claim(strategy_ledger *l, const space_cell *c);
+void strategy_ledger_account(strategy_ledger *l, const store_record *r);
+
+// Children evaluated ahead through the dispatcher (pnas/mpi_pool.h), handed back in the order
+// they were submitted, so that a strategy's decisions never depend on which child finished
+// first: with --jobs 1 it is search_eval in order; with --jobs J or MPI workers up to J children
+// train at once and the run is the same (same cells, same results, same state files in the same
+// order; only the log's record order may differ). One queue at a time, and no search_eval while
+// it is open (one dispatcher per search).
+struct mpi_pool;
+typedef struct {
+  struct mpi_pool *pool;
+  int window;          // children submitted and not yet handed back, at most
+  int64_t head, tail;  // next ticket to hand back / to submit
+  store_record *rec;   // (window) ring by ticket
+  int *got, *is_new;   // (window)
+} strategy_queue;
+
+int strategy_queue_open(strategy_queue *q, search_ctx *s, char *err, size_t errlen);
+void strategy_queue_close(strategy_queue *q);
+// Submitted and not yet handed back; 1 when another may be submitted now.
+int strategy_queue_pending(const strategy_queue *q);
+int strategy_queue_room(const strategy_queue *q);
+// Claims c in the ledger (*is_new as strategy_ledger_eval, may be NULL) and submits it.
+int strategy_queue_submit(strategy_queue *q, strategy_ledger *l, const space_cell *c,
+                          int *is_new, char *err, size_t errlen);
+// The oldest submitted child's record, accounted in the ledger when new (waits for it). 1 one
+// returned, 0 none pending, -1 stop (err).
+int strategy_queue_next(strategy_queue *q, strategy_ledger *l, store_record *out, int *is_new,
+                        char *err, size_t errlen);
 void strategy_ledger_result(const strategy_ledger *l, search_result *res);
 
 // Samples a uniform B-block cell within --max-params/--max-mult-adds (resampling cells over

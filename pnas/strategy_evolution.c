@@ -90,22 +90,33 @@ int strategy_evolution(search_ctx *s, search_result *res, char *err, size_t errl
                   "budget %d models\n",
           cfg->max_blocks, pop.P, pop.S, budget);
   search_progress_level(s, cfg->max_blocks, cfg->max_blocks, budget);
-  int rc = -1, stale = 0;
-  // Initial population: distinct random cells.
-  while (pop.n < pop.P && l.models < budget) {
-    space_cell c;
-    if (strategy_sample_within(s, &r, &c, err, errlen)) goto out;
-    if (strategy_ledger_has(&l, &c)) {
-      if (++stale >= STRATEGY_MAX_STALE) break;
-      continue;
+  int rc = -1, stale = 0, exhausted = 0;
+  // Initial population: distinct random cells. They do not depend on results, so up to --jobs
+  // of them train ahead; they join the population (and the state is written) in draw order.
+  strategy_queue q;
+  if (strategy_queue_open(&q, s, err, errlen)) goto out;
+  for (;;) {
+    while (!exhausted && pop.n + strategy_queue_pending(&q) < pop.P && l.n < budget &&
+           strategy_queue_room(&q)) {
+      space_cell c;
+      if (strategy_sample_within(s, &r, &c, err, errlen)) goto out;
+      if (strategy_ledger_has(&l, &c)) {
+        if (++stale >= STRATEGY_MAX_STALE) exhausted = 1;
+        continue;
+      }
+      stale = 0;
+      if (strategy_queue_submit(&q, &l, &c, NULL, err, errlen)) goto out;
     }
-    stale = 0;
     store_record rec;
-    int is_new;
-    if (strategy_ledger_eval(s, &l, &c, &rec, &is_new, err, errlen)) goto out;
+    int got = strategy_queue_next(&q, &l, &rec, NULL, err, errlen);
+    if (got < 0) goto out;
+    if (got == 0) break;
     pop_push(&pop, &rec.cell, rec.ok ? rec.val_acc : 0.0);
     if (strategy_write_state(s, &l, budget, 0, 4, pack_population, &pop, err, errlen)) goto out;
   }
+  // Each cycle's tournament sees the previous child's accuracy: the cycles run one child at a
+  // time (search_eval, with every --threads), whatever --jobs says.
+  strategy_queue_close(&q);
   stale = 0;
   while (l.models < budget && pop.n > 0) {
     // Tournament: S draws with replacement, the first of the highest accuracy wins.
@@ -148,6 +159,7 @@ int strategy_evolution(search_ctx *s, search_result *res, char *err, size_t errl
   strategy_ledger_result(&l, res);
   rc = 0;
 out:
+  strategy_queue_close(&q);
   strategy_ledger_free(&l);
   free(pop.cell);
   free(pop.acc);

@@ -51,6 +51,18 @@ static int save_controller(search_ctx *s, const rl_controller *c, const pred_ada
   return rc;
 }
 
+// The reward of the oldest sampled child still in the queue (its validation accuracy, 0 when
+// it failed). 0 ok, -1 stop (err).
+static int take_reward(strategy_queue *q, strategy_ledger *l, double *reward, char *err,
+                       size_t errlen) {
+  store_record rec;
+  int got = strategy_queue_next(q, l, &rec, NULL, err, errlen);
+  if (got == 0) snprintf(err, errlen, "internal error: a sampled child was lost");
+  if (got != 1) return -1;
+  *reward = rec.ok ? rec.val_acc : 0.0;
+  return 0;
+}
+
 int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
   int budget = strategy_budget_models(s);
@@ -92,9 +104,13 @@ int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
           cfg->max_blocks, cfg->rl_lr, cfg->rl_entropy, batch, budget);
   search_progress_level(s, cfg->max_blocks, cfg->max_blocks, budget);
   int rc = -1, stale = 0, stop = 0;
+  // A minibatch's cells are sampled before its update, from the controller alone: up to --jobs
+  // of them train ahead; rewards are taken in sampling order.
+  strategy_queue q;
+  if (strategy_queue_open(&q, s, err, errlen)) goto out;
   while (l.models < budget && !stop) {
-    int n = 0;
-    while (n < batch && l.models < budget) {
+    int n = 0, got = 0;
+    while (n < batch && l.n < budget) {
       int tries = 0;
       do {
         rl_controller_sample(&c, &r, &eps[n]);
@@ -105,20 +121,23 @@ int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
           goto out;
         }
       } while (!search_within_budget(s, &eps[n].cell));
-      store_record rec;
       int is_new;
-      if (strategy_ledger_eval(s, &l, &eps[n].cell, &rec, &is_new, err, errlen)) goto out;
-      R[n++] = rec.ok ? rec.val_acc : 0.0;
+      if (strategy_queue_submit(&q, &l, &eps[n].cell, &is_new, err, errlen)) goto out;
+      n++;
+      while (!strategy_queue_room(&q))
+        if (take_reward(&q, &l, &R[got++], err, errlen)) goto out;
       stale = is_new ? 0 : stale + 1;
       if (stale >= STRATEGY_MAX_STALE) {
         search_progress_done(s);
         fprintf(stderr, "pnas: rl: %d samples in a row were already measured (the controller "
                         "has converged); stopping at %d models (budget %d)\n",
-                stale, l.models, budget);
+                stale, l.n, budget);
         stop = 1;
         break;
       }
     }
+    while (got < n)
+      if (take_reward(&q, &l, &R[got++], err, errlen)) goto out;
     if (n == 0) break;
     // EMA baseline [ours: started at the first batch's mean reward, not 0, so the first
     // update does not push every sampled token up].
@@ -139,11 +158,13 @@ int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
                              errlen))
       goto out;
   }
+  strategy_queue_close(&q);
   search_progress_done(s);
   if (strategy_write_state(s, &l, budget, 1, 3, pack_rl, &st, err, errlen)) goto out;
   strategy_ledger_result(&l, res);
   rc = 0;
 out:
+  strategy_queue_close(&q);
   strategy_ledger_free(&l);
   pred_adam_free(&adam);
   rl_controller_free(&c);
