@@ -7,18 +7,22 @@
 #      tree can be built here, else the same tests run from the carried binaries;
 #   3. training throughput of PNASNet-5 N=2 F=24, batch 128, Fashion-MNIST-sized images: pnas
 #      (bench/cuda_bench.c) vs PyTorch (bench/cuda_bench_torch.py) on the same network
-#      (pnas export), fp32, then both with TF32 allowed.
+#      (pnas export), fp32, then both with TF32 allowed; pnas again without CUDA graphs, and four
+#      pnas bench processes at once;
+#   4. search throughput: children per hour of `pnas search` at the default settings with
+#      --jobs-per-gpu 1, 4 and 8 (bench/search_rate.sh, LIMIT_S seconds each).
 # Two ways to get the binaries:
 #   a) build here (needs cmake, nvcc, cuDNN, msgpack, OpenBLAS, LAPACKE): BUILD=1, or automatic
 #      when no carried binaries exist;
 #   b) carried: on the machine with the toolkit run bench/cuda_pack.sh, then carry `carry/cuda`
-#      (binaries, non-CUDA libraries incl. libmsgpackc.so.2, a 6,000-image Fashion-MNIST subset).
+#      (binaries, non-CUDA libraries incl. libmsgpackc.so.2, a 9,000-image Fashion-MNIST subset).
 #      An LD_LIBRARY_PATH already pointing at a carried libmsgpackc.so.2 is kept (searched first).
 # CUDA 13 libraries (cudart, cuBLAS, cuDNN 9) come from the GPU machine: /usr/local/cuda and the
 # nvidia-* Python wheels' lib folders are added to LD_LIBRARY_PATH.
 # Usage: bench/cuda_check.sh   env: RESULTS (folder for logs, default /tmp/cuda_check), BUILD=1,
 #        PACK (carry/cuda), PYTHON (python3), STEPS (30), SKIP_BENCH=1, SKIP_TESTS=1,
-#        CPU_BENCH=1 (also time the CPU backend on the same network)
+#        CPU_BENCH=1 (also time the CPU backend on the same network), SKIP_SEARCH=1,
+#        LIMIT_S (60: seconds per search-throughput run), SEARCH_JOBS ("1 4 8")
 # Exit status: 0 when every test passed (skips count as failures here: there is a GPU).
 # With the device tool (OUT set by it; everything must fit one call of ~5 minutes):
 #   run(carry=["carry/cuda"], timeout_s=540, command="bash bench/cuda_check.sh")
@@ -138,12 +142,39 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
     [ -n "$ours" ] || { note_fail "pnas bench"; cat "$out/pnas_tf32_$tf.err"; }
     [ -n "$ref" ] || { echo "torch bench failed:"; tail -5 "$out/torch_tf32_$tf.err"; }
   done
-  head -c 400 "$out/pnas_tf32_0.json"; echo
+  head -c 600 "$out/pnas_tf32_0.json"; echo
+  # the same fp32 step without CUDA graphs (eager launches): what the graphs save
+  PNAS_CUDA_GRAPHS=0 PNAS_CUDA_TF32=0 "$bin/cuda_bench" --backend cuda --N 2 --F 24 --batch 128 \
+    --steps "$steps" --warmup 5 > "$out/pnas_nographs.json" 2> "$out/pnas_nographs.err" &&
+    echo "pnas fp32 without CUDA graphs: $(field img_per_s < "$out/pnas_nographs.json") img/s"
+  # several steps of different children at once on one GPU: the images/s of one bench process
+  # while 3 more run the same network (a rough view of --jobs-per-gpu 4 at batch 128)
+  for k in 1 2 3; do
+    PNAS_CUDA_TF32=0 "$bin/cuda_bench" --backend cuda --N 2 --F 24 --batch 128 \
+      --steps "$steps" --warmup 5 > "$out/pnas_conc_$k.json" 2>&1 &
+  done
+  PNAS_CUDA_TF32=0 "$bin/cuda_bench" --backend cuda --N 2 --F 24 --batch 128 --steps "$steps" \
+    --warmup 5 > "$out/pnas_conc_0.json" 2>&1
+  wait
+  tot=0
+  for k in 0 1 2 3; do
+    v=$(field img_per_s < "$out/pnas_conc_$k.json")
+    tot=$(awk -v a="$tot" -v b="${v:-0}" 'BEGIN { print a + b }')
+  done
+  echo "4 bench processes at once: $tot img/s in all"
+
   if [ "${CPU_BENCH:-0}" = 1 ]; then # the CPU backend on the same network, for scale (slow)
     "$bin/cuda_bench" --backend cpu --N 2 --F 24 --batch 128 --steps 3 --warmup 1 \
       --threads "$(nproc)" > "$out/pnas_cpu.json" 2>&1 &&
       echo "pnas cpu backend ($(nproc) threads): $(field img_per_s < "$out/pnas_cpu.json") img/s"
   fi
+fi
+if [ "${SKIP_SEARCH:-0}" != 1 ]; then
+  # children per hour at the default search settings, --jobs-per-gpu 1 and more (bench/search_rate.sh)
+  say "search throughput: children/hour, default settings, LIMIT_S=${LIMIT_S:-60} per run"
+  PNAS_DATA_DIR=$datadir DEVICE=cuda LIMIT_S=${LIMIT_S:-60} WORK=$out/search \
+    bash "$root/bench/search_rate.sh" "$pnas" ${SEARCH_JOBS:-1 4 8} 2>&1 | tee "$out/search_rate.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || note_fail "search throughput"
 fi
 say "results in $out"
 if [ -n "${OUT:-}" ] && [ -d "$OUT" ] && [ "$OUT" != "$out" ]; then # the device tool's folder

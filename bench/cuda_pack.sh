@@ -2,8 +2,9 @@
 # Builds, on a machine with the CUDA toolkit (no GPU needed), what bench/cuda_check.sh runs on a
 # GPU machine that lacks this project's build dependencies (msgpack, OpenBLAS, LAPACKE): the
 # binaries (MPI off, no -march=native), the non-system shared libraries they need except the
-# CUDA ones (the GPU machine has its own CUDA 13 runtime, cuBLAS and cuDNN), and the first 6,000
-# Fashion-MNIST training images (enough for a search's 5,000-image validation split).
+# CUDA ones (the GPU machine has its own CUDA 13 runtime, cuBLAS and cuDNN), and the first 9,000
+# Fashion-MNIST training images (a search's default 4,000 training images plus its 5,000-image
+# validation split, so search-throughput figures are measured at the default sizes).
 # Output: carry/cuda/ (ignored by git; name it in the device tool's `carry`), about 25 MB.
 # Usage: bench/cuda_pack.sh [BUILD_DIR (build-cudapack)]   env: JOBS (2)
 set -eu
@@ -38,7 +39,7 @@ tar -C "$pack" -cJf "$pack/lib.tar.xz" lib
 rm -rf "$pack/lib"
 python3 - "$pack/data" <<'EOF'
 import gzip, struct, sys
-src, dst, n = "/usr/share/datasets/fashion-mnist/", sys.argv[1] + "/", 6000
+src, dst, n = "/usr/share/datasets/fashion-mnist/", sys.argv[1] + "/", 9000
 with gzip.open(src + "train-images-idx3-ubyte.gz", "rb") as f:
     magic, _, h, w = struct.unpack(">IIII", f.read(16))
     img = f.read(n * h * w)
