@@ -2,23 +2,63 @@
 // every job rank 0 sends and answer with the child's record, until "stop". A worker never opens
 // the run directory (only rank 0 writes the store). A child that fails to train is a result with
 // ok = 0; a worker that cannot train at all (dataset missing, bad message) reports an error.
+// Each worker takes one GPU of its node (local rank mod GPUs) through CUDA_VISIBLE_DEVICES before
+// any CUDA call, and trains with the search's --device.
 #ifdef PNAS_HAVE_MPI
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "pnas/mpi_world.h"
 #include "pnas/search.h"
 
-// GPUs this worker may use: none for now, every worker trains on the CPU (untested on GPUs, so
-// not enabled). HOOK for one GPU per worker: the "cuda" backend opens device 0, so count the GPUs
-// here without initialising CUDA (CUDA_VISIBLE_DEVICES, else /proc/driver/nvidia/gpus), set
-// CUDA_VISIBLE_DEVICES to the one mpi_pick_gpu(local rank, count) picks before any CUDA call,
-// pass the job's --device instead of "cpu" in config_from_job, and let rank 0 accept --device
-// cuda under MPI (search.c choose_device). The hello then names "cuda:<n>".
-static int worker_gpus(void) { return 0; }
+// GPUs on this node, counted without initialising CUDA (a process picks its GPU through
+// CUDA_VISIBLE_DEVICES, which must be set before its first CUDA call): the entries of
+// CUDA_VISIBLE_DEVICES when it is set (copied to *list), else the entries of
+// /proc/driver/nvidia/gpus (the driver's list). 0: no GPU, the worker trains on the CPU.
+static int worker_gpus(char *list, size_t listlen) {
+  list[0] = '\0';
+  const char *v = getenv("CUDA_VISIBLE_DEVICES");
+  if (v) {
+    snprintf(list, listlen, "%s", v);
+    if (!*v) return 0;
+    int n = 1;
+    for (const char *p = v; *p; p++) n += *p == ',';
+    return n;
+  }
+  DIR *d = opendir("/proc/driver/nvidia/gpus");
+  if (!d) return 0;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+// One GPU per worker: local rank mod GPUs (mpi_pick_gpu), made the only visible device of this
+// process. Returns the picked index (into the node's GPUs) or -1 (none: CPU).
+static int worker_take_gpu(int local_rank) {
+  char list[256];
+  int n = worker_gpus(list, sizeof list);
+  int g = mpi_pick_gpu(local_rank, n);
+  if (g < 0) return -1;
+  char one[64];
+  if (list[0]) { // the g-th entry of the caller's list
+    const char *p = list;
+    for (int i = 0; i < g && p; i++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    size_t len = p ? strcspn(p, ",") : 0;
+    if (!p || !len || len >= sizeof one) return -1;
+    memcpy(one, p, len);
+    one[len] = '\0';
+  } else {
+    snprintf(one, sizeof one, "%d", g);
+  }
+  setenv("CUDA_VISIBLE_DEVICES", one, 1);
+  return g;
+}
 
 // The job's training settings ("name=value;..." from search_settings_string) go back through the
 // CLI flag table, so every field that keys the cache travels without a list kept here; the
@@ -55,8 +95,8 @@ static int config_from_job(const mpi_job *j, search_config *cfg, char *err, size
     return -1;
   }
   snprintf(cfg->strategy, sizeof cfg->strategy, "%s", j->strategy);
-  // CPU until workers get GPUs (see worker_gpus); rank 0 already rejected --device cuda.
-  snprintf(cfg->device, sizeof cfg->device, "cpu");
+  // The job's --device: cpu, cuda (this worker's GPU, see worker_take_gpu) or auto.
+  snprintf(cfg->device, sizeof cfg->device, "%s", j->device[0] ? j->device : "cpu");
   // --threads 0 means "all cores": shared by the workers of this node, not taken by each.
   int t = mpi_world_cpus() / mpi_world_local_workers();
   cfg->threads = j->threads > 0 ? j->threads : t > 0 ? t : 1;
@@ -95,8 +135,11 @@ int mpi_worker_run(void) {
   h->host[sizeof h->host - 1] = '\0';
   h->local_rank = mpi_world_local_rank();
   h->local_workers = mpi_world_local_workers();
-  h->gpu = mpi_pick_gpu(h->local_rank, worker_gpus());
-  snprintf(h->device, sizeof h->device, "cpu");
+  h->gpu = worker_take_gpu(h->local_rank);
+  if (h->gpu >= 0)
+    snprintf(h->device, sizeof h->device, "gpu %.24s", getenv("CUDA_VISIBLE_DEVICES"));
+  else
+    snprintf(h->device, sizeof h->device, "cpu");
   if (mpi_world_send(0, m, err, sizeof err)) {
     fprintf(stderr, "pnas: worker rank %d: %s\n", rank, err);
     free(m);

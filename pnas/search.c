@@ -58,13 +58,12 @@ static int choose_device(search_ctx *s, const search_config *cfg, char *err, siz
   s->backend = "cpu";
   snprintf(s->devname, sizeof s->devname, "cpu");
   if (!strcmp(cfg->device, "cpu")) return 0;
-  if (mpi_world_workers() > 0) { // rank 0 trains nothing; workers get no GPU yet (mpi_worker.c)
-    if (!strcmp(cfg->device, "cuda")) {
-      snprintf(err, errlen, "--device cuda: MPI workers train on the CPU for now (see "
-                            "pnas/mpi_worker.c); use --device cpu or auto");
-      return -1;
-    }
-    fprintf(stderr, "pnas: MPI workers train children on the CPU\n");
+  if (mpi_world_workers() > 0) {
+    // Rank 0 trains nothing: each worker rank opens its own GPU (local rank mod the node's GPUs,
+    // pnas/mpi_worker.c) with this --device, or trains on the CPU where there is none (auto) or
+    // fails the job with the reason (cuda).
+    fprintf(stderr, "pnas: MPI workers train children (--device %s: one GPU per worker where "
+                    "there are GPUs)\n", cfg->device);
     return 0;
   }
   const kn_backend *be = kn_backend_by_name("cuda");

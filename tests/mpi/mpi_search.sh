@@ -117,6 +117,30 @@ worker-error)
   grep -q "continue with: pnas search --resume $D" "$D.err" || fail "no resume hint"
   echo "worker error: the job stopped with exit $rc and the worker's reason"
   ;;
+gpu-pick)
+  # One GPU per worker: with CUDA_VISIBLE_DEVICES=5,7 the two workers of this node take 5 and 7
+  # (local rank mod 2) and say so in their hello; --device cpu still trains on the CPU. Then
+  # --device cuda where the workers have no usable GPU stops the job with the worker's reason.
+  D=$WORK/gpupick
+  rm -rf "$D" "$D".* "$D"c "$D"c.*
+  CUDA_VISIBLE_DEVICES=5,7 timeout 300 "${MPI[@]}" -x CUDA_VISIBLE_DEVICES "$PNAS" search \
+    "${ARGS[@]}" --max-blocks 1 --device cpu --run "$D" > "$D.out" 2> "$D.err" ||
+    fail "exit $?: $(tail -5 "$D.err")"
+  grep -q "worker rank [12] .*device gpu 5" "$D.err" && grep -q "worker rank [12] .*device gpu 7" "$D.err" ||
+    fail "workers did not take GPUs 5 and 7: $(grep worker "$D.err")"
+  grep -q "best cell" "$D.out" || fail "no result with --device cpu"
+  timeout 300 env -u CUDA_VISIBLE_DEVICES "${MPI[@]}" "$PNAS" search "${ARGS[@]}" --max-blocks 1 \
+    --device cuda --run "$D"c > "$D"c.out 2> "$D"c.err
+  rc=$?
+  if grep -q "device gpu" "$D"c.err; then
+    echo "this node has GPUs: --device cuda under MPI not checked for refusal"
+  else
+    [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "--device cuda without GPUs: exit $rc"
+    grep -q "worker rank [12] failed: --device cuda: " "$D"c.err ||
+      fail "no clear message from the worker: $(tail -5 "$D"c.err)"
+  fi
+  echo "gpu pick: workers took GPUs 5 and 7; --device cuda without GPUs: exit $rc with the reason"
+  ;;
 pool)
   # $PNAS is test_mpi_pool here: the asynchronous API in one process and on 3 ranks.
   D=$WORK/pool
