@@ -11,7 +11,7 @@
 
 static const char USAGE[] =
     "usage: pnas [search] [flags] [--run DIR]\n"
-    "       pnas search --resume DIR [--salvage] [--threads t]\n"
+    "       pnas search --resume DIR [--salvage] [--threads t] [--jobs J] [--device D]\n"
     "Runs an architecture search (PNAS by default) and prints the best cell found.\n"
     "With no flags: a small real search on Fashion-MNIST sized for 2 CPU cores.\n"
     "  --run DIR    run directory [runs/<timestamp>]   --resume DIR  continue a killed search\n"
@@ -65,9 +65,18 @@ int cmd_search(int argc, char **argv) {
   int salvage = 0, threads = -1;
   arg_spec specs[64];
   int n = search_config_args(&cfg, specs, 60);
-  int config_given = 0; // any config flag other than --threads (not allowed with --resume)
-  for (int i = 0; i < n; i++)
-    if (strcmp(specs[i].name, "threads")) specs[i].seen = &config_given;
+  // With --resume only where children train may change (--threads, --jobs, --device); any
+  // other config flag is refused (the rest comes from the run's config).
+  int config_given = 0, jobs_given = 0, device_given = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(specs[i].name, "threads")) continue;
+    if (!strcmp(specs[i].name, "jobs") || !strcmp(specs[i].name, "jobs-per-gpu"))
+      specs[i].seen = &jobs_given;
+    else if (!strcmp(specs[i].name, "device"))
+      specs[i].seen = &device_given;
+    else
+      specs[i].seen = &config_given;
+  }
   specs[n++] = (arg_spec){"run", ARG_STR, &run, 0, -1, NULL};
   specs[n++] = (arg_spec){"resume", ARG_STR, &resume, 0, -1, NULL};
   specs[n++] = (arg_spec){"salvage", ARG_FLAG, &salvage, 0, -1, NULL};
@@ -80,17 +89,26 @@ int cmd_search(int argc, char **argv) {
   if (resume) {
     // Everything but the thread count comes from the run's saved configuration.
     if (config_given || run) {
-      fprintf(stderr, "pnas search: --resume takes only --salvage and --threads (the rest "
-                      "comes from %s/config.msgpack)\n",
+      fprintf(stderr, "pnas search: --resume takes only --salvage, --threads, --jobs and "
+                      "--device (the rest comes from %s/config.msgpack)\n",
               resume);
       return 2;
     }
     threads = cfg.threads;
+    int jobs = cfg.jobs;
+    char device[sizeof cfg.device];
+    snprintf(device, sizeof device, "%s", cfg.device);
     if (search_config_load(&cfg, resume, err, sizeof err)) {
       fprintf(stderr, "pnas search: cannot resume: %s\n", err);
       return 1;
     }
     if (threads > 0) cfg.threads = threads;
+    if (jobs_given) cfg.jobs = jobs;
+    if (device_given) snprintf(cfg.device, sizeof cfg.device, "%s", device);
+    if (search_config_check(&cfg, err, sizeof err)) {
+      fprintf(stderr, "pnas search: %s\n", err);
+      return 2;
+    }
     run = resume;
   } else {
     if (search_config_check(&cfg, err, sizeof err)) {

@@ -46,7 +46,6 @@ typedef struct {
   pthread_t tid;
   int started;        // pthread_create succeeded (to join)
   struct kn_device *dev; // its device on a device backend (NULL on the CPU)
-  int owns_dev;       // opened by the thread (else borrowed from the search context)
   int status;         // 0 starting, 1 ready, -1 could not start (why)
   char why[256];
   int assigned;       // a job waits in id..predicted
@@ -116,9 +115,15 @@ static void *thread_main(void *arg) {
   char why[256] = "";
   int ok = 1;
   // A device backend: a device of its own (kernels/backend.h: not shared between threads).
-  if (be && be->dev_open && !t->dev) {
-    if (be->dev_open(&t->dev, why, sizeof why)) ok = 0;
-    else t->owns_dev = 1;
+  // Opened once per search and thread slot, then kept (search_ctx_device_slot): a PNAS level's
+  // pool reuses the cuDNN plans the previous level's children made.
+  kn_device **slot = search_ctx_device_slot(p->s, t->index - 1);
+  if (be && be->dev_open && slot) {
+    if (!*slot && be->dev_open(slot, why, sizeof why)) ok = 0;
+    t->dev = *slot;
+  } else if (be && be->dev_open) {
+    snprintf(why, sizeof why, "no device slot for pool thread %d", t->index);
+    ok = 0;
   }
   pthread_mutex_lock(&p->mu);
   t->status = ok ? 1 : -1;
@@ -145,7 +150,6 @@ static void *thread_main(void *arg) {
     pthread_cond_broadcast(&p->done);
   }
   pthread_mutex_unlock(&p->mu);
-  if (t->owns_dev) be->dev_close(t->dev);
   return NULL;
 }
 
@@ -179,9 +183,8 @@ static int open_threads(mpi_pool *p, int jobs, char *err, size_t errlen) {
   int total = cfg->threads > 0 ? cfg->threads : cpu_count();
   p->child_threads = total / jobs > 1 ? total / jobs : 1;
   p->train = g_trainer ? g_trainer : search_train_record_dev;
-  // The search's own device (opened by search_ctx_open) serves the first thread: the caller
-  // does not train while a pool is open.
-  p->th[1].dev = search_ctx_device(p->s);
+  // Thread w trains on device slot w-1: slot 0 is the search's own device (the caller does not
+  // train while a pool is open).
   for (int w = 1; w <= jobs; w++) {
     pool_thread *t = &p->th[w];
     t->p = p;

@@ -28,6 +28,7 @@ struct search_ctx {
   // where children train (--device): backend name, its opened device (NULL on the CPU), label
   const char *backend;
   kn_device *dev;
+  kn_device *xdev[SEARCH_MAX_JOBS]; // --jobs: the other pool threads' devices, kept across pools
   char devname[32];
   // progress
   int tty;
@@ -50,6 +51,10 @@ uint32_t search_ctx_ops(const search_ctx *s) { return s->ops; }
 uint64_t search_ctx_settings(const search_ctx *s) { return s->settings; }
 const char *search_ctx_backend(const search_ctx *s) { return s->backend; }
 kn_device *search_ctx_device(search_ctx *s) { return s->dev; }
+kn_device **search_ctx_device_slot(search_ctx *s, int k) {
+  if (k <= 0) return &s->dev;
+  return k <= SEARCH_MAX_JOBS ? &s->xdev[k - 1] : NULL;
+}
 
 // --device cpu|cuda|auto. auto: the GPU when one works, else the CPU, said once on stderr;
 // cuda: an error saying why when there is no usable GPU. The device is opened once here and
@@ -164,6 +169,8 @@ void search_ctx_close(search_ctx *s) {
   store_close(s->cache);
   data_free(&s->full);
   if (s->dev) kn_backend_by_name(s->backend)->dev_close(s->dev);
+  for (int k = 0; k < SEARCH_MAX_JOBS; k++)
+    if (s->xdev[k]) kn_backend_by_name(s->backend)->dev_close(s->xdev[k]);
   free(s);
 }
 

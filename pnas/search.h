@@ -76,6 +76,11 @@ uint64_t search_ctx_settings(const search_ctx *s);
 // a time: the caller's, or an in-process pool thread's while a pool is open (pnas/mpi_pool.c).
 const char *search_ctx_backend(const search_ctx *s);
 struct kn_device *search_ctx_device(search_ctx *s);
+// Device slot k of the in-process pool's threads (k = 0: the search's own device; 1..
+// SEARCH_MAX_JOBS: opened by pool thread k+1 on first use and kept, with their cuDNN plans, for
+// every later pool of this search; closed by search_ctx_close). NULL when k is out of range.
+#define SEARCH_MAX_JOBS 64
+struct kn_device **search_ctx_device_slot(search_ctx *s, int k);
 
 // Shares trained children with other runs (e.g. the strategies of one comparison): before
 // training, the evaluator also looks in the store at dir (created when missing); a hit is

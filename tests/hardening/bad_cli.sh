@@ -76,9 +76,9 @@ row 2 "$T/run already holds a search; continue it with .pnas search --resume" se
 row 1 "cannot resume: $T/empty/config.msgpack: No such file" search --resume "$T/empty"
 row 1 "cannot resume: $T/missing/config.msgpack: No such file" search --resume "$T/missing"
 row 1 "cannot resume: $T/file/config.msgpack: Not a directory" search --resume "$T/file"
-row 2 "--resume takes only --salvage and --threads"   search --resume "$T/run" --beam 8
-row 2 "--resume takes only --salvage and --threads"   search --resume "$T/run" --epochs 3 --threads 1
-row 2 "--resume takes only --salvage and --threads"   search --resume "$T/run" --run "$N"
+row 2 "--resume takes only --salvage, --threads, --jobs" search --resume "$T/run" --beam 8
+row 2 "--resume takes only --salvage, --threads, --jobs" search --resume "$T/run" --epochs 3 --threads 1
+row 2 "--resume takes only --salvage, --threads, --jobs" search --resume "$T/run" --run "$N"
 row 2 "--resume needs a value"                        search --resume
 row 2 "give one run directory"                        inspect
 row 1 "$T/missing/results.log: No such file"          inspect "$T/missing"
