@@ -64,7 +64,7 @@ static void host_zero(kn_ctx *ctx, void *dst, size_t bytes) {
         P##bn_fwd_train, P##bn_fwd_eval, P##bn_bwd, P##relu_fwd, P##relu_bwd, P##add_fwd, P##acc, \
         P##concat_fwd, P##concat_bwd, P##sub_fwd, P##sub_bwd, P##gap_fwd, P##gap_bwd, P##fc_fwd,  \
         P##fc_bwd, P##xent, P##sgd, kn_host_gather_u8, kn_host_loss_acc, kn_host_tick,          \
-        kn_host_topk_count, NULL, NULL, NULL, NULL, NULL, NULL, NULL                               \
+        kn_host_topk_count, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                         \
   }
 
 static const kn_backend REF = KN_TABLE(kn_ref_, "ref");

@@ -181,6 +181,8 @@ typedef struct kn_backend {
   int (*dev_open)(kn_device **out, char *msg, size_t msglen);
   void (*dev_close)(kn_device *dev);
   const char *(*dev_name)(const kn_device *dev);
+  // Free and total memory of the device now (all its users together). 0 ok, -1 unknown.
+  int (*dev_mem)(kn_device *dev, size_t *free_bytes, size_t *total_bytes);
 } kn_backend;
 
 // Execution context: the backend, thread count and a growable scratch area (planned by the

@@ -189,6 +189,7 @@ static const kn_backend CUDA = {
     .dev_open = kn_cuda_dev_open,
     .dev_close = kn_cuda_dev_close,
     .dev_name = kn_cuda_dev_name,
+    .dev_mem = kn_cuda_dev_mem,
 };
 
 const kn_backend *kn_backend_cuda(void) { return &CUDA; }

@@ -59,6 +59,7 @@ static inline int kn_cuda_rt(kn_ctx *ctx, char *err, size_t errlen, cudaError_t 
 int kn_cuda_dev_open(kn_device **out, char *msg, size_t msglen);
 void kn_cuda_dev_close(kn_device *d);
 const char *kn_cuda_dev_name(const kn_device *d);
+int kn_cuda_dev_mem(kn_device *d, size_t *free_bytes, size_t *total_bytes);
 
 // CUDA graphs of the training step (cuda_graph.c; the seam's graph_* entries).
 int kn_cuda_graph_begin(kn_ctx *ctx);

@@ -122,6 +122,16 @@ void kn_cuda_dev_close(kn_device *d) {
 
 const char *kn_cuda_dev_name(const kn_device *d) { return d->name; }
 
+int kn_cuda_dev_mem(kn_device *d, size_t *free_bytes, size_t *total_bytes) {
+  int cur = -1;
+  if (cudaGetDevice(&cur) != cudaSuccess || cur != d->id ||
+      cudaMemGetInfo(free_bytes, total_bytes) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return -1;
+  }
+  return 0;
+}
+
 // The current device (0 unless the process chose another with cudaSetDevice first).
 int kn_cuda_dev_open(kn_device **out, char *msg, size_t msglen) {
   *out = NULL;

@@ -299,6 +299,17 @@ static void hand_to_thread(mpi_pool *p, int w, const pool_job *jb) {
 // Hands the oldest queued children to idle workers. With threads, a child that must train alone
 // waits (and holds back the children queued after it) until no other child trains, and nothing
 // starts next to it.
+// Device backends: room for one more child next to those running, judged by the largest child
+// measured so far (net + data, plus half again for workspaces and scratch) against the device's
+// free memory now. Always 1 before a child has been measured and on the CPU.
+static int memory_fits(mpi_pool *p) {
+  const kn_backend *be = kn_backend_by_name(search_ctx_backend(p->s));
+  kn_device *dev = search_ctx_device(p->s);
+  size_t fr = 0, total = 0;
+  if (!be || !be->dev_mem || !dev || p->max_memory == 0 || be->dev_mem(dev, &fr, &total)) return 1;
+  return fr >= p->max_memory + p->max_memory / 2;
+}
+
 static int dispatch(mpi_pool *p, char *err, size_t errlen) {
   int qi = 0, busy = 0;
   if (p->th) {
@@ -317,6 +328,7 @@ static int dispatch(mpi_pool *p, char *err, size_t errlen) {
     pool_job *jb = &p->jobs[qi];
     if (p->th) {
       if (jb->alone && busy) return 0;
+      if (busy && !memory_fits(p)) return 0; // waits for a running child to finish
       if (busy) { // every child training now overlaps this one
         jb->overlapped = 1;
         for (int v = 1; v <= p->workers; v++) {
