@@ -15,6 +15,7 @@ jobs_list=${*:-1 2 4 8}
 device=${DEVICE:-cuda}
 limit=${LIMIT_S:-120}
 work=${WORK:-$(mktemp -d)}
+mkdir -p "$work" || exit 1
 data_flag=()
 [ -n "${PNAS_DATA_DIR:-}" ] && data_flag=(--data "$PNAS_DATA_DIR")
 status=0
@@ -34,7 +35,11 @@ for j in $jobs_list; do
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   rate=$(awk -v n="$trained" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? n * 3600 / s : 0) }')
   note=""
-  [ "$rc" = 0 ] || note="(stopped at ${limit}s, rc $rc)"
+  case $rc in
+  0) ;;
+  124) note="(stopped at ${limit}s)" ;;
+  *) note="(exit $rc)" ;;
+  esac
   printf '%-6s %8s %10s %14s  %s %s\n' "$j" "$trained" "$secs" "$rate" "$devs" "$note"
   if [ "$trained" = 0 ]; then
     echo "  no child trained with --jobs $j:"
