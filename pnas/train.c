@@ -72,7 +72,8 @@ static void gather(const norm_table *t, const data_set *d, const int *idx, int n
 static int open_ctx(kn_ctx *ctx, const train_config *cfg, kn_device **owned, char *err,
                     size_t errlen) {
   *owned = NULL;
-  const kn_backend *be = kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
+  const kn_backend *be =
+      cfg->backend_table ? cfg->backend_table : kn_backend_by_name(cfg->backend ? cfg->backend : "cpu");
   if (!be) {
     snprintf(err, errlen, "unknown backend '%s'", cfg->backend);
     return -1;

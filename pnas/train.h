@@ -35,6 +35,7 @@ typedef struct {
   uint64_t seed;          // initialisation and shuffling
   int threads;            // OpenMP threads for the CPU backend
   const char *backend;    // "cpu" (default, fast paths), "ref" (reference loops) or "cuda"
+  const struct kn_backend *backend_table; // tests: a backend table used instead of `backend`
   struct kn_device *device; // "cuda": the device opened once by the caller (kn_backend.dev_open,
                           // kept across children so cuDNN algorithm choices are reused);
                           // NULL: each call opens and closes its own (slow, but works)
