@@ -5,17 +5,7 @@
 // batch norm (cuDNN, cudnn_ops.c), GEMMs (cuBLAS), depthwise and pooling (cuda_spatial.cu).
 #include "kernels/cuda_kernels.h"
 
-#define KN_THREADS 256
-
-// Enough blocks for `count` threads of work, capped: the kernels use grid-stride loops.
-static unsigned blocks_for(size_t count) {
-  size_t b = (count + KN_THREADS - 1) / KN_THREADS;
-  return (unsigned)(b < 65536 ? (b ? b : 1) : 65536);
-}
-
-#define GRID_STRIDE(i, count)                                                                      \
-  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (count);                     \
-       i += (size_t)gridDim.x * blockDim.x)
+#include "kernels/cuda_launch.h"
 
 static __global__ void relu_fwd_k(size_t count, const float *__restrict__ x, float *__restrict__ y) {
   GRID_STRIDE(i, count) y[i] = x[i] > 0.0f ? x[i] : 0.0f;

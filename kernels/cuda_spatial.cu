@@ -10,16 +10,7 @@
 
 #include "kernels/cuda_kernels.h"
 
-#define KN_THREADS 256
-
-static unsigned blocks_for(size_t count) {
-  size_t b = (count + KN_THREADS - 1) / KN_THREADS;
-  return (unsigned)(b < 65536 ? (b ? b : 1) : 65536);
-}
-
-#define GRID_STRIDE(i, count)                                                                      \
-  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (count);                     \
-       i += (size_t)gridDim.x * blockDim.x)
+#include "kernels/cuda_launch.h"
 
 typedef struct { // kn_conv, as kernel arguments
   int n, c, h, w, ho, wo, stride, dil, pt, pl;

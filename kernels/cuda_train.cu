@@ -7,16 +7,7 @@
 
 #include "kernels/cuda_kernels.h"
 
-#define KN_THREADS 256
-
-static unsigned blocks_for(size_t count) {
-  size_t b = (count + KN_THREADS - 1) / KN_THREADS;
-  return (unsigned)(b < 65536 ? (b ? b : 1) : 65536);
-}
-
-#define GRID_STRIDE(i, count)                                                                      \
-  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (count);                     \
-       i += (size_t)gridDim.x * blockDim.x)
+#include "kernels/cuda_launch.h"
 
 // One thread per output float; the thread of each image's first float also writes its label.
 // Augmentation as kn_host_gather_u8 (kn_aug_hash is shared through kernels/backend.h).

@@ -5,16 +5,13 @@
 // result signalled with a condition variable). Either way the calling thread alone reads and
 // writes the store, in the order the results arrive. With neither it defers to search_eval,
 // exactly as the harness always did.
-#define _GNU_SOURCE // sched_getaffinity, CPU_COUNT
 #include "pnas/mpi_pool.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kernels/backend.h"
 #include "pnas/mpi_world.h"
@@ -87,16 +84,6 @@ struct mpi_pool {
 static mpi_pool_trainer g_trainer; // tests only (mpi_pool_set_trainer)
 
 void mpi_pool_set_trainer(mpi_pool_trainer f) { g_trainer = f; }
-
-static int cpu_count(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
-}
 
 // A failure that says it ran out of memory: "out of memory ...", "out of GPU memory: ...",
 // "out of cuda memory for ...", "net: out of memory allocating ...".
@@ -180,7 +167,7 @@ static int open_threads(mpi_pool *p, int jobs, char *err, size_t errlen) {
   }
   p->sync_init = 1;
   p->workers = jobs;
-  int total = cfg->threads > 0 ? cfg->threads : cpu_count();
+  int total = cfg->threads > 0 ? cfg->threads : mpi_world_cpus();
   p->child_threads = total / jobs > 1 ? total / jobs : 1;
   p->train = g_trainer ? g_trainer : search_train_record_dev;
   // Thread w trains on device slot w-1: slot 0 is the search's own device (the caller does not

@@ -41,7 +41,9 @@ int mpi_world_rank(void) { return W.rank; }
 int mpi_world_workers(void) { return W.size > 1 && W.rank == 0 ? W.size - 1 : 0; }
 int mpi_world_local_rank(void) { return W.local_rank; }
 int mpi_world_local_workers(void) { return W.local_workers; }
-int mpi_world_cpus(void) { return W.cpus > 0 ? W.cpus : 1; }
+static int affinity_cpus(void);
+// Set by mpi_world_start; a process that never called it (a test) asks the scheduler.
+int mpi_world_cpus(void) { return W.cpus > 0 ? W.cpus : affinity_cpus(); }
 void mpi_world_busy_add(int delta) { W.busy += delta; }
 
 int mpi_pick_gpu(int local_rank, int ngpus) {

@@ -29,7 +29,7 @@ int mpi_world_size(void);    // 1 without MPI
 int mpi_world_rank(void);    // 0 without MPI
 int mpi_world_workers(void); // on rank 0 of an MPI job: size - 1 worker ranks; else 0
 // This process's index among the worker ranks of its node, their count, and the CPUs it may
-// run on (sched affinity); set on worker ranks, 0/1/cores elsewhere.
+// run on (sched affinity).
 int mpi_world_local_rank(void);
 int mpi_world_local_workers(void);
 int mpi_world_cpus(void);

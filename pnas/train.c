@@ -157,6 +157,17 @@ static void sess_close(session *S) {
   S->ctx_open = 0;
 }
 
+// Frees a training run's host buffers and data, then the session.
+static void sess_end(session *S, float *table, int *perm, uint8_t *img, int32_t *lab,
+                     int32_t *perm_dev) {
+  free(table);
+  free(perm);
+  sess_free_buf(S, img);
+  sess_free_buf(S, lab);
+  sess_free_buf(S, perm_dev);
+  sess_close(S);
+}
+
 // Opens the backend, builds the network and the state buffers. 0 ok, -1 with err.
 static int sess_open(session *S, const train_config *cfg, const space_cell *cell, int c, int h,
                      int w, int classes, int batch, int64_t steps, char *err, size_t errlen) {
@@ -459,12 +470,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   res->ok = 1;
 done:
   res->seconds = now_s() - t0;
-  free(table);
-  free(perm);
-  sess_free_buf(&S, img);
-  sess_free_buf(&S, lab);
-  sess_free_buf(&S, perm_dev);
-  sess_close(&S);
+  sess_end(&S, table, perm, img, lab, perm_dev);
   return rc;
 }
 
@@ -523,12 +529,7 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
     }
   }
 out:
-  free(table);
-  free(perm);
-  sess_free_buf(&S, img);
-  sess_free_buf(&S, lab);
-  sess_free_buf(&S, perm_dev);
-  sess_close(&S);
+  sess_end(&S, table, perm, img, lab, perm_dev);
   return rc;
 }
 
