@@ -122,6 +122,10 @@ typedef struct kn_backend {
   // y (n, cy, h, w) channels [coff, coff + xs.c) = x (xs); backward dx += that slice of dy
   void (*concat_fwd)(kn_ctx *, kn_shape xs, int cy, int coff, const float *x, float *y);
   void (*concat_bwd)(kn_ctx *, kn_shape xs, int cy, int coff, const float *dy, float *dx);
+  // A block's output written straight into its slice of the cell's concatenation: y (n, cy, h, w)
+  // channels [coff, coff + xs.c) = a + b (both xs). Backward is concat_bwd into da and into db.
+  void (*add_concat)(kn_ctx *, kn_shape xs, int cy, int coff, const float *a, const float *b,
+                     float *y);
   // stride-2 sampling with offset off (0 or 1): y[i][j] = x[2i+off][2j+off], 0 outside.
   // Output (n, c, (h+1)/2, (w+1)/2). off=1 is factorized reduction's shifted path (TF: pad
   // [[0,1],[0,1]], [:,1:,1:], 1x1 avg pool stride 2).

@@ -270,6 +270,18 @@ void kn_cpu_concat_fwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *
     memcpy(y + ((size_t)n * cy + coff) * hw, x + n * blk, blk * sizeof(float));
 }
 
+void kn_cpu_add_concat(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *a, const float *b,
+                       float *y) {
+  size_t blk = (size_t)xs.c * xs.h * xs.w, hw = (size_t)xs.h * xs.w;
+#pragma omp parallel for num_threads(ctx->threads) schedule(static) if (blk * xs.n > KN_PAR_MIN)
+  for (int n = 0; n < xs.n; n++) {
+    const float *p = a + n * blk, *q = b + n * blk;
+    float *d = y + ((size_t)n * cy + coff) * hw;
+#pragma omp simd
+    for (size_t i = 0; i < blk; i++) d[i] = p[i] + q[i];
+  }
+}
+
 void kn_cpu_concat_bwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *dy, float *dx) {
   size_t blk = (size_t)xs.c * xs.h * xs.w, hw = (size_t)xs.h * xs.w;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static) if (blk * xs.n > KN_PAR_MIN)

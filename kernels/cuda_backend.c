@@ -110,6 +110,10 @@ static void cu_concat_fwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const floa
 static void cu_concat_bwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *dy, float *dx) {
   RUN(ctx, kn_cuk_concat_bwd(S, xs.n, xs.c, (size_t)xs.h * xs.w, cy, coff, dy, dx));
 }
+static void cu_add_concat(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *a,
+                          const float *b, float *y) {
+  RUN(ctx, kn_cuk_add_concat(S, xs.n, xs.c, (size_t)xs.h * xs.w, cy, coff, a, b, y));
+}
 static void cu_sub_fwd(kn_ctx *ctx, kn_shape xs, int off, const float *x, float *y) {
   RUN(ctx, kn_cuk_sub_fwd(S, (size_t)xs.n * xs.c, xs.h, xs.w, off, x, y));
 }
@@ -170,6 +174,7 @@ static const kn_backend CUDA = {
     .acc = cu_acc,
     .concat_fwd = cu_concat_fwd,
     .concat_bwd = cu_concat_bwd,
+    .add_concat = cu_add_concat,
     .sub_fwd = cu_sub_fwd,
     .sub_bwd = cu_sub_bwd,
     .gap_fwd = cu_gap_fwd,

@@ -38,6 +38,16 @@ static __global__ void concat_k(size_t count, int c, size_t hw, int cy, int coff
   }
 }
 
+static __global__ void add_concat_k(size_t count, int c, size_t hw, int cy, int coff,
+                                    const float *__restrict__ a, const float *__restrict__ b,
+                                    float *__restrict__ y) {
+  GRID_STRIDE(i, count) { // i indexes the (n, c, hw) inputs
+    size_t p = i % hw, nc = i / hw;
+    size_t n = nc / (size_t)c, ch = nc % (size_t)c;
+    y[(n * (size_t)cy + (size_t)coff + ch) * hw + p] = a[i] + b[i];
+  }
+}
+
 static __global__ void sub_fwd_k(size_t count, int h, int w, int off, const float *__restrict__ x,
                                  float *__restrict__ y) {
   int ho = (h + 1) / 2, wo = (w + 1) / 2;
@@ -186,6 +196,10 @@ cudaError_t kn_cuk_concat_fwd(cudaStream_t s, int n, int c, size_t hw, int cy, i
 cudaError_t kn_cuk_concat_bwd(cudaStream_t s, int n, int c, size_t hw, int cy, int coff,
                               const float *dy, float *dx) {
   LAUNCH(concat_k, (size_t)n * c * hw, c, hw, cy, coff, 1, dy, dx);
+}
+cudaError_t kn_cuk_add_concat(cudaStream_t s, int n, int c, size_t hw, int cy, int coff,
+                              const float *a, const float *b, float *y) {
+  LAUNCH(add_concat_k, (size_t)n * c * hw, c, hw, cy, coff, a, b, y);
 }
 cudaError_t kn_cuk_sub_fwd(cudaStream_t s, size_t planes, int h, int w, int off, const float *x,
                            float *y) {

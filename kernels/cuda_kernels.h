@@ -30,6 +30,9 @@ cudaError_t kn_cuk_concat_fwd(cudaStream_t s, int n, int c, size_t hw, int cy, i
                               const float *x, float *y);
 cudaError_t kn_cuk_concat_bwd(cudaStream_t s, int n, int c, size_t hw, int cy, int coff,
                               const float *dy, float *dx);
+// a + b (n, c, hw) -> channels [coff, coff + c) of y (n, cy, hw)
+cudaError_t kn_cuk_add_concat(cudaStream_t s, int n, int c, size_t hw, int cy, int coff,
+                              const float *a, const float *b, float *y);
 // x (planes, h, w) -> y (planes, (h+1)/2, (w+1)/2), y[i][j] = x[2i+off][2j+off] or 0
 cudaError_t kn_cuk_sub_fwd(cudaStream_t s, size_t planes, int h, int w, int off, const float *x,
                            float *y);

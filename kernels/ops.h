@@ -29,6 +29,7 @@
   void P##acc(kn_ctx *, size_t, const float *, float *);                                         \
   void P##concat_fwd(kn_ctx *, kn_shape, int, int, const float *, float *);                      \
   void P##concat_bwd(kn_ctx *, kn_shape, int, int, const float *, float *);                      \
+  void P##add_concat(kn_ctx *, kn_shape, int, int, const float *, const float *, float *);       \
   void P##sub_fwd(kn_ctx *, kn_shape, int, const float *, float *);                              \
   void P##sub_bwd(kn_ctx *, kn_shape, int, const float *, float *);                              \
   void P##gap_fwd(kn_ctx *, kn_shape, const float *, float *);                                   \

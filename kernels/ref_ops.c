@@ -203,6 +203,18 @@ void kn_ref_concat_bwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *
         dx[((size_t)n * xs.c + c) * hw + i] += dy[((size_t)n * cy + coff + c) * hw + i];
 }
 
+void kn_ref_add_concat(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *a, const float *b,
+                       float *y) {
+  (void)ctx;
+  size_t hw = (size_t)xs.h * xs.w;
+  for (int n = 0; n < xs.n; n++)
+    for (int c = 0; c < xs.c; c++)
+      for (size_t i = 0; i < hw; i++) {
+        size_t k = ((size_t)n * xs.c + c) * hw + i;
+        y[((size_t)n * cy + coff + c) * hw + i] = a[k] + b[k];
+      }
+}
+
 void kn_ref_sub_fwd(kn_ctx *ctx, kn_shape xs, int off, const float *x, float *y) {
   (void)ctx;
   int ho = (xs.h + 1) / 2, wo = (xs.w + 1) / 2;

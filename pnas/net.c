@@ -21,6 +21,7 @@ typedef enum {
   ND_AVGPOOL,
   ND_ADD,
   ND_CONCAT,
+  ND_ADD_CONCAT, // a block's add written into its slice of the cell output (a = channel offset)
   ND_SUB,
   ND_GAP,
   ND_FC,
@@ -235,6 +236,13 @@ static void emit_concat(net *n, int x, int y, int coff) {
   if (nd) nd->a = coff;
 }
 
+static void emit_add_concat(net *n, int a, int b, int y, int coff) {
+  nnode *nd = new_node(n, ND_ADD_CONCAT, a, y);
+  if (!nd) return;
+  nd->in2 = b;
+  nd->a = coff;
+}
+
 // ReLU - 1x1 conv (optionally stride 2 by sampling) - BN
 static int relu_conv1x1_bn(net *n, int x, int F, int stride, const char *what) {
   char nm[72];
@@ -315,19 +323,28 @@ static int emit_cell(net *n, const space_cell *cell, int ci, int F, int stride, 
   states[0] = h0;
   states[1] = h1;
   int B = cell->nblocks;
+  // A block whose output no later block reads is added straight into its slice of the cell
+  // output (no separate sum tensor, no concat copy); the others are summed, then copied.
+  int later[SPACE_MAX_BLOCKS] = {0}, brs[SPACE_MAX_BLOCKS][2] = {{0}};
+  for (int j = 0; j < B; j++)
+    for (int i = 0; i < B; i++)
+      if (cell->b[j].in1 == i + 2 || cell->b[j].in2 == i + 2) later[i] = 1;
   for (int i = 0; i < B; i++) {
     const space_block *blk = &cell->b[i];
-    int in[2] = {blk->in1, blk->in2}, op[2] = {blk->op1, blk->op2}, br[2];
+    int in[2] = {blk->in1, blk->in2}, op[2] = {blk->op1, blk->op2};
     for (int s = 0; s < 2; s++) {
       char what[48];
       snprintf(what, sizeof what, "b%d.%s.%s", i + 1, s ? "right" : "left", space_op_name(op[s]));
-      br[s] = emit_op(n, states[in[s]], op[s], F, stride == 2 && in[s] < 2 ? 2 : 1, what);
+      brs[i][s] = emit_op(n, states[in[s]], op[s], F, stride == 2 && in[s] < 2 ? 2 : 1, what);
     }
-    states[i + 2] = emit_add(n, br[0], br[1]);
+    states[i + 2] = later[i] ? emit_add(n, brs[i][0], brs[i][1]) : -1;
   }
-  ntensor o = n->t[states[2]];
+  ntensor o = n->t[brs[0][0]];
   int out = new_tensor(n, B * F, o.h, o.w);
-  for (int i = 0; i < B; i++) emit_concat(n, states[i + 2], out, i * F);
+  for (int i = 0; i < B; i++) {
+    if (later[i]) emit_concat(n, states[i + 2], out, i * F);
+    else emit_add_concat(n, brs[i][0], brs[i][1], out, i * F);
+  }
   return out;
 }
 
@@ -591,8 +608,9 @@ double net_step_bytes(const net *n, int nb) {
     if (d->k == ND_CONV || d->k == ND_DW || d->k == ND_FC) par += (double)n->p[d->p].numel;
     if (d->k == ND_BN || d->k == ND_FC) par += (double)n->p[d->p2].numel;
     if (d->k == ND_BN) par += (double)n->p[d->p].numel;
-    if (d->k == ND_ADD) in *= 2;
-    if (d->k == ND_CONCAT) out = in; // writes its slice only
+    if (d->k == ND_ADD || d->k == ND_ADD_CONCAT) in *= 2;
+    if (d->k == ND_CONCAT) out = in;        // writes its slice only
+    if (d->k == ND_ADD_CONCAT) out = in / 2;
     fl += in + par + out;                       // forward
     int needs_x = d->k == ND_CONV || d->k == ND_DW || d->k == ND_BN || d->k == ND_RELU ||
                   d->k == ND_MAXPOOL || d->k == ND_FC;
@@ -659,6 +677,9 @@ void net_forward(net *n, int nb, int train) {
       break;
     case ND_CONCAT:
       be->concat_fwd(ctx, s, n->t[d->out].c, d->a, ACT(d->in), ACT(d->out));
+      break;
+    case ND_ADD_CONCAT:
+      be->add_concat(ctx, s, n->t[d->out].c, d->a, ACT(d->in), ACT(d->in2), ACT(d->out));
       break;
     case ND_SUB:
       be->sub_fwd(ctx, s, d->a, ACT(d->in), ACT(d->out));
@@ -745,6 +766,10 @@ void net_backward_dev(net *n, int nb) {
       break;
     case ND_CONCAT:
       be->concat_bwd(ctx, s, n->t[d->out].c, d->a, dy, dx);
+      break;
+    case ND_ADD_CONCAT:
+      be->concat_bwd(ctx, s, n->t[d->out].c, d->a, dy, dx);
+      be->concat_bwd(ctx, s, n->t[d->out].c, d->a, dy, GRAD(d->in2));
       break;
     case ND_SUB:
       be->sub_bwd(ctx, s, d->a, dy, dx);

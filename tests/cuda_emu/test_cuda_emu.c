@@ -328,6 +328,20 @@ static void t_concat(void) {
       check("concat_bwd", shape, "dx", got, dxr, xl, EXACT);
       free(got);
     }
+    // a + b into the slice (a block's sum written into the cell output)
+    float *b2 = hrand(xl, -1, 1), *ya = hdup(y0, yl);
+    float *dB = devf(b2, xl), *dYA = devf(y0, yl);
+    R->add_concat(&RC, xs, cs[k].cy, cs[k].coff, x, b2, ya);
+    if (launched("add_concat", shape,
+                 kn_emu_cuk_add_concat(0, xs.n, xs.c, hw, cs[k].cy, cs[k].coff, dX, dB, dYA))) {
+      float *got = getf(dYA, yl);
+      check("add_concat", shape, "y", got, ya, yl, EXACT);
+      free(got);
+    }
+    cudaFree(dB);
+    cudaFree(dYA);
+    free(b2);
+    free(ya);
     cudaFree(dX);
     cudaFree(dY);
     cudaFree(dDY);
@@ -342,6 +356,7 @@ static void t_concat(void) {
   unsigned long long l0 = launches_now();
   check_empty("concat_fwd", "n0", kn_emu_cuk_concat_fwd(0, 0, 3, 35, 8, 0, NULL, NULL), l0);
   check_empty("concat_bwd", "n0", kn_emu_cuk_concat_bwd(0, 0, 3, 35, 8, 0, NULL, NULL), l0);
+  check_empty("add_concat", "n0", kn_emu_cuk_add_concat(0, 0, 3, 35, 8, 0, NULL, NULL, NULL), l0);
 }
 
 static void t_sub(void) {
@@ -868,7 +883,7 @@ static void t_train_state(void) {
 // The launchers this file checks; every launcher of kernels/cuda_kernels.h must be here.
 static const char *const CHECKED[] = {
     "kn_cuk_selftest",   "kn_cuk_relu_fwd",     "kn_cuk_relu_bwd",     "kn_cuk_add",
-    "kn_cuk_acc",        "kn_cuk_concat_fwd",   "kn_cuk_concat_bwd",   "kn_cuk_sub_fwd",
+    "kn_cuk_acc",        "kn_cuk_concat_fwd",   "kn_cuk_concat_bwd",   "kn_cuk_add_concat",   "kn_cuk_sub_fwd",
     "kn_cuk_sub_bwd",    "kn_cuk_gap_fwd",      "kn_cuk_gap_bwd",      "kn_cuk_xent",
     "kn_cuk_bias_rows",    "kn_cuk_bias_grad",    "kn_cuk_pad",
     "kn_cuk_crop_acc",   "kn_cuk_dw_fwd",       "kn_cuk_dw_bwd_dx",    "kn_cuk_dw_partial_floats",

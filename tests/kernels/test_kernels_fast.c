@@ -191,7 +191,7 @@ static int check_elementwise(void) {
   kt_fill(a, cnt, -1, 1);
   kt_fill(b, cnt, -1, 1);
   kt_fill(acc0, cnt, -1, 1);
-  float *r[2][6];
+  float *r[2][7];
   int cy = 10, coff = 3, ho = (s.h + 1) / 2, wo = (s.w + 1) / 2;
   size_t catl = (size_t)s.n * cy * s.h * s.w, subl = (size_t)s.n * s.c * ho * wo;
   for (int k = 0; k < 2; k++) {
@@ -215,6 +215,8 @@ static int check_elementwise(void) {
     memcpy(r[k][5] + 2 * subl + cnt, acc0, cnt * sizeof(float));
     c->be->sub_bwd(c, s, 0, b, r[k][5] + 2 * subl);
     c->be->sub_bwd(c, s, 1, b, r[k][5] + 2 * subl + cnt);
+    r[k][6] = kt_alloc(catl); // a + b into channels [4, 10)
+    c->be->add_concat(c, s, cy, 4, a, b, r[k][6]);
   }
   bad += kt_compare("relu", r[1][0], r[0][0], cnt, 1e-6, 0) != 0;
   bad += kt_compare("relu_bwd+acc", r[1][1], r[0][1], cnt, 1e-6, 1e-6) != 0;
@@ -225,8 +227,12 @@ static int check_elementwise(void) {
                       0, 0) != 0;
   bad += kt_compare("concat_bwd", r[1][4], r[0][4], cnt, 1e-6, 1e-6) != 0;
   bad += kt_compare("subsample", r[1][5], r[0][5], 2 * subl + 2 * cnt, 1e-6, 1e-6) != 0;
+  for (int n = 0; n < s.n; n++) // the written slice only
+    bad += kt_compare("add_concat", r[1][6] + ((size_t)n * cy + 4) * s.h * s.w,
+                      r[0][6] + ((size_t)n * cy + 4) * s.h * s.w, (size_t)s.c * s.h * s.w,
+                      0, 0) != 0;
   for (int k = 0; k < 2; k++)
-    for (int i = 0; i < 6; i++) free(r[k][i]);
+    for (int i = 0; i < 7; i++) free(r[k][i]);
   // gap, fc, xent, sgd
   float *g[2], *gb[2], *fy[2], *fdx[2], *fdw[2], *fdb[2], *lg[2], loss[2], *w[2], *v[2];
   int C = 7, classes = 10, n = s.n;

@@ -101,6 +101,14 @@ static void cat_f(gc *g, float *y) {
 static void cat_b(gc *g, const float *dy, float **d) {
   g->be->concat_bwd(g->ctx, g->sh, g->a, g->b, dy, d[0]);
 }
+static void addcat_f(gc *g, float *y) {
+  memset(y, 0, g->ylen * sizeof(float));
+  g->be->add_concat(g->ctx, g->sh, g->a, g->b, g->in[0], g->in[1], y);
+}
+static void addcat_b(gc *g, const float *dy, float **d) { // the network's backward of add_concat
+  g->be->concat_bwd(g->ctx, g->sh, g->a, g->b, dy, d[0]);
+  g->be->concat_bwd(g->ctx, g->sh, g->a, g->b, dy, d[1]);
+}
 static void sub_f(gc *g, float *y) { g->be->sub_fwd(g->ctx, g->sh, g->a, g->in[0], y); }
 static void sub_b(gc *g, const float *dy, float **d) {
   g->be->sub_bwd(g->ctx, g->sh, g->a, dy, d[0]);
@@ -238,6 +246,26 @@ static int check_misc(kn_ctx *ctx) {
     kt_fill(g.in[0], cnt, -1, 1);
     g.fwd = cat_f;
     g.bwd = cat_b;
+    bad += gradcheck(&g);
+    free_inputs(&g);
+  }
+  { // a + b into channels [3, 7) of 7 (a block's sum written into the cell output)
+    gc g = {0};
+    g.be = ctx->be;
+    g.ctx = ctx;
+    snprintf(g.name, sizeof g.name, "add_concat c4 into c7 at 3");
+    g.sh = s;
+    g.a = 7;
+    g.b = 3;
+    g.nin = 2;
+    g.len[0] = g.len[1] = cnt;
+    g.ylen = (size_t)s.n * 7 * s.h * s.w;
+    for (int i = 0; i < 2; i++) {
+      g.in[i] = kt_alloc(cnt);
+      kt_fill(g.in[i], cnt, -1, 1);
+    }
+    g.fwd = addcat_f;
+    g.bwd = addcat_b;
     bad += gradcheck(&g);
     free_inputs(&g);
   }

@@ -54,7 +54,7 @@ static int bad = 0;
 enum {
   OP_ZERO, OP_CONV_FWD, OP_CONV_BWD, OP_DW_FWD, OP_DW_BWD, OP_MAXPOOL_FWD, OP_MAXPOOL_BWD,
   OP_AVGPOOL_FWD, OP_AVGPOOL_BWD, OP_BN_FWD_TRAIN, OP_BN_FWD_EVAL, OP_BN_BWD, OP_RELU_FWD,
-  OP_RELU_BWD, OP_ADD_FWD, OP_ACC, OP_CONCAT_FWD, OP_CONCAT_BWD, OP_SUB_FWD, OP_SUB_BWD,
+  OP_RELU_BWD, OP_ADD_FWD, OP_ACC, OP_CONCAT_FWD, OP_CONCAT_BWD, OP_ADD_CONCAT, OP_SUB_FWD, OP_SUB_BWD,
   OP_GAP_FWD, OP_GAP_BWD, OP_FC_FWD, OP_FC_BWD, OP_XENT, OP_SGD, OP_GATHER_U8, OP_LOSS_ACC,
   OP_TICK, OP_TOPK_COUNT, OP_COUNT
 };
@@ -213,6 +213,7 @@ static void dispatch(kn_ctx *ctx, const rec *r) {
   case OP_ACC: b->acc(ctx, r->count, F(0), F(1)); break;
   case OP_CONCAT_FWD: b->concat_fwd(ctx, r->s, r->i[0], r->i[1], F(0), F(1)); break;
   case OP_CONCAT_BWD: b->concat_bwd(ctx, r->s, r->i[0], r->i[1], F(0), F(1)); break;
+  case OP_ADD_CONCAT: b->add_concat(ctx, r->s, r->i[0], r->i[1], F(0), F(1), F(2)); break;
   case OP_SUB_FWD: b->sub_fwd(ctx, r->s, r->i[0], F(0), F(1)); break;
   case OP_SUB_BWD: b->sub_bwd(ctx, r->s, r->i[0], F(0), F(1)); break;
   case OP_GAP_FWD: b->gap_fwd(ctx, r->s, F(0), F(1)); break;
@@ -337,6 +338,10 @@ static void w_concat_fwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float
 }
 static void w_concat_bwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *dy, float *dx) {
   REC(OP_CONCAT_BWD); r_.s = xs; r_.i[0] = cy; r_.i[1] = coff; PTRS(dy, dx); GO;
+}
+static void w_add_concat(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *a,
+                         const float *b, float *y) {
+  REC(OP_ADD_CONCAT); r_.s = xs; r_.i[0] = cy; r_.i[1] = coff; PTRS(a, b, y); GO;
 }
 static void w_sub_fwd(kn_ctx *ctx, kn_shape xs, int off, const float *x, float *y) {
   REC(OP_SUB_FWD); r_.s = xs; r_.i[0] = off; PTRS(x, y); GO;
@@ -575,6 +580,7 @@ static void graphsim_init(void) {
   graphsim.acc = w_acc;
   graphsim.concat_fwd = w_concat_fwd;
   graphsim.concat_bwd = w_concat_bwd;
+  graphsim.add_concat = w_add_concat;
   graphsim.sub_fwd = w_sub_fwd;
   graphsim.sub_bwd = w_sub_bwd;
   graphsim.gap_fwd = w_gap_fwd;
