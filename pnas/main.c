@@ -50,27 +50,38 @@ static int run_command(int argc, char **argv) {
   return 2;
 }
 
-// OpenMP threads spin at every barrier before they sleep (libgomp: 300,000 spins). When
-// another process shares the cores (a second search, a build, MPI ranks on a laptop) the
-// spinning thread burns the time slice its partner needs, and training crawls: measured on
-// 2 vCPUs with one busy process beside it, PNASNet-5 N=1 F=8 trained at 33 img/s by default,
-// 78 with GOMP_SPINCOUNT=20000, and at the same ~340 img/s either way when idle. libgomp reads
-// its environment before main, so pnas sets the shorter spin once and re-executes itself,
-// unless the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT set; under valgrind, set
-// one, or the re-executed process runs outside valgrind).
-static void set_omp_spin(char **argv) {
-  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+// The environment pnas needs is read by libgomp and OpenBLAS before main, so pnas sets it and
+// re-executes itself once (under valgrind, set both, or the re-executed process runs outside
+// valgrind):
+// - OpenMP threads spin at every barrier before they sleep (libgomp: 300,000 spins). When
+//   another process shares the cores (a second search, a build, MPI ranks on a laptop) the
+//   spinning thread burns the time slice its partner needs, and training crawls: measured on
+//   2 vCPUs with one busy process beside it, PNASNet-5 N=1 F=8 trained at 33 img/s by default,
+//   78 with GOMP_SPINCOUNT=20000, and at the same ~340 img/s either way when idle. Set unless
+//   the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT).
+// - OPENBLAS_NUM_THREADS=1, always: pnas parallelises around BLAS itself and calls it serially,
+//   but OpenBLAS's results depend on the thread count it was *started* with even when it is
+//   later set to 1 (with OpenBLAS 0.3.21's Haswell/Zen kernels, a predictor fitted in a process
+//   that started with 2 BLAS threads differs in the last bits from one started with 1, which is
+//   what mpirun gives rank 0). Starting every process with 1 makes the records independent of
+//   the machine's core count and of the launcher.
+static void set_env_and_reexec(char **argv) {
+  int spin = !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT");
+  const char *bt = getenv("OPENBLAS_NUM_THREADS");
+  int blas = !bt || strcmp(bt, "1");
+  if (!spin && !blas) return;
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0 || n >= (ssize_t)sizeof self - 1) return;
   self[n] = '\0';
-  if (setenv("GOMP_SPINCOUNT", "20000", 1)) return;
-  execv(self, argv); // returns only on failure: go on with the default spin
-  unsetenv("GOMP_SPINCOUNT");
+  if (spin && setenv("GOMP_SPINCOUNT", "20000", 1)) return;
+  if (blas && setenv("OPENBLAS_NUM_THREADS", "1", 1)) return;
+  execv(self, argv); // returns only on failure: go on as we are
+  if (spin) unsetenv("GOMP_SPINCOUNT");
 }
 
 int main(int argc, char **argv) {
-  set_omp_spin(argv);
+  set_env_and_reexec(argv);
   // Under mpirun, ranks > 0 are workers: they train children for rank 0 and never run a command.
   int code;
   if (mpi_world_start(&argc, &argv, &code)) return code;

@@ -12,7 +12,7 @@ if [ "$MODE" = valgrind ]; then
   command -v valgrind > /dev/null || { echo "skipped: valgrind not installed"; exit 0; }
   VG=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
       --show-leak-kinds=definite --track-origins=yes --num-callers=20)
-  export GOMP_SPINCOUNT=20000 # pnas would re-execute itself to set it, outside valgrind
+  export GOMP_SPINCOUNT=20000 OPENBLAS_NUM_THREADS=1 # else pnas re-executes itself outside valgrind
 fi
 T=$(mktemp -d /tmp/pnas-small.XXXXXX)
 trap 'rm -rf "$T"' EXIT

@@ -13,6 +13,9 @@
 set -u
 MODE=$1 PNAS=$2 RECORDS=$3 MPIRUN=$4 WORK=$5
 fail() { echo "FAIL ($MODE): $*"; exit 1; }
+if [ -n "${OPENBLAS_CORETYPE:-}" ] && ! grep -qw avx2 /proc/cpuinfo; then
+  echo "SKIP: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE needs AVX2, which this CPU lacks"; exit 77
+fi
 ARGS=(--ops sep3x3,max3x3,identity --beam 4 --max-blocks 2 --N 1 --F 4 --train-subset 600
       --val-subset 300 --members 2 --predictor-epochs 20 --threads 1 --seed 3)
 WANT=$((21 + 4)) # 21 unique 1-block cells of 3 ops, then the top 4 level-2 children
