@@ -157,6 +157,12 @@ int cmd_search(int argc, char **argv) {
     search_ctx_close(s);
     return 1;
   }
+  if (!strcmp(cfg.strategy, "table")) {
+    printf("table %s: %d cells measured; see `pnas table info %s`\n", run,
+           store_count(search_ctx_store(s)), run);
+    search_ctx_close(s);
+    return 0;
+  }
   if (res.found)
     print_summary(s, &res, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
   search_ctx_close(s);

@@ -25,6 +25,7 @@ static const command COMMANDS[] = {
     {"inspect", cmd_inspect, "summarise a run directory, or print its records as JSON lines"},
     {"train", cmd_train, "train one cell's network and report validation and test accuracy"},
     {"compare", cmd_compare, "run several strategies x seeds on one budget and write the report"},
+    {"table", cmd_table, "build, summarise and export benchmark tables (every cell trained once)"},
     {"report", cmd_report, "write the comparison report (HTML + Markdown) of run directories"},
 };
 

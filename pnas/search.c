@@ -32,7 +32,7 @@ struct search_ctx {
   char devname[32];
   // progress
   int tty;
-  int level, levels, todo, done, cached;
+  int level, levels, todo, done, cached, future;
   double level_t0, child_seconds;
   double best;
   double rank;
@@ -210,6 +210,7 @@ static void progress_line(search_ctx *s, const store_record *r, int cached) {
   // Later levels of a PNAS search train `beam` children each.
   if (!strcmp(s->cfg.strategy, "pnas") && s->level < s->levels)
     left += (s->levels - s->level) * s->cfg.beam;
+  left += s->future;
   char eta[32], best[32], rank[32];
   // Children training at once: the worker ranks under MPI, else --jobs (never more than are left).
   int par = mpi_world_workers() > 0 ? mpi_world_workers() : s->cfg.jobs;
@@ -250,6 +251,7 @@ void search_progress_level(search_ctx *s, int level, int levels, int todo) {
 }
 
 void search_progress_set_rank(search_ctx *s, double spearman) { s->rank = spearman; }
+void search_progress_future(search_ctx *s, int children) { s->future = children; }
 
 void search_progress_done(search_ctx *s) {
   if (s->live_open) {

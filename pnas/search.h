@@ -42,6 +42,8 @@ typedef struct {
   int threads;          // 0 = all cores
   int jobs;             // children trained at once in this process (1..64; not part of the
                         // training settings; ignored under MPI, where each worker rank trains one)
+  // table (pnas table build): cells retrained with other training seeds (the noise ceiling)
+  int repeat_seeds, repeat_sample;
 } search_config;
 
 void search_config_default(search_config *c);
@@ -127,6 +129,8 @@ int search_eval_batch(search_ctx *s, const space_cell *cells /* (n) */, int n, i
 // Progress: a live line on a terminal, one line per finished child otherwise.
 void search_progress_level(search_ctx *s, int level, int levels, int todo);
 void search_progress_set_rank(search_ctx *s, double spearman);
+// Children still to come after the current level (counted into the ETA; 0 by default).
+void search_progress_future(search_ctx *s, int children);
 void search_progress_done(search_ctx *s); // ends the live line
 
 typedef struct {
@@ -141,5 +145,6 @@ typedef struct {
 // strategy_run dispatches on cfg->strategy (pnas/strategy.c).
 int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen);
 int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen);
+int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen);
 
 #endif

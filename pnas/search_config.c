@@ -60,12 +60,14 @@ static const field FIELDS[] = {
     FS("device", device, 0),
     FI("threads", threads, 0, 1024, 0),
     FI("jobs", jobs, 1, 64, 0), // like threads and device: where, not what (not in the key)
+    FI("repeat-seeds", repeat_seeds, 0, 100, 0),
+    FI("repeat-sample", repeat_sample, 0, 100000000, 0),
 };
 #define NFIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
 const char SEARCH_FLAGS_HELP[] =
     "search flags (defaults in brackets):\n"
-    "  --strategy S          pnas | rl | random | evolution [pnas]\n"
+    "  --strategy S          pnas | rl | random | evolution [pnas] (table: see pnas table)\n"
     "  --beam K              PNAS: children trained per level [default search: 4]\n"
     "  --max-blocks B        blocks per cell, 1..10 [default search: 3]\n"
     "  --ops LIST            operators, comma-separated or 'all' [default search: 4 ops]\n"
@@ -85,7 +87,9 @@ const char SEARCH_FLAGS_HELP[] =
     "  --device cpu|cuda|auto [auto]   --threads t [all cores]\n"
     "  --jobs J              children trained at once in this process, 1..64, each with\n"
     "                        max(1, t / J) threads (on a GPU: J per GPU; alias --jobs-per-gpu;\n"
-    "                        same results as 1; ignored under MPI) [1]\n";
+    "                        same results as 1; ignored under MPI) [1]\n"
+    "  --repeat-seeds S --repeat-sample M   pnas table build: M random cells trained again\n"
+    "                        with S other training seeds (the noise ceiling) [0 / 0]\n";
 
 void search_config_default(search_config *c) {
   memset(c, 0, sizeof *c);
@@ -161,7 +165,7 @@ int search_config_check(const search_config *c, char *err, size_t errlen) {
   uint32_t mask;
   char e[256];
   if (strcmp(c->strategy, "pnas") && strcmp(c->strategy, "rl") && strcmp(c->strategy, "random") &&
-      strcmp(c->strategy, "evolution")) {
+      strcmp(c->strategy, "evolution") && strcmp(c->strategy, "table")) {
     snprintf(err, errlen, "unknown --strategy '%s' (pnas, rl, random, evolution)", c->strategy);
     return -1;
   }
