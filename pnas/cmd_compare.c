@@ -13,6 +13,7 @@
 #include "pnas/cli.h"
 #include "pnas/report_core.h"
 #include "pnas/search.h"
+#include "pnas/table.h"
 
 static const char USAGE[] =
     "usage: pnas compare --strategies LIST --seeds S [--budget-models M] [search flags] --out DIR\n"
@@ -21,7 +22,13 @@ static const char USAGE[] =
     "DIR/report.md and DIR/report.html (see `pnas report`). The baselines train M models each\n"
     "(0 = as many as PNAS trains with the same flags). Rerun the same command to continue an\n"
     "interrupted comparison; --threads may change, other flags may not.\n"
-    "--strategy, --seed and --cache are set by compare and cannot be given.\n";
+    "--strategy, --seed and --cache are set by compare and cannot be given.\n"
+    "--table DIR: every strategy is answered from the benchmark table DIR (pnas table build)\n"
+    "and nothing trains; the recipe and the operators are the table's (training flags cannot\n"
+    "be given), --max-blocks defaults to the table's, the baselines' budget to 4x what PNAS\n"
+    "trains (their curves are compared at PNAS's count). Writes DIR/table-report.md with\n"
+    "bootstrap intervals over seeds, regret, models needed to reach the table's top cells and\n"
+    "a verdict. example: pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --out cmp\n";
 
 // The fields that must match for a rerun to continue the same comparison.
 static void identity_string(const search_config *c, char *buf, size_t n) {
@@ -44,8 +51,8 @@ static int file_exists(const char *dir, const char *name) {
 }
 
 // Runs (or continues) one strategy/seed. 0 ok, 1 failure, 2 usage (flags differ from the run).
-static int run_one(const search_config *cfg, const char *run, const char *cache, int *models,
-                   double *best) {
+static int run_one(const search_config *cfg, const char *run, const char *cache,
+                   const pnas_table *table, int quiet, int *models, double *best) {
   char err[1024];
   int resume = file_exists(run, STORE_LOG_NAME);
   if (resume) {
@@ -69,13 +76,16 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
     fprintf(stderr, "pnas compare: %s: %s\n", run, err);
     return 1;
   }
-  if (search_ctx_set_cache(s, cache, err, sizeof err)) {
-    fprintf(stderr, "pnas compare: cache %s: %s\n", cache, err);
+  if (table ? search_ctx_set_table(s, table, err, sizeof err)
+            : search_ctx_set_cache(s, cache, err, sizeof err)) {
+    fprintf(stderr, "pnas compare: %s %s: %s\n", table ? "table" : "cache",
+            table ? table->dir : cache, err);
     search_ctx_close(s);
     return 1;
   }
-  fprintf(stderr, "pnas compare: %s seed %lld in %s%s\n", cfg->strategy, (long long)cfg->seed,
-          run, resume ? " (continued)" : "");
+  if (!quiet)
+    fprintf(stderr, "pnas compare: %s seed %lld in %s%s\n", cfg->strategy, (long long)cfg->seed,
+            run, resume ? " (continued)" : "");
   search_result res;
   int rc = strategy_run(s, &res, err, sizeof err);
   search_progress_done(s);
@@ -93,8 +103,8 @@ int cmd_compare(int argc, char **argv) {
   search_config cfg;
   search_config_default(&cfg);
   char strategies[128] = "pnas,rl,random,evolution";
-  const char *out = NULL;
-  int seeds = 3;
+  const char *out = NULL, *table_dir = NULL;
+  int seeds = 3, training_given = 0, blocks_given = 0;
   arg_spec specs[72];
   int n = search_config_args(&cfg, specs, 64);
   int forbidden = 0;
@@ -102,10 +112,20 @@ int cmd_compare(int argc, char **argv) {
     if (!strcmp(specs[i].name, "strategy") || !strcmp(specs[i].name, "seed") ||
         !strcmp(specs[i].name, "cache"))
       specs[i].seen = &forbidden;
+  // With --table the recipe and the operators are the table's.
+  static const char *const TRAINING[] = {"dataset", "data", "N", "F", "epochs", "batch", "lr",
+                                         "momentum", "weight-decay", "train-subset",
+                                         "val-subset", "train-seed", "ops"};
+  for (int i = 0; i < n; i++) {
+    for (size_t k = 0; k < sizeof TRAINING / sizeof TRAINING[0]; k++)
+      if (!strcmp(specs[i].name, TRAINING[k])) specs[i].seen = &training_given;
+    if (!strcmp(specs[i].name, "max-blocks")) specs[i].seen = &blocks_given;
+  }
   specs[n++] = (arg_spec){"strategies", ARG_BUF, strategies, 0, sizeof strategies, NULL};
   specs[n++] = (arg_spec){"seeds", ARG_INT, &seeds, 1, 1000, NULL};
   specs[n++] = (arg_spec){"out", ARG_STR, &out, 0, -1, NULL};
-  char usage[4096];
+  specs[n++] = (arg_spec){"table", ARG_STR, &table_dir, 0, -1, NULL};
+  char usage[6000];
   snprintf(usage, sizeof usage, "%s\n%s", USAGE, SEARCH_FLAGS_HELP);
   int rc = args_parse("pnas compare", usage, argc, argv, 1, specs, n, NULL, 0, NULL);
   if (rc == 3) return 0;
@@ -119,10 +139,38 @@ int cmd_compare(int argc, char **argv) {
     fprintf(stderr, "pnas compare: --out DIR is required\n");
     return 2;
   }
+  pnas_table *table = NULL;
+  char err[1024];
+  if (table_dir) {
+    if (training_given) {
+      fprintf(stderr, "pnas compare: with --table the training flags and --ops come from the "
+                      "table (%s/config.msgpack)\n", table_dir);
+      return 2;
+    }
+    if (table_load(table_dir, &table, err, sizeof err)) {
+      fprintf(stderr, "pnas compare: --table: %s\n", err);
+      return 1;
+    }
+    search_config *tc = &table->cfg;
+    memcpy(cfg.dataset, tc->dataset, sizeof cfg.dataset);
+    memcpy(cfg.data_dir, tc->data_dir, sizeof cfg.data_dir);
+    memcpy(cfg.ops, tc->ops, sizeof cfg.ops);
+    cfg.N = tc->N;
+    cfg.F = tc->F;
+    cfg.epochs = tc->epochs;
+    cfg.batch = tc->batch;
+    cfg.lr = tc->lr;
+    cfg.momentum = tc->momentum;
+    cfg.weight_decay = tc->weight_decay;
+    cfg.train_subset = tc->train_subset;
+    cfg.val_subset = tc->val_subset;
+    cfg.train_seed = tc->train_seed;
+    if (!blocks_given) cfg.max_blocks = table->levels;
+    store_set_durable(0); // replays of a table: rebuilt in seconds, no need to fsync
+  }
   // Parse and check the strategy list.
   char names[8][16];
   int ns = 0;
-  char err[1024];
   for (char *tok = strtok(strategies, ","); tok; tok = strtok(NULL, ",")) {
     if (ns == 8 || strlen(tok) >= sizeof names[0]) {
       fprintf(stderr, "pnas compare: bad --strategies (at most 8 names)\n");
@@ -143,7 +191,16 @@ int cmd_compare(int argc, char **argv) {
   }
   if (ns == 0) {
     fprintf(stderr, "pnas compare: --strategies is empty\n");
+    table_free(table);
     return 2;
+  }
+  // PNAS's model count: the level-1 cells within budget + (B - 1) x beam.
+  int pnas_budget = 0;
+  if (table) {
+    for (int i = 0; i < table->n; i++)
+      pnas_budget += table->rec[i].cell.nblocks == 1;
+    pnas_budget += (cfg.max_blocks - 1) * cfg.beam;
+    if (cfg.budget_models == 0) cfg.budget_models = 4 * pnas_budget;
   }
   if (mkdir(out, 0755) && errno != EEXIST) {
     fprintf(stderr, "pnas compare: cannot create %s: %s\n", out, strerror(errno));
@@ -177,13 +234,22 @@ int cmd_compare(int argc, char **argv) {
       cfg.seed = k;
       int models;
       double best;
-      rc = run_one(&cfg, d, cache, &models, &best);
-      if (!rc)
+      rc = run_one(&cfg, d, cache, table, table != NULL, &models, &best);
+      if (!rc && !table)
         fprintf(stderr, "pnas compare: %s seed %d done: %d models, best %.4f\n", names[i], k,
                 models, best);
     }
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  if (!rc) {
+  if (!rc && table) {
+    if (report_table_write(table, (const char(*)[16])names, ns, seeds, (const char *const *)dirs,
+                           pnas_budget, out, err, sizeof err)) {
+      fprintf(stderr, "pnas compare: report: %s\n", err);
+      rc = 1;
+    } else {
+      printf("comparison of %d runs replayed from %s in %.1f s: %s/table-report.md\n", nruns,
+             table->dir, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9, out);
+    }
+  } else if (!rc) {
     report rep;
     int bad = report_build(&rep, (const char *const *)dirs, nruns, err, sizeof err);
     if (!bad) {
@@ -202,5 +268,6 @@ int cmd_compare(int argc, char **argv) {
   }
   for (int i = 0; i < nruns; i++) free(dirs[i]);
   free(dirs);
+  table_free(table);
   return rc;
 }

@@ -78,4 +78,16 @@ void report_free(report *rep);
 // out_dir (created when missing). 0 ok, -1 with err.
 int report_write(const report *rep, const char *out_dir, char *err, size_t errlen);
 
+// Runs argv (a program on PATH) in dir and waits: 0 when it exits 0, else -1 with err.
+int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen);
+
+// The comparison of strategies replayed against a benchmark table (pnas compare --table):
+// run_dirs[g * seeds + k] is strategy names[g]'s run with seed k + 1. Writes
+// OUT/table-report.md, table-report.json, table-curves.tsv and (with gnuplot)
+// table-curves.svg / table-curves-examples.svg, and prints the verdict to stdout.
+struct pnas_table_s;
+int report_table_write(const struct pnas_table_s *t, const char (*names)[16], int ngroups,
+                       int seeds, const char *const *run_dirs, int pnas_budget,
+                       const char *out_dir, char *err, size_t errlen);
+
 #endif

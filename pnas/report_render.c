@@ -209,7 +209,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
 }
 
 // Runs `prog args...` in dir; 0 when it exits 0.
-static int run_in(const char *dir, char *const argv[], char *err, size_t errlen) {
+int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen) {
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
@@ -315,7 +315,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   if (write_curves(rep, out_dir, err, errlen) || write_gnuplot(rep, out_dir, err, errlen))
     goto fail;
   char *gargv[] = {"gnuplot", "plots.gp", NULL};
-  if (run_in(out_dir, gargv, err, errlen)) goto fail;
+  if (report_run_in(out_dir, gargv, err, errlen)) goto fail;
   // Best cell drawings.
   char path[1400], buf[TBL_CELL], b2[TBL_CELL], b3[TBL_CELL], b4[TBL_CELL], b5[TBL_CELL],
       b6[TBL_CELL], b7[TBL_CELL], b8[TBL_CELL];

@@ -13,6 +13,7 @@
 
 #include "kernels/backend.h"
 #include "pnas/mpi_world.h"
+#include "pnas/table.h"
 #include "pnas/train.h"
 #include "searchspace/cost.h"
 
@@ -20,6 +21,7 @@ struct search_ctx {
   search_config cfg;
   store *st;
   store *cache; // optional shared cache (another run directory's store), may be NULL
+  const pnas_table *table; // optional: every child answered from this table (never trained)
   uint32_t ops;
   uint64_t settings;
   data_kind kind;
@@ -180,6 +182,16 @@ int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errle
   return store_open(dir, 1, 0, &s->cache, err, errlen);
 }
 
+int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t errlen) {
+  if (t && t->settings != s->settings) {
+    snprintf(err, errlen, "the table %s was measured under other training settings than this "
+                          "search's", t->dir);
+    return -1;
+  }
+  s->table = t;
+  return 0;
+}
+
 int search_within_budget(search_ctx *s, const space_cell *c) {
   if (!s->cfg.max_params && !s->cfg.max_mult_adds) return 1;
   cost_result r;
@@ -279,6 +291,16 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
     return 1;
   }
   const store_record *shared = s->cache ? store_find(s->cache, hash, s->settings) : NULL;
+  if (s->table) {
+    shared = table_find(s->table, hash);
+    if (!shared) {
+      char text[SPACE_TEXT_MAX];
+      space_format(c, text, sizeof text);
+      snprintf(err, errlen, "cell %s (level %d) is not in the table %s", text, c->nblocks,
+               s->table->dir);
+      return -1;
+    }
+  }
   if (shared) {
     // Trained by another run of the same comparison: copy it, cost included.
     store_record r = *shared;

@@ -90,6 +90,11 @@ struct kn_device **search_ctx_device_slot(search_ctx *s, int k);
 // New results are appended to both. 0 ok, -1 with err.
 int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen);
 
+// Answers every child from a benchmark table (pnas/table.h) instead of training: a cell the
+// table lacks is an error that names it. The table must outlive s and hold s's training settings.
+struct pnas_table_s;
+int search_ctx_set_table(search_ctx *s, const struct pnas_table_s *t, char *err, size_t errlen);
+
 // 1 when the cell is within --max-params / --max-mult-adds (cost model), else 0.
 int search_within_budget(search_ctx *s, const space_cell *c);
 // Evaluates one child: returns the stored record when this cell was already measured under the

@@ -273,7 +273,13 @@ int store_read_file(const char *path, void **data, size_t *len, char *err, size_
   return 0;
 }
 
+// 0: no fsync (replays from a benchmark table, which can be rebuilt in seconds); see store.h.
+static int store_durable = 1;
+void store_set_durable(int on) { store_durable = on; }
+static int sync_fd(int fd) { return store_durable ? fsync(fd) : 0; }
+
 static int fsync_dir(const char *dir) {
+  if (!store_durable) return 0;
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return -1;
   int rc = fsync(fd);
@@ -305,7 +311,7 @@ int store_write_file(const char *dir, const char *name, const void *data, size_t
     seterr(err, errlen, "%s: %s", tmp, strerror(errno));
     return -1;
   }
-  if (write_all(fd, data, len) || fsync(fd)) {
+  if (write_all(fd, data, len) || sync_fd(fd)) {
     int e = errno;
     close(fd);
     unlink(tmp);
@@ -642,7 +648,7 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
   if (s->fault_after == 0) // injected disk full (see fault_after)
     bad = write_all(s->fd, frame, (len + 8) / 2) || (errno = ENOSPC);
   else
-    bad = write_all(s->fd, frame, len + 8) || fsync(s->fd);
+    bad = write_all(s->fd, frame, len + 8) || sync_fd(s->fd);
   if (!bad && s->fault_after > 0) s->fault_after--;
   int e = errno;
   free(frame);

@@ -67,6 +67,10 @@ int store_write_file(const char *dir, const char *name, const void *data, size_t
 // Reads a whole file (caller frees *data). 0 ok, -1 with err (missing: errno ENOENT kept).
 int store_read_file(const char *path, void **data, size_t *len, char *err, size_t errlen);
 
+// Durability for this process: 1 (default) fsyncs every record and state file; 0 skips fsync
+// (used by `pnas compare --table`, whose runs are replays of a table, rebuilt in seconds).
+void store_set_durable(int on);
+
 // FNV-1a over a settings string (e.g. "dataset=fashion-mnist;N=1;F=8;..."): the cache key part.
 uint64_t store_settings_hash(const char *settings);
 // JSON of one record (one line, no newline) into buf; returns length.

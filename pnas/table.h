@@ -20,7 +20,7 @@ typedef struct {
   int n;
 } table_repeat;
 
-typedef struct {
+typedef struct pnas_table_s {
   char dir[1024];
   search_config cfg;
   uint64_t settings;     // the recipe's settings hash (every record's)
