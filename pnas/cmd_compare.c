@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pnas/cli.h"
 #include "pnas/report_core.h"
@@ -28,7 +30,8 @@ static const char USAGE[] =
     "be given), --max-blocks defaults to the table's, the baselines' budget to 4x what PNAS\n"
     "trains (their curves are compared at PNAS's count). Writes DIR/table-report.md with\n"
     "bootstrap intervals over seeds, regret, models needed to reach the table's top cells and\n"
-    "a verdict. example: pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --out cmp\n";
+    "a verdict; --jobs J replays J runs at once. --first-seed F: seeds F..F+S-1 [1].\n"
+    "example: pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --jobs 2 --out cmp\n";
 
 // The fields that must match for a rerun to continue the same comparison.
 static void identity_string(const search_config *c, char *buf, size_t n) {
@@ -72,12 +75,12 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
     }
   }
   search_ctx *s;
-  if (search_ctx_open(&s, cfg, run, resume, 0, err, sizeof err)) {
+  if (table ? search_ctx_open_replay(&s, cfg, run, resume, table, err, sizeof err)
+            : search_ctx_open(&s, cfg, run, resume, 0, err, sizeof err)) {
     fprintf(stderr, "pnas compare: %s: %s\n", run, err);
     return 1;
   }
-  if (table ? search_ctx_set_table(s, table, err, sizeof err)
-            : search_ctx_set_cache(s, cache, err, sizeof err)) {
+  if (!table && search_ctx_set_cache(s, cache, err, sizeof err)) {
     fprintf(stderr, "pnas compare: %s %s: %s\n", table ? "table" : "cache",
             table ? table->dir : cache, err);
     search_ctx_close(s);
@@ -104,7 +107,7 @@ int cmd_compare(int argc, char **argv) {
   search_config_default(&cfg);
   char strategies[128] = "pnas,rl,random,evolution";
   const char *out = NULL, *table_dir = NULL;
-  int seeds = 3, training_given = 0, blocks_given = 0;
+  int seeds = 3, first_seed = 1, training_given = 0, blocks_given = 0;
   arg_spec specs[72];
   int n = search_config_args(&cfg, specs, 64);
   int forbidden = 0;
@@ -125,6 +128,7 @@ int cmd_compare(int argc, char **argv) {
   specs[n++] = (arg_spec){"seeds", ARG_INT, &seeds, 1, 1000, NULL};
   specs[n++] = (arg_spec){"out", ARG_STR, &out, 0, -1, NULL};
   specs[n++] = (arg_spec){"table", ARG_STR, &table_dir, 0, -1, NULL};
+  specs[n++] = (arg_spec){"first-seed", ARG_INT, &first_seed, 1, 1000000000, NULL};
   char usage[6000];
   snprintf(usage, sizeof usage, "%s\n%s", USAGE, SEARCH_FLAGS_HELP);
   int rc = args_parse("pnas compare", usage, argc, argv, 1, specs, n, NULL, 0, NULL);
@@ -222,23 +226,54 @@ int cmd_compare(int argc, char **argv) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < ns && !rc; i++)
-    for (int k = 1; k <= seeds && !rc; k++) {
+    for (int k = 0; k < seeds && !rc; k++) {
       char *d = malloc(1200);
       if (!d) {
         rc = 1;
         break;
       }
-      snprintf(d, 1200, "%s/%s-seed%d", out, names[i], k);
-      dirs[(i * seeds) + k - 1] = d;
+      snprintf(d, 1200, "%s/%s-seed%d", out, names[i], first_seed + k);
+      dirs[(i * seeds) + k] = d;
+    }
+  // A replay from a table runs --jobs processes at once (each run is independent and
+  // deterministic, so the runs are the same whatever the split); training runs one at a time.
+  int procs = table && cfg.jobs > 1 ? cfg.jobs : 1;
+  pid_t pids[64];
+  int np = 0;
+  for (int j = 0; j < procs && !rc; j++) {
+    pid_t pid = procs > 1 ? fork() : 0;
+    if (pid < 0) {
+      fprintf(stderr, "pnas compare: fork: %s\n", strerror(errno));
+      rc = 1;
+      break;
+    }
+    if (pid > 0) {
+      pids[np++] = pid;
+      continue;
+    }
+    int crc = 0;
+    for (int r = j; r < nruns && !crc; r += procs) {
+      int i = r / seeds, k = r % seeds;
       memcpy(cfg.strategy, names[i], sizeof cfg.strategy);
-      cfg.seed = k;
+      cfg.seed = first_seed + k;
       int models;
       double best;
-      rc = run_one(&cfg, d, cache, table, table != NULL, &models, &best);
-      if (!rc && !table)
-        fprintf(stderr, "pnas compare: %s seed %d done: %d models, best %.4f\n", names[i], k,
-                models, best);
+      crc = run_one(&cfg, dirs[r], cache, table, table != NULL, &models, &best);
+      if (!crc && !table)
+        fprintf(stderr, "pnas compare: %s seed %d done: %d models, best %.4f\n", names[i],
+                first_seed + k, models, best);
     }
+    if (procs > 1) {
+      fflush(NULL);
+      _exit(crc);
+    }
+    rc = crc;
+  }
+  for (int j = 0; j < np; j++) {
+    int st;
+    while (waitpid(pids[j], &st, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) rc = rc ? rc : 1;
+  }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!rc && table) {
     if (report_table_write(table, (const char(*)[16])names, ns, seeds, (const char *const *)dirs,

@@ -92,8 +92,8 @@ static int choose_device(search_ctx *s, const search_config *cfg, char *err, siz
   return 0;
 }
 
-int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
-                    int salvage, char *err, size_t errlen) {
+static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, int load_data, char *err, size_t errlen) {
   if (search_config_check(cfg, err, errlen)) return -1;
   search_ctx *s = calloc(1, sizeof *s);
   if (!s) {
@@ -140,6 +140,17 @@ int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_
       return -1;
     }
   data_kind_from_name(cfg->dataset, &s->kind);
+  if (!load_data) {
+    // A replay from a benchmark table trains nothing: only the image shape (for the cost model).
+    s->full = (data_set){.n = 0, .c = s->kind == DATA_CIFAR10 ? 3 : 1,
+                         .h = s->kind == DATA_CIFAR10 ? 32 : 28,
+                         .w = s->kind == DATA_CIFAR10 ? 32 : 28, .classes = 10};
+    s->cost = (cost_config){.N = cfg->N, .F = cfg->F, .in_c = s->full.c, .in_h = s->full.h,
+                            .in_w = s->full.w, .classes = s->full.classes,
+                            .stem = COST_STEM_CIFAR, .stem_mult = 3};
+    *out = s;
+    return 0;
+  }
   if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen)) {
     search_ctx_close(s);
     return -1;
@@ -163,6 +174,24 @@ int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_
   *out = s;
   return 0;
 }
+
+int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, char *err, size_t errlen) {
+  return ctx_open(out, cfg, run_dir, resume, salvage, 1, err, errlen);
+}
+
+int search_ctx_open_replay(search_ctx **out, const search_config *cfg, const char *run_dir,
+                           int resume, const struct pnas_table_s *t, char *err, size_t errlen) {
+  if (ctx_open(out, cfg, run_dir, resume, 0, 0, err, errlen)) return -1;
+  if (search_ctx_set_table(*out, t, err, errlen)) {
+    search_ctx_close(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int search_ctx_is_replay(const search_ctx *s) { return s->table != NULL; }
 
 void search_ctx_close(search_ctx *s) {
   if (!s) return;
@@ -217,6 +246,7 @@ static void fmt_time(double s, char *buf, size_t n) {
 }
 
 static void progress_line(search_ctx *s, const store_record *r, int cached) {
+  if (s->table) return; // a replay from a table: thousands of runs in seconds, no progress
   double avg = s->done > s->cached ? s->child_seconds / (s->done - s->cached) : NAN;
   int left = s->todo - s->done;
   // Later levels of a PNAS search train `beam` children each.

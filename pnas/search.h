@@ -94,6 +94,12 @@ int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errle
 // table lacks is an error that names it. The table must outlive s and hold s's training settings.
 struct pnas_table_s;
 int search_ctx_set_table(search_ctx *s, const struct pnas_table_s *t, char *err, size_t errlen);
+// search_ctx_open for a replay from table t: no dataset is loaded (nothing trains) and the table
+// answers every child. Strategies skip work that only serves later use (the final predictor
+// refit of PNAS) when search_ctx_is_replay.
+int search_ctx_open_replay(search_ctx **out, const search_config *cfg, const char *run_dir,
+                           int resume, const struct pnas_table_s *t, char *err, size_t errlen);
+int search_ctx_is_replay(const search_ctx *s);
 
 // 1 when the cell is within --max-params / --max-mult-adds (cost model), else 0.
 int search_within_budget(search_ctx *s, const space_cell *c);

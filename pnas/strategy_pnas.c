@@ -210,8 +210,9 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     for (int i = 0; i < nc; i++) sc[i] = (scored){i, pred[i], space_hash(&kids[i])};
     qsort(sc, (size_t)nc, sizeof *sc, by_score_desc);
     int k = nc < K ? nc : K;
-    fprintf(stderr, "pnas: level %d: %d children of %d beam cells scored; training the top %d\n",
-            b, nc, nbeam, k);
+    if (!search_ctx_is_replay(s))
+      fprintf(stderr, "pnas: level %d: %d children of %d beam cells scored; training the top "
+                      "%d\n", b, nc, nbeam, k);
     search_progress_level(s, b, B, k);
     nbeam = 0;
     float *p = malloc(sizeof *p * (size_t)k), *a = malloc(sizeof *a * (size_t)k);
@@ -250,8 +251,9 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     rank[b] = rho;
     search_progress_set_rank(s, rho);
     search_progress_done(s);
-    fprintf(stderr, "pnas: level %d done: best %.4f, predictor Spearman on the trained %d: %.3f\n",
-            b, level_best, nm, rho);
+    if (!search_ctx_is_replay(s))
+      fprintf(stderr, "pnas: level %d done: best %.4f, predictor Spearman on the trained %d: "
+                      "%.3f\n", b, level_best, nm, rho);
     free(p), free(a);
     if (nbeam == 0) {
       snprintf(err, errlen, "level %d: no child trained successfully", b);
@@ -259,8 +261,9 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     }
     if (write_state(s, b, B, beam, nbeam, rank, b == B, err, errlen)) goto out;
   }
-  if (B > 1) {
-    // Refit on everything measured: the final predictor is saved for `pnas predict`.
+  if (B > 1 && !search_ctx_is_replay(s)) {
+    // Refit on everything measured: the final predictor is saved for `pnas predict` (not in a
+    // replay from a table, where it would only cost time).
     pred_ensemble_free(ens);
     ens = level_predictor(s, &m, B, err, errlen);
     if (!ens) goto out;
