@@ -208,6 +208,19 @@ static int run_repeats(search_ctx *s, const space_cell *all, int total, char *er
   return rc;
 }
 
+// Each level is trained in a fixed pseudo-random order (a property of the space, not of --seed),
+// so that a table stopped part-way holds a uniform sample of its level: usable, unbiased.
+static void shuffle_level(space_cell *c, int n, int level) {
+  space_rng r;
+  space_rng_seed(&r, 0x70726f67ULL + (uint64_t)level);
+  for (int i = n - 1; i > 0; i--) {
+    int j = space_rng_below(&r, i + 1);
+    space_cell t = c[i];
+    c[i] = c[j];
+    c[j] = t;
+  }
+}
+
 int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
   int level_n[SPACE_MAX_BLOCKS] = {0};
@@ -226,6 +239,8 @@ int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen) 
     return -1;
   }
   int rc = 0, off = 0;
+  for (int b = 1, o = 0; b <= cfg->max_blocks; o += level_n[b - 1], b++)
+    shuffle_level(all + o, level_n[b - 1], b);
   for (int b = 1; b <= cfg->max_blocks && !rc; b++) {
     int later = total - off - level_n[b - 1];
     search_progress_future(s, later);
