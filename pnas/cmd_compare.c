@@ -39,11 +39,11 @@ static void identity_string(const search_config *c, char *buf, size_t n) {
   search_settings_string(c, settings, sizeof settings);
   snprintf(buf, n,
            "%s|strategy=%s|seed=%lld|B=%d|ops=%s|beam=%d|budget=%d|P=%d|S=%d|rl=%.17g,%.17g,%d|"
-           "pred=%s,%d,%d|max=%lld,%lld",
+           "pred=%s,%d,%d|max=%lld,%lld|select=%s,%.17g,%d",
            settings, c->strategy, (long long)c->seed, c->max_blocks, c->ops, c->beam,
            c->budget_models, c->population, c->sample, c->rl_lr, c->rl_entropy, c->rl_batch,
            c->predictor, c->members, c->pred_epochs, (long long)c->max_params,
-           (long long)c->max_mult_adds);
+           (long long)c->max_mult_adds, c->select, c->kappa, c->explore);
 }
 
 static int file_exists(const char *dir, const char *name) {

@@ -26,6 +26,10 @@ typedef struct {
   char predictor[8];    // lstm | mlp | ridge
   int members;
   int pred_epochs;      // 0 = predictor default
+  // PNAS selection [ours; the paper ranks by the ensemble mean and trains the top K]:
+  char select[8];       // mean (paper) | ucb: mean + kappa x the members' spread
+  double kappa;
+  int explore;          // of the K children per level, this many drawn at random from the rest
   // training of children (the cache key is built from these)
   char dataset[32];
   char data_dir[512];   // "" = default location

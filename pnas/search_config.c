@@ -41,6 +41,9 @@ static const field FIELDS[] = {
     FS("predictor", predictor, 0),
     FI("members", members, 1, 50, 0),
     FI("predictor-epochs", pred_epochs, 0, 100000, 0),
+    FS("select", select, 0),
+    FD("kappa", kappa, 0, 100, 0),
+    FI("explore", explore, 0, 100000, 0),
     FS("dataset", dataset, 1),
     FS("data", data_dir, 1),
     FI("N", N, 1, 16, 1),
@@ -76,6 +79,9 @@ const char SEARCH_FLAGS_HELP[] =
     "  --rl-lr X --rl-entropy X --rl-batch N   RL controller [0.01 / 0.01 / 5]\n"
     "  --predictor lstm|mlp|ridge  surrogate [lstm]   --members M  ensemble size [5]\n"
     "  --predictor-epochs E  surrogate training epochs [predictor default]\n"
+    "  --select mean|ucb     PNAS: rank children by the ensemble mean (the paper) or by mean +\n"
+    "                        kappa x the members' spread [mean]   --kappa X [1]\n"
+    "  --explore E           PNAS: E of the K children per level drawn at random [0]\n"
     "  --dataset fashion-mnist|cifar10 [fashion-mnist]   --data DIR  dataset directory\n"
     "  --N n --F f           child network size [1 / 8]\n"
     "  --epochs e --batch b --lr x --momentum m --weight-decay w   child training\n"
@@ -104,6 +110,8 @@ void search_config_default(search_config *c) {
   c->rl_entropy = 0.01;
   c->rl_batch = 5;
   snprintf(c->predictor, sizeof c->predictor, "lstm");
+  snprintf(c->select, sizeof c->select, "mean");
+  c->kappa = 1.0;
   c->members = 5;
   snprintf(c->dataset, sizeof c->dataset, "fashion-mnist");
   train_config tc; // the trainer's defaults are the search's defaults
@@ -180,6 +188,14 @@ int search_config_check(const search_config *c, char *err, size_t errlen) {
   }
   if (pred_kind_from_name(c->predictor) < 0) {
     snprintf(err, errlen, "unknown --predictor '%s' (lstm, mlp, ridge)", c->predictor);
+    return -1;
+  }
+  if (strcmp(c->select, "mean") && strcmp(c->select, "ucb")) {
+    snprintf(err, errlen, "unknown --select '%s' (mean, ucb)", c->select);
+    return -1;
+  }
+  if (!strcmp(c->strategy, "pnas") && c->explore >= c->beam && c->max_blocks > 1) {
+    snprintf(err, errlen, "--explore (%d) must be below --beam (%d)", c->explore, c->beam);
     return -1;
   }
   if (strcmp(c->device, "cpu") && strcmp(c->device, "cuda") && strcmp(c->device, "auto")) {

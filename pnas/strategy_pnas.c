@@ -131,7 +131,7 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   measured m = {0};
   space_cell *beam = NULL, *kids = NULL;
   scored *sc = NULL;
-  float *pred = NULL;
+  float *pred = NULL, *spread = NULL;
   uint64_t *seen = NULL;
   pred_ensemble *ens = NULL;
   store_record *recs = NULL;
@@ -203,13 +203,31 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
       goto out;
     }
     pred = realloc(pred, sizeof *pred * (size_t)nc);
+    spread = realloc(spread, sizeof *spread * (size_t)nc);
     sc = realloc(sc, sizeof *sc * (size_t)nc);
-    if (!pred || !sc) goto oom;
-    if (pred_ensemble_predict(ens, kids, nc, pred, NULL, cfg->threads, err, errlen) != PRED_OK)
+    if (!pred || !spread || !sc) goto oom;
+    if (pred_ensemble_predict(ens, kids, nc, pred, spread, cfg->threads, err, errlen) != PRED_OK)
       goto out;
-    for (int i = 0; i < nc; i++) sc[i] = (scored){i, pred[i], space_hash(&kids[i])};
+    // [ours] --select ucb ranks by mean + kappa x spread (optimism where the members disagree).
+    int ucb = !strcmp(cfg->select, "ucb");
+    for (int i = 0; i < nc; i++)
+      sc[i] = (scored){i, ucb ? pred[i] + (float)cfg->kappa * spread[i] : pred[i],
+                       space_hash(&kids[i])};
     qsort(sc, (size_t)nc, sizeof *sc, by_score_desc);
     int k = nc < K ? nc : K;
+    // [ours] --explore E: the last E of the K picks are drawn uniformly from the children
+    // ranked below the first K - E (seeded by --seed and the level; deterministic on resume).
+    int ex = cfg->explore < k ? cfg->explore : 0;
+    if (ex > 0 && nc > k) {
+      space_rng er;
+      space_rng_seed(&er, (uint64_t)cfg->seed * 0x9E3779B97F4A7C15ULL + (uint64_t)b);
+      for (int j = k - ex; j < k; j++) {
+        int pick = j + space_rng_below(&er, nc - j);
+        scored t = sc[j];
+        sc[j] = sc[pick];
+        sc[pick] = t;
+      }
+    }
     if (!search_ctx_is_replay(s))
       fprintf(stderr, "pnas: level %d: %d children of %d beam cells scored; training the top "
                       "%d\n", b, nc, nbeam, k);
@@ -288,6 +306,7 @@ out:
   free(kids);
   free(sc);
   free(pred);
+  free(spread);
   free(seen);
   free(recs);
   free(cached);
