@@ -145,6 +145,7 @@ int cmd_compare(int argc, char **argv) {
   }
   pnas_table *table = NULL;
   char err[1024];
+  if (!table_dir) search_config_preset(&cfg, argc, argv);
   if (table_dir) {
     if (training_given) {
       fprintf(stderr, "pnas compare: with --table the training flags and --ops come from the "

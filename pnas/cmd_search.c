@@ -111,6 +111,7 @@ int cmd_search(int argc, char **argv) {
     }
     run = resume;
   } else {
+    search_config_preset(&cfg, argc, argv);
     if (search_config_check(&cfg, err, sizeof err)) {
       fprintf(stderr, "pnas search: %s\n", err);
       return 2;
@@ -146,6 +147,7 @@ int cmd_search(int argc, char **argv) {
   }
   fprintf(stderr, "pnas: %s search, run directory %s%s\n", cfg.strategy, run,
           resume ? " (resumed)" : "");
+  if (strcmp(cfg.strategy, "table")) search_config_describe(&cfg, stderr);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   search_result res;

@@ -55,6 +55,16 @@ void search_config_default(search_config *c);
 // Callers append their own flags (--run, --resume ...) and call args_parse.
 #include "pnas/args.h"
 int search_config_args(search_config *c, arg_spec *specs, int max);
+// 1 when argv[1..argc) holds --name or --name=...
+int search_argv_has(int argc, char **argv, const char *name);
+// The search preset rule: the 4-operator space is the no-flag default search's only; a command
+// line that sets --beam or --max-blocks without --ops searches the paper's 8 operators (said on
+// stderr). Call after parsing, for a new search.
+void search_config_preset(search_config *c, int argc, char **argv);
+// One line naming the strategy, the operator set and its size, B and the beam (every search
+// states what it searches at its start).
+#include <stdio.h>
+void search_config_describe(const search_config *c, FILE *f);
 // The flags' help text, one line each.
 extern const char SEARCH_FLAGS_HELP[];
 // Saves/loads the config as msgpack (config.msgpack in the run directory).

@@ -131,6 +131,42 @@ void search_config_default(search_config *c) {
   c->jobs = 1;
 }
 
+int search_argv_has(int argc, char **argv, const char *name) {
+  size_t n = strlen(name);
+  for (int i = 1; i < argc; i++)
+    if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n) &&
+        (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+      return 1;
+  return 0;
+}
+
+void search_config_preset(search_config *c, int argc, char **argv) {
+  int ops = search_argv_has(argc, argv, "ops");
+  int shape = search_argv_has(argc, argv, "beam") || search_argv_has(argc, argv, "max-blocks");
+  if (shape && !ops) {
+    snprintf(c->ops, sizeof c->ops, "all");
+    fprintf(stderr, "pnas: --beam/--max-blocks without --ops: the paper's space of 8 operators "
+                    "(the 4-operator space is the no-flag default search's)\n");
+  }
+}
+
+void search_config_describe(const search_config *c, FILE *f) {
+  uint32_t mask = 0;
+  char e[128], names[200];
+  if (space_parse_ops(c->ops, &mask, e, sizeof e)) return;
+  space_format_ops(mask, names, sizeof names);
+  space_cell empty = {0};
+  int n1 = space_expand(&empty, mask, NULL, 0);
+  int preset = !strcmp(c->ops, "identity,sep3x3,avg3x3,max3x3") && c->max_blocks == 3 &&
+               c->beam == 4;
+  fprintf(f, "pnas: %s search over %d operators (%s; %d unique 1-block cells), up to %d blocks",
+          c->strategy, space_ops_count(mask), names, n1, c->max_blocks);
+  if (!strcmp(c->strategy, "pnas")) fprintf(f, ", beam %d", c->beam);
+  if (preset) fprintf(f, " [the small default search, sized for 2 CPU cores; the paper's space: "
+                         "--ops all --max-blocks 5 --beam 256]");
+  fputc('\n', f);
+}
+
 int search_config_args(search_config *c, arg_spec *specs, int max) {
   int n = 0;
   for (int i = 0; i < NFIELDS && n < max; i++, n++) {
