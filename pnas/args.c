@@ -7,6 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+int args_edit_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b);
+  if (n > 63 || m > 63) return 99;
+  int d[64][64];
+  for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+  for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+  for (size_t i = 1; i <= n; i++)
+    for (size_t j = 1; j <= m; j++) {
+      int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+      int best = sub < del ? sub : del;
+      best = best < ins ? best : ins;
+      // adjacent transposition ("serach" for "search")
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
+    }
+  return d[n][m];
+}
+
+const char *args_closest(const char *word, const char *const *names, int n) {
+  const char *best = NULL;
+  int bd = 99;
+  size_t wl = strlen(word);
+  for (int k = 0; k < n; k++) {
+    int dd = args_edit_distance(word, names[k]);
+    if (dd < bd) bd = dd, best = names[k];
+  }
+  // Close enough to be a typo: at most 2 edits, and fewer than half the word.
+  return best && bd <= 2 && (size_t)bd * 2 < wl + 1 ? best : NULL;
+}
+
 static int set_value(const char *prog, const arg_spec *s, const char *v) {
   char *end = NULL;
   errno = 0;
@@ -92,7 +125,17 @@ int args_parse(const char *prog, const char *usage, int argc, char **argv, int f
     for (int k = 0; k < nspecs; k++)
       if (strlen(specs[k].name) == nlen && !strncmp(specs[k].name, name, nlen)) s = &specs[k];
     if (!s) {
-      fprintf(stderr, "%s: unknown option '--%.*s' (see --help)\n", prog, (int)nlen, name);
+      char word[64];
+      snprintf(word, sizeof word, "%.*s", (int)(nlen < 63 ? nlen : 63), name);
+      const char *names[256];
+      int nn = 0;
+      for (int k = 0; k < nspecs && nn < 256; k++) names[nn++] = specs[k].name;
+      const char *near = args_closest(word, names, nn);
+      if (near)
+        fprintf(stderr, "%s: unknown option '--%s'; did you mean '--%s'? (see --help)\n", prog,
+                word, near);
+      else
+        fprintf(stderr, "%s: unknown option '--%.*s' (see --help)\n", prog, (int)nlen, name);
       return 2;
     }
     const char *v = NULL;

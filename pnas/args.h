@@ -24,4 +24,10 @@ typedef struct {
 int args_parse(const char *prog, const char *usage, int argc, char **argv, int first,
                const arg_spec *specs, int nspecs, const char **pos, int maxpos, int *npos);
 
+// Damerau-Levenshtein distance (adjacent transpositions count 1) of two short words.
+int args_edit_distance(const char *a, const char *b);
+// The name of names[0..n) closest to word when it is close enough to be a typo, else NULL
+// ("did you mean" for commands and flags).
+const char *args_closest(const char *word, const char *const *names, int n);
+
 #endif

@@ -31,7 +31,9 @@ static const char USAGE[] =
     "trains (their curves are compared at PNAS's count). Writes DIR/table-report.md with\n"
     "bootstrap intervals over seeds, regret, models needed to reach the table's top cells and\n"
     "a verdict; --jobs J replays J runs at once. --first-seed F: seeds F..F+S-1 [1].\n"
-    "example: pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --jobs 2 --out cmp\n";
+    "examples:\n"
+    "  pnas compare --ops identity,sep3x3,max3x3 --max-blocks 2 --beam 4 --seeds 3 --out cmp\n"
+    "  pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --jobs 2 --out cmp\n";
 
 // The fields that must match for a rerun to continue the same comparison.
 static void identity_string(const search_config *c, char *buf, size_t n) {

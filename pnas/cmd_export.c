@@ -19,7 +19,10 @@ static const char USAGE[] =
     "           the full network; parameter order matches the C network\n"
     "Defaults as `pnas cost`: --dataset cifar10 (also fashion-mnist, imagenet), N=3, F=48;\n"
     "cifar10 32x32x3, fashion-mnist 28x28x1 (CIFAR stem, multiplier 3, 10 classes), imagenet\n"
-    "224x224x3 (ImageNet stem, multiplier 1, 1000 classes). Output goes to stdout without --out.\n";
+    "224x224x3 (ImageNet stem, multiplier 1, 1000 classes). Output goes to stdout without --out.\n"
+    "examples:\n"
+    "  pnas export --cell pnasnet-5 --format pytorch --out pnasnet5.py\n"
+    "  pnas export --cell '0:sep3x3,1:max3x3' --format json\n";
 
 int cmd_export(int argc, char **argv) {
   const char *cell_text = NULL, *dataset = "cifar10", *format = "json", *out_path = NULL;

@@ -27,7 +27,10 @@ static const char USAGE[] =
     "levels <= b exactly as a PNAS search with seed k fits its level-b predictor (k = 1..S [5]),\n"
     "score every cell of level b+1: Spearman, Kendall, precision@K of the true top K (K = 8,\n"
     "32; only where K < cells), the mean true accuracy of the top-K picks against the level\n"
-    "mean, next to the table's noise ceiling. --dump FILE: seed 1's predictions as TSV.\n";
+    "mean, next to the table's noise ceiling. --dump FILE: seed 1's predictions as TSV.\n"
+    "examples:\n"
+    "  pnas predictor retrain --run runs/a --model mlp\n"
+    "  pnas predictor eval --table data/tables/fm-3ops-b2 --model mlp --seeds 5\n";
 
 // The successfully measured children of a run (all records with ok = 1).
 static int load_run(const char *dir, space_cell **cells, float **acc, int *n, char *err,

@@ -17,7 +17,8 @@ static const char USAGE[] =
     "over seeds), models needed to reach PNAS's accuracy, the predictor's rank correlation per\n"
     "level, and each strategy's best cell. A RUN without config.msgpack stands for its\n"
     "subfolders that are runs (e.g. the output folder of `pnas compare`).\n"
-    "Needs gnuplot (figures) and Graphviz dot (cell drawings) on PATH.\n";
+    "Needs gnuplot (figures) and Graphviz dot (cell drawings) on PATH.\n"
+    "example: pnas report cmp/pnas-seed1 cmp/random-seed1 --out report\n";
 
 #define MAX_RUNS 1024
 

@@ -15,7 +15,13 @@ static const char USAGE[] =
     "Runs an architecture search (PNAS by default) and prints the best cell found.\n"
     "With no flags: a small real search on Fashion-MNIST sized for 2 CPU cores.\n"
     "  --run DIR    run directory [runs/<timestamp>]   --resume DIR  continue a killed search\n"
-    "  --salvage    on resume, skip corrupt records in the results log (with a warning)\n";
+    "  --salvage    on resume, skip corrupt records in the results log (with a warning)\n"
+    "examples:\n"
+    "  pnas                                          the small default search (2 CPU cores)\n"
+    "  pnas --beam 256 --max-blocks 5                the paper's search (8 operators)\n"
+    "  pnas --ops identity,sep3x3,max3x3 --max-blocks 2 --beam 8 --run runs/a --jobs 2\n"
+    "  pnas search --strategy random --budget-models 50 --cache runs/shared\n"
+    "  pnas search --resume runs/a                   continue after a kill or Ctrl-C\n";
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

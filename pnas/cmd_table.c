@@ -21,7 +21,9 @@ static const char USAGE[] =
     "for searches with the same recipe, and the ground truth of `pnas compare --table DIR` and\n"
     "`pnas predictor eval --table DIR`. --repeat-seeds S --repeat-sample M trains M cells drawn\n"
     "at random again with S other training seeds (DIR/repeat-<seed>): the noise ceiling.\n"
-    "example: pnas table build --ops identity,sep3x3,max3x3 --max-blocks 2 --out t \\\n"
+    "examples:\n"
+    "  pnas table info data/tables/fm-3ops-b2\n"
+    "  pnas table build --ops identity,sep3x3,max3x3 --max-blocks 2 --out t \\\n"
     "           --repeat-seeds 1 --repeat-sample 100 --jobs 2\n";
 
 static int cmd_table_build(int argc, char **argv) {

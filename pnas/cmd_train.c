@@ -32,7 +32,10 @@ static const char USAGE[] =
     "--bench STEPS times STEPS training steps (after 3 warm-up steps) on training batches and\n"
     "prints the median images/second instead of training to completion.\n"
     "--dump-step FILE writes parameters, one batch, logits, loss and gradients of the first\n"
-    "training step (bench/reference/check_net.py compares them with PyTorch).\n";
+    "training step (bench/reference/check_net.py compares them with PyTorch).\n"
+    "examples:\n"
+    "  pnas train --cell pnasnet-5 --N 3 --F 48 --epochs 20\n"
+    "  pnas train --cell '0:sep3x3,1:max3x3' --train-subset 4000 --json\n";
 
 typedef struct {
   int tty;

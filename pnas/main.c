@@ -5,8 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pnas/args.h"
 #include "pnas/cli.h"
 #include "pnas/mpi_world.h"
+
+#ifndef PNAS_VERSION
+#define PNAS_VERSION "unknown"
+#endif
 
 typedef struct {
   const char *name;
@@ -29,26 +34,68 @@ static const command COMMANDS[] = {
     {"report", cmd_report, "write the comparison report (HTML + Markdown) of run directories"},
 };
 
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
 static void usage(FILE *f) {
-  fprintf(f, "usage: pnas <command> [options]   (pnas <command> --help for its options)\n\n"
+  fprintf(f, "usage: pnas <command> [options]   (pnas help <command>, or pnas <command> --help)\n"
+             "       pnas [search flags]          the default command: a search\n"
+             "       pnas --version\n\n"
              "commands:\n");
-  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+  for (size_t i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+  fprintf(f, "\nexamples:\n"
+             "  pnas                                   the small default search (2 CPU cores)\n"
+             "  pnas --beam 256 --max-blocks 5         the paper's search (8 operators)\n"
+             "  pnas search --resume runs/20261203-101500\n"
+             "  pnas inspect runs/20261203-101500\n"
+             "  pnas train --cell pnasnet-5 --N 3 --F 48 --epochs 20\n"
+             "  pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --out cmp\n"
+             "cells are written I1:O1,I2:O2;... (inputs 0 = H[c-1], 1 = H[c-2], k+1 = block k;\n"
+             "ops identity sep3x3 sep5x5 sep7x7 conv1x7_7x1 avg3x3 max3x3 dil3x3), e.g.\n"
+             "  0:sep3x3,1:max3x3;2:identity,0:sep5x5     or the built-in name pnasnet-5\n");
+}
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (!strcmp(name, COMMANDS[i].name)) return &COMMANDS[i];
+  return NULL;
+}
+
+static int unknown_command(const char *name) {
+  const char *names[NCOMMANDS];
+  for (size_t i = 0; i < NCOMMANDS; i++) names[i] = COMMANDS[i].name;
+  const char *near = args_closest(name, names, (int)NCOMMANDS);
+  if (near)
+    fprintf(stderr, "pnas: unknown command '%s'; did you mean '%s'?\n", name, near);
+  else
+    fprintf(stderr, "pnas: unknown command '%s'\n", name);
+  usage(stderr);
+  return 2;
 }
 
 static int run_command(int argc, char **argv) {
   // `pnas` alone or `pnas --flag ...` runs the default command, the search.
-  if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")))
+  if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h") &&
+                    strcmp(argv[1], "--version")))
     return cmd_search(argc, argv);
-  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+    printf("pnas %s\n", PNAS_VERSION);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+      (!strcmp(argv[1], "help") && argc < 3)) {
     usage(stdout);
     return 0;
   }
-  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-    if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "pnas: unknown command '%s'\n", argv[1]);
-  usage(stderr);
-  return 2;
+  if (!strcmp(argv[1], "help")) { // pnas help CMD = pnas CMD --help
+    const command *c = find_command(argv[2]);
+    if (!c) return unknown_command(argv[2]);
+    char *hargv[] = {argv[2], "--help", NULL};
+    return c->fn(2, hargv);
+  }
+  const command *c = find_command(argv[1]);
+  if (c) return c->fn(argc - 1, argv + 1);
+  return unknown_command(argv[1]);
 }
 
 // The environment pnas needs is read by libgomp and OpenBLAS before main, so pnas sets it and
