@@ -221,6 +221,13 @@ int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t e
   return 0;
 }
 
+int search_record_better(const store_record *a, const store_record *b) {
+  if (!a->ok) return 0;
+  if (!b || !b->ok) return 1;
+  if (a->val_acc != b->val_acc) return a->val_acc > b->val_acc;
+  return a->hash < b->hash;
+}
+
 int search_within_budget(search_ctx *s, const space_cell *c) {
   if (!s->cfg.max_params && !s->cfg.max_mult_adds) return 1;
   cost_result r;

@@ -166,6 +166,11 @@ typedef struct {
   double seconds;
 } search_result;
 
+// 1 when a is a better answer than b (b may be NULL): ok, higher validation accuracy, and on a
+// tie the smaller cell hash, so that the answer never depends on the order records landed in
+// the log (completion order with --jobs or MPI workers).
+int search_record_better(const store_record *a, const store_record *b);
+
 // Strategies: run to completion (resuming from the store when records exist). 0 ok, -1 error.
 // strategy_run dispatches on cfg->strategy (pnas/strategy.c).
 int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen);

@@ -93,7 +93,7 @@ void strategy_ledger_account(strategy_ledger *l, const store_record *r) {
   l->models++;
   l->examples += r->examples;
   l->seconds += r->seconds;
-  if (r->ok && (!l->found || r->val_acc > l->best.val_acc)) {
+  if (r->ok && search_record_better(r, l->found ? &l->best : NULL)) {
     l->best = *r;
     l->found = 1;
   }

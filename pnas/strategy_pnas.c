@@ -263,7 +263,8 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
       beam[nbeam++] = r->cell;
       p[nm] = sc[i].score;
       a[nm++] = (float)r->val_acc;
-      if (r->val_acc > level_best) level_best = r->val_acc, best_rec = *r;
+      if (search_record_better(r, level_best >= 0 ? &best_rec : NULL))
+        level_best = r->val_acc, best_rec = *r;
     }
     double rho = nm >= 2 ? rank_spearman(p, a, nm) : NAN;
     rank[b] = rho;
@@ -288,7 +289,8 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   } else {
     for (int i = 0; i < store_count(search_ctx_store(s)); i++) {
       const store_record *r = store_get(search_ctx_store(s), i);
-      if (r->ok && r->settings == search_ctx_settings(s) && r->val_acc > level_best)
+      if (r->ok && r->settings == search_ctx_settings(s) &&
+          search_record_better(r, level_best >= 0 ? &best_rec : NULL))
         level_best = r->val_acc, best_rec = *r;
     }
   }
