@@ -9,13 +9,16 @@
 # Each comparison writes OUT/<phase>-K<k>-<name>/table-report.{md,json}.
 set -euo pipefail
 PNAS=$1 TABLE=$2 OUT=$3 PHASE=$4 JOBS=${5:-2}
+# {q} and {h} stand for K/4 and K/2 (exploration picks).
 VARIANTS=${VARIANTS:-"paper --predictor lstm --select mean --explore 0
 mlp --predictor mlp
 ridge --predictor ridge
-lstm-ucb --predictor lstm --select ucb --kappa 1
-mlp-ucb --predictor mlp --select ucb --kappa 1
-lstm-x2 --predictor lstm --explore 2
-mlp-x2 --predictor mlp --explore 2"}
+lstm-ucb1 --predictor lstm --select ucb --kappa 1
+mlp-ucb1 --predictor mlp --select ucb --kappa 1
+mlp-ucb3 --predictor mlp --select ucb --kappa 3
+lstm-xq --predictor lstm --explore {q}
+mlp-xq --predictor mlp --explore {q}
+mlp-xh --predictor mlp --explore {h}"}
 FINAL=${FINAL:---predictor mlp}
 mkdir -p "$OUT"
 run() { # NAME K FIRST SEEDS STRATEGIES FLAGS...
@@ -24,7 +27,8 @@ run() { # NAME K FIRST SEEDS STRATEGIES FLAGS...
   rm -rf "$d"
   local s=$(date +%s.%N)
   "$PNAS" compare --table "$TABLE" --beam "$k" --seeds "$seeds" --first-seed "$first" \
-    --strategies "$strat" --jobs "$JOBS" --threads 1 --out "$d" "$@" > "$d.out" 2> "$d.err" ||
+    --strategies "$strat" --jobs "$JOBS" --threads 1 --fit-cache "$OUT/fits" --out "$d" "$@" \
+    > "$d.out" 2> "$d.err" ||
     { tail -3 "$d.err"; return 1; }
   printf '%s K=%s %s: %.0f s\n' "$PHASE" "$k" "$name" "$(echo "$(date +%s.%N) - $s" | bc)" >&2
 }
@@ -45,14 +49,18 @@ tune)
     run baselines $k 1 100 rl,random,evolution && summ "$OUT/tune-K$k-baselines"
     while read -r name flags; do
       [ -n "$name" ] || continue
-      run "$name" $k 1 100 pnas $flags && echo "K=$k $name" && summ "$OUT/tune-K$k-$name"
+      flags=${flags//\{q\}/$((k / 4))}
+      flags=${flags//\{h\}/$((k / 2))}
+      run "$name" $k 1 100 pnas $flags && echo "K=$k $name ($flags)" && summ "$OUT/tune-K$k-$name"
     done <<< "$VARIANTS"
   done
   ;;
 report)
   for k in 8 32; do
     run paper $k 101 200 pnas,rl,random,evolution --predictor lstm --select mean --explore 0
-    run final $k 101 200 pnas,rl,random,evolution $FINAL
+    f=${FINAL//\{q\}/$((k / 4))}
+    f=${f//\{h\}/$((k / 2))}
+    run final $k 101 200 pnas,rl,random,evolution $f
     for n in paper final; do echo "K=$k $n"; summ "$OUT/report-K$k-$n"; done
   done
   ;;

@@ -31,6 +31,9 @@ static const char USAGE[] =
     "trains (their curves are compared at PNAS's count). Writes DIR/table-report.md with\n"
     "bootstrap intervals over seeds, regret, models needed to reach the table's top cells and\n"
     "a verdict; --jobs J replays J runs at once. --first-seed F: seeds F..F+S-1 [1].\n"
+    "--fit-cache DIR: PNAS's fitted predictors shared between comparisons (a fit is found\n"
+    "there under the hash of all its inputs, so results are identical; variants that differ\n"
+    "only in selection or beam fit once).\n"
     "examples:\n"
     "  pnas compare --ops identity,sep3x3,max3x3 --max-blocks 2 --beam 4 --seeds 3 --out cmp\n"
     "  pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --jobs 2 --out cmp\n";
@@ -56,6 +59,8 @@ static int file_exists(const char *dir, const char *name) {
 }
 
 // Runs (or continues) one strategy/seed. 0 ok, 1 failure, 2 usage (flags differ from the run).
+static const char *fit_cache_dir = NULL;
+
 static int run_one(const search_config *cfg, const char *run, const char *cache,
                    const pnas_table *table, int quiet, int *models, double *best) {
   char err[1024];
@@ -82,6 +87,7 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
     fprintf(stderr, "pnas compare: %s: %s\n", run, err);
     return 1;
   }
+  search_ctx_set_fit_cache(s, fit_cache_dir);
   if (!table && search_ctx_set_cache(s, cache, err, sizeof err)) {
     fprintf(stderr, "pnas compare: %s %s: %s\n", table ? "table" : "cache",
             table ? table->dir : cache, err);
@@ -131,6 +137,7 @@ int cmd_compare(int argc, char **argv) {
   specs[n++] = (arg_spec){"out", ARG_STR, &out, 0, -1, NULL};
   specs[n++] = (arg_spec){"table", ARG_STR, &table_dir, 0, -1, NULL};
   specs[n++] = (arg_spec){"first-seed", ARG_INT, &first_seed, 1, 1000000000, NULL};
+  specs[n++] = (arg_spec){"fit-cache", ARG_STR, &fit_cache_dir, 0, -1, NULL};
   char usage[6000];
   snprintf(usage, sizeof usage, "%s\n%s", USAGE, SEARCH_FLAGS_HELP);
   int rc = args_parse("pnas compare", usage, argc, argv, 1, specs, n, NULL, 0, NULL);
@@ -208,6 +215,10 @@ int cmd_compare(int argc, char **argv) {
       pnas_budget += table->rec[i].cell.nblocks == 1;
     pnas_budget += (cfg.max_blocks - 1) * cfg.beam;
     if (cfg.budget_models == 0) cfg.budget_models = 4 * pnas_budget;
+  }
+  if (fit_cache_dir && mkdir(fit_cache_dir, 0755) && errno != EEXIST) {
+    fprintf(stderr, "pnas compare: cannot create %s: %s\n", fit_cache_dir, strerror(errno));
+    return 1;
   }
   if (mkdir(out, 0755) && errno != EEXIST) {
     fprintf(stderr, "pnas compare: cannot create %s: %s\n", out, strerror(errno));

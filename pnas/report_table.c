@@ -382,10 +382,15 @@ int report_table_write(const pnas_table *t, const char (*names)[16], int ng, int
   for (int g = 0; g < ng; g++) {
     fprintf(js, "%s{\"name\":\"%s\",\"models\":%d,\"best_at_pnas_budget\":[%.6f,%.6f,%.6f],"
                 "\"best\":[%.6f,%.6f,%.6f],\"regret\":[%.6f,%.6f,%.6f],\"top_percent\":%.4f,"
-                "\"seconds\":%.3f,\"best_within_pnas_seconds\":[%.6f,%.6f,%.6f],\"reach\":[",
+                "\"seconds\":%.3f,\"best_within_pnas_seconds\":",
             g ? "," : "", G[g].name, G[g].L, G[g].atp_mean, G[g].atp_lo, G[g].atp_hi,
             G[g].fin_mean, G[g].fin_lo, G[g].fin_hi, G[g].reg_mean, G[g].reg_lo, G[g].reg_hi,
-            G[g].top_mean, G[g].sec_mean, G[g].ats_mean, G[g].ats_lo, G[g].ats_hi);
+            G[g].top_mean, G[g].sec_mean);
+    if (isfinite(G[g].ats_mean))
+      fprintf(js, "[%.6f,%.6f,%.6f]", G[g].ats_mean, G[g].ats_lo, G[g].ats_hi);
+    else
+      fprintf(js, "null");
+    fprintf(js, ",\"reach\":[");
     for (int q = 0; q < NQ; q++)
       fprintf(js, "%s{\"mean\":%.4f,\"lo\":%.4f,\"hi\":%.4f,\"reached\":%d}", q ? "," : "",
               G[g].reach[q], G[g].reach_lo[q], G[g].reach_hi[q], G[g].reached[q]);

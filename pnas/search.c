@@ -22,6 +22,7 @@ struct search_ctx {
   store *st;
   store *cache; // optional shared cache (another run directory's store), may be NULL
   const pnas_table *table; // optional: every child answered from this table (never trained)
+  const char *fit_cache;   // optional: shared fitted predictors (search_ctx_set_fit_cache)
   uint32_t ops;
   uint64_t settings;
   data_kind kind;
@@ -192,6 +193,10 @@ int search_ctx_open_replay(search_ctx **out, const search_config *cfg, const cha
 }
 
 int search_ctx_is_replay(const search_ctx *s) { return s->table != NULL; }
+void search_ctx_set_fit_cache(search_ctx *s, const char *dir) {
+  s->fit_cache = dir && dir[0] ? dir : NULL;
+}
+const char *search_ctx_fit_cache(const search_ctx *s) { return s->fit_cache; }
 
 void search_ctx_close(search_ctx *s) {
   if (!s) return;

@@ -114,6 +114,12 @@ int search_ctx_set_table(search_ctx *s, const struct pnas_table_s *t, char *err,
 int search_ctx_open_replay(search_ctx **out, const search_config *cfg, const char *run_dir,
                            int resume, const struct pnas_table_s *t, char *err, size_t errlen);
 int search_ctx_is_replay(const search_ctx *s);
+// A directory of fitted predictors shared between runs (pnas compare --fit-cache DIR): a fit is
+// a deterministic function of its inputs (model, members, epochs, learning rate, seed and the
+// measured cells), so a fit found there under the hash of those inputs is the fit that would be
+// computed. NULL or "" = none. The string must outlive s.
+void search_ctx_set_fit_cache(search_ctx *s, const char *dir);
+const char *search_ctx_fit_cache(const search_ctx *s);
 
 // 1 when the cell is within --max-params / --max-mult-adds (cost model), else 0.
 int search_within_budget(search_ctx *s, const space_cell *c);

@@ -111,6 +111,40 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
   pc.lr = pred_lr_for_level(level);
   pc.seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)level;
   pc.threads = cfg->threads;
+  // A shared fit cache (compare --fit-cache): the key hashes every input of the fit.
+  char cpath[1400] = "";
+  const char *fc = search_ctx_fit_cache(s);
+  if (fc) {
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(p, n)                                                                              \
+  for (size_t q_ = 0; q_ < (size_t)(n); q_++) h = (h ^ ((const unsigned char *)(p))[q_]) * 1099511628211ULL
+    MIX(cfg->predictor, strlen(cfg->predictor));
+    MIX(&pc.members, sizeof pc.members);
+    MIX(&pc.epochs, sizeof pc.epochs);
+    MIX(&pc.batch, sizeof pc.batch);
+    MIX(&pc.min_steps, sizeof pc.min_steps);
+    MIX(&pc.lr, sizeof pc.lr);
+    MIX(&pc.seed, sizeof pc.seed);
+    MIX(&pc.embed, sizeof pc.embed);
+    MIX(&pc.hidden, sizeof pc.hidden);
+    MIX(&pc.ridge_lambda, sizeof pc.ridge_lambda);
+    for (int i = 0; i < m->n; i++) {
+      uint64_t ch = space_hash(&m->cells[i]);
+      MIX(&ch, sizeof ch);
+      MIX(&m->acc[i], sizeof m->acc[i]);
+    }
+#undef MIX
+    snprintf(cpath, sizeof cpath, "%s/fit-%016llx.msgpack", fc, (unsigned long long)h);
+    char e2[256];
+    if (pred_ensemble_load(&e, cpath, e2, sizeof e2) == PRED_OK) {
+      if (pred_ensemble_save(e, path, err, errlen) != PRED_OK) {
+        pred_ensemble_free(e);
+        return NULL;
+      }
+      return e;
+    }
+    e = NULL;
+  }
   e = pred_ensemble_new();
   if (!e) {
     snprintf(err, errlen, "out of memory");
@@ -120,6 +154,15 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
       pred_ensemble_save(e, path, err, errlen) != PRED_OK) {
     pred_ensemble_free(e);
     return NULL;
+  }
+  if (cpath[0]) { // publish atomically (tmp + rename): parallel replays may share the cache
+    char *buf;
+    size_t len;
+    char e2[256];
+    if (pred_ensemble_save_mem(e, &buf, &len, e2, sizeof e2) == PRED_OK) {
+      store_write_file(fc, strrchr(cpath, '/') + 1, buf, len, e2, sizeof e2);
+      free(buf);
+    }
   }
   return e;
 }

@@ -87,6 +87,15 @@ compare)
   done
   cmp "$WORK/cmp1/table-report.json" "$WORK/cmp2/table-report.json" ||
     fail "report differs between --jobs 1 and 2"
+  # A shared fit cache changes nothing: filled, then used.
+  rm -rf "$WORK/fits" "$WORK"/cmpf*
+  for f in 1 2; do
+    "$PNAS" compare --table "$REF" --seeds 6 --beam 4 --out "$WORK/cmpf$f" --jobs 2 --threads 1 \
+      --fit-cache "$WORK/fits" > /dev/null 2>&1 || fail "compare --fit-cache failed"
+    cmp "$WORK/cmp1/table-report.json" "$WORK/cmpf$f/table-report.json" ||
+      fail "report differs with a fit cache (pass $f)"
+  done
+  [ "$(ls "$WORK/fits" | wc -l)" = 6 ] || fail "fit cache holds $(ls "$WORK/fits" | wc -l) fits, want 6"
   cmp "$WORK/cmp1/table-report.md" "$WORK/cmp2/table-report.md" || fail "markdown differs"
   for d in "$WORK"/cmp1/*-seed*; do
     b=$(basename "$d")
