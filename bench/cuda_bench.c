@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "kernels/backend.h"
-#include "pnas/train.h"
+#include "pnas/child/trainer.h"
 #include "searchspace/cell.h"
 
 static int cmp_double(const void *a, const void *b) {

@@ -7,7 +7,7 @@
 #include "kernels/backend.h"
 #include "kernels/ops.h"
 #ifdef PNAS_HAVE_CUDA
-#include "kernels/cuda_backend.h" // a plain C header: no CUDA header above the seam
+#include "kernels/cuda/cuda_backend.h" // a plain C header: no CUDA header above the seam
 #endif
 
 void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, int kw, int stride,

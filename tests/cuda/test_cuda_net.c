@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/cuda_backend.h"
-#include "kernels/cudnn_ops.h"
-#include "pnas/net.h"
-#include "pnas/train.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cudnn_ops.h"
+#include "pnas/child/net.h"
+#include "pnas/child/trainer.h"
 
 #define SKIP 77
 

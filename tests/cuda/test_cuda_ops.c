@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "kernels/backend.h"
-#include "kernels/cuda_backend.h"
-#include "kernels/cudnn_ops.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cudnn_ops.h"
 #include "tests/kernels/kt.h"
 
 #define SKIP 77

@@ -6,7 +6,7 @@
 #        kn_cuk_* -> kn_emu_cuk_* (no clash with the real ones where the CUDA backend is linked
 #        too), the file includes emu/cuda_runtime.h first (as nvcc does) and keeps its own line
 #        numbers (#line), so diagnostics point at kernels/*.cu.
-#  header (HEADER=1, kernels/cuda_kernels.h): the same renaming, the shim's runtime header by
+#  header (HEADER=1, kernels/cuda/cuda_kernels.h): the same renaming, the shim's runtime header by
 #        absolute path, and KN_EMU_HAVE_<launcher> / KN_EMU_LAUNCHERS for the test.
 # Limits: `<<<` and `>>>` may appear only in launches (or comments); kernels must not be
 # overloaded; no dynamic shared memory (`extern __shared__`).
@@ -31,7 +31,7 @@ if(HEADER)
 else()
   string(REPLACE "<<<" " * kn_emu_cfg(" text "${text}")
   string(REPLACE ">>>" ")" text "${text}")
-  string(REPLACE "\"kernels/cuda_kernels.h\"" "\"cuda_kernels_emu.h\"" text "${text}")
+  string(REPLACE "\"kernels/cuda/cuda_kernels.h\"" "\"cuda_kernels_emu.h\"" text "${text}")
   set(out "// Generated from ${IN} by tests/cuda_emu/gen_emu.cmake: do not edit.\n#include \"cuda_runtime.h\"\n#line 1 \"${IN}\"\n${text}")
 endif()
 file(WRITE "${OUT}" "${out}")

@@ -10,7 +10,7 @@
 //    guard bytes are checked after every op) and start as NaN garbage, like cudaMalloc memory.
 //  - Everything runs twice: threads (and blocks) in forward order, then in reverse order, so a
 //    missing barrier or an ordering assumption between threads shows up in one of the two.
-//  - Every launcher declared in kernels/cuda_kernels.h must have a check here (KN_EMU_LAUNCHERS).
+//  - Every launcher declared in kernels/cuda/cuda_kernels.h must have a check here (KN_EMU_LAUNCHERS).
 // Tolerance per op: |got - ref| <= atol + rtol*|ref| (stated in each line and the summary).
 #include <math.h>
 #include <stdint.h>
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cuda_kernels_emu.h" // generated from kernels/cuda_kernels.h: kn_emu_cuk_* + the shim
+#include "cuda_kernels_emu.h" // generated from kernels/cuda/cuda_kernels.h: kn_emu_cuk_* + the shim
 #include "kernels/backend.h"
 
 // ------------------------------------------------------------------ infrastructure
@@ -880,7 +880,7 @@ static void t_train_state(void) {
 }
 
 // ------------------------------------------------------------------ coverage
-// The launchers this file checks; every launcher of kernels/cuda_kernels.h must be here.
+// The launchers this file checks; every launcher of kernels/cuda/cuda_kernels.h must be here.
 static const char *const CHECKED[] = {
     "kn_cuk_selftest",   "kn_cuk_relu_fwd",     "kn_cuk_relu_bwd",     "kn_cuk_add",
     "kn_cuk_acc",        "kn_cuk_concat_fwd",   "kn_cuk_concat_bwd",   "kn_cuk_add_concat",   "kn_cuk_sub_fwd",
@@ -898,13 +898,13 @@ static void t_coverage(void) {
     int found = 0;
     for (size_t i = 0; i < sizeof CHECKED / sizeof CHECKED[0]; i++) found |= !strcmp(tok, CHECKED[i]);
     if (!found) {
-      printf("FAIL coverage: %s (kernels/cuda_kernels.h) has no check in tests/cuda_emu/test_cuda_emu.c\n",
+      printf("FAIL coverage: %s (kernels/cuda/cuda_kernels.h) has no check in tests/cuda_emu/test_cuda_emu.c\n",
              tok);
       missing++;
     }
   }
   failures += missing;
-  if (!missing) printf("ok   coverage: every launcher of kernels/cuda_kernels.h is checked\n");
+  if (!missing) printf("ok   coverage: every launcher of kernels/cuda/cuda_kernels.h is checked\n");
 }
 
 static void run_all(void) {

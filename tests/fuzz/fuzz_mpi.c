@@ -2,7 +2,7 @@
 // Properties: a rejected message has a message; an accepted one passes the pre-check, and
 // re-encodes to bytes that decode and re-encode to the same bytes.
 #include "fuzz_common.h"
-#include "pnas/mpi_msg.h"
+#include "pnas/dispatch/mpi_msg.h"
 #include "searchspace/msgpack_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
-#include "pnas/store.h"
+#include "pnas/store/store.h"
 
 static void check_rec(const store_record *r) {
   FUZZ_CHECK(r->cell.nblocks >= 1 && r->cell.nblocks <= SPACE_MAX_BLOCKS, "%d blocks",

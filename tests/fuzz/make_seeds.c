@@ -8,8 +8,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "pnas/mpi_msg.h"
-#include "pnas/store.h"
+#include "pnas/dispatch/mpi_msg.h"
+#include "pnas/store/store.h"
 #include "predictor/predictor.h"
 
 static const char *dir;

@@ -1,4 +1,4 @@
-// The training-loop state ops of the CPU backends (kernels/host_train.c), which are the
+// The training-loop state ops of the CPU backends (kernels/cpu/host_train.c), which are the
 // reference for their CUDA versions: gather_u8 against a direct computation, loss_acc keeping the
 // first non-finite loss, tick advancing the state and reading the schedule, topk_count with ties
 // (a label tied with the maximum counts as top-1), and both tables ("ref", "cpu") exposing them.

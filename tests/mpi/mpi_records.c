@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pnas/store.h"
+#include "pnas/store/store.h"
 
 static int by_hash(const void *a, const void *b) {
   const store_record *x = a, *y = b;

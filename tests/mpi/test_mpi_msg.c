@@ -1,4 +1,4 @@
-// Tests of the MPI message format (pnas/mpi_msg.c) without MPI: round trips of every message
+// Tests of the MPI message format (pnas/dispatch/mpi_msg.c) without MPI: round trips of every message
 // type, every truncation and every single-byte change of real messages (decoded or rejected with
 // a message, never a crash), the named rejections, the msgpack pre-check, the GPU pick and the
 // launcher detection.
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pnas/mpi_msg.h"
+#include "pnas/dispatch/mpi_msg.h"
 #include "searchspace/msgpack_check.h"
-#include "pnas/mpi_world.h"
+#include "pnas/dispatch/mpi_world.h"
 
 static int fails = 0;
 #define CHECK(cond, ...)                                                                         \

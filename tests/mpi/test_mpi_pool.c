@@ -1,4 +1,4 @@
-// The asynchronous dispatcher API (pnas/mpi_pool.h) as a strategy would use it: keep
+// The asynchronous dispatcher API (pnas/dispatch/pool.h) as a strategy would use it: keep
 // mpi_pool_capacity() children in flight and take results with mpi_pool_wait, with the same cell
 // submitted twice back to back (trained once, the copy cached) and later again (cached); then a
 // pool closed with children still pending (dropped: trained again when asked for again). Run it
@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pnas/mpi_pool.h"
-#include "pnas/mpi_world.h"
+#include "pnas/dispatch/pool.h"
+#include "pnas/dispatch/mpi_world.h"
 
 static int fails = 0;
 #define CHECK(cond, ...)                                                                         \

@@ -1,4 +1,4 @@
-// The in-process dispatcher with --jobs > 1 (pnas/mpi_pool.c, worker threads):
+// The in-process dispatcher with --jobs > 1 (pnas/dispatch/pool.c, worker threads):
 //  1. real children through the submit / wait-any API with 3 threads, the same cell submitted
 //     twice back to back (trained once, the copy cached) and later again (cached): the records
 //     equal those of --jobs 1 bit for bit; a pool closed with children pending drops them;
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "pnas/mpi_pool.h"
+#include "pnas/dispatch/pool.h"
 
 static int fails = 0;
 #define CHECK(cond, ...)                                                                         \

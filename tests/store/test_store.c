@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pnas/store.h"
+#include "pnas/store/store.h"
 #include "../searchspace/check.h"
 
 static char dir[256];

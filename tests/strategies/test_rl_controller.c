@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pnas/rl_controller.h"
+#include "pnas/strategies/rl_controller.h"
 
 static int failures = 0;
 #define CHECK(cond, ...)                                                                         \

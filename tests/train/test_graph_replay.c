@@ -1,4 +1,4 @@
-// The trainer's CUDA-graph logic (pnas/train.c: run_unit, train_ops, eval_ops, sess_evaluate)
+// The trainer's CUDA-graph logic (pnas/child/trainer.c: run_unit, train_ops, eval_ops, sess_evaluate)
 // run on the CPU under a simulation of CUDA-graph semantics, and checked bit-identical against
 // the plain "cpu" backend.
 //
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "kernels/backend.h"
-#include "pnas/train.h"
+#include "pnas/child/trainer.h"
 
 static int bad = 0;
 #define CHECK(cond, ...)                                                                           \

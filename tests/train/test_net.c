@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pnas/net.h"
+#include "pnas/child/net.h"
 #include "searchspace/cost.h"
 
 static int bad = 0;

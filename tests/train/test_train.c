@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pnas/train.h"
+#include "pnas/child/trainer.h"
 
 static int bad = 0;
 #define CHECK(cond, ...)                                                                           \

@@ -1,0 +1,193 @@
+// `pnas search` (and plain `pnas [flags]`): runs a strategy in a run directory, resumable.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pnas/cli/cli.h"
+#include "pnas/search/search.h"
+
+static const char USAGE[] =
+    "usage: pnas [search] [flags] [--run DIR]\n"
+    "       pnas search --resume DIR [--salvage] [--threads t] [--jobs J] [--device D]\n"
+    "Runs an architecture search (PNAS by default) and prints the best cell found.\n"
+    "With no flags: a small real search on Fashion-MNIST sized for 2 CPU cores.\n"
+    "  --run DIR    run directory [runs/<timestamp>]   --resume DIR  continue a killed search\n"
+    "  --salvage    on resume, skip corrupt records in the results log (with a warning)\n"
+    "examples:\n"
+    "  pnas                                          the small default search (2 CPU cores)\n"
+    "  pnas --beam 256 --max-blocks 5                the paper's search (8 operators)\n"
+    "  pnas --ops identity,sep3x3,max3x3 --max-blocks 2 --beam 8 --run runs/a --jobs 2\n"
+    "  pnas search --strategy random --budget-models 50 --cache runs/shared\n"
+    "  pnas search --resume runs/a                   continue after a kill or Ctrl-C\n";
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void print_summary(search_ctx *s, const search_result *res, double wall) {
+  const search_config *cfg = search_ctx_config(s);
+  store *st = search_ctx_store(s);
+  int n = store_count(st), ok = 0, nl1 = 0;
+  int64_t examples = 0;
+  double train_s = 0;
+  double *l1 = malloc(sizeof *l1 * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    const store_record *r = store_get(st, i);
+    ok += r->ok;
+    examples += r->examples;
+    train_s += r->seconds;
+    if (r->ok && r->level == 1 && l1) l1[nl1++] = r->val_acc;
+  }
+  char text[SPACE_TEXT_MAX];
+  space_format(&res->best.cell, text, sizeof text);
+  printf("\nbest cell (level %d): %s\n", res->best.level, text);
+  printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d F=%d)\n",
+         res->best.val_acc, (long long)res->best.params, (long long)res->best.mult_adds, cfg->N,
+         cfg->F);
+  // The answer is the deepest level's best (the paper's); a shallower cell of the same run may
+  // be better (and is smaller): name it too, so the live line's "best" and the summary agree.
+  const store_record *over = NULL;
+  for (int i = 0; i < n; i++) {
+    const store_record *r = store_get(st, i);
+    if (r->settings == search_ctx_settings(s) && search_record_better(r, over)) over = r;
+  }
+  if (over && over->val_acc > res->best.val_acc) {
+    char t2[SPACE_TEXT_MAX];
+    space_format(&over->cell, t2, sizeof t2);
+    printf("best cell overall (level %d): %s\n", over->cell.nblocks, t2);
+    printf("  validation accuracy %.4f (%+.4f), params %lld, mult-adds %lld\n", over->val_acc,
+           over->val_acc - res->best.val_acc, (long long)over->params,
+           (long long)over->mult_adds);
+  }
+  if (nl1 && l1) {
+    qsort(l1, (size_t)nl1, sizeof *l1, cmp_double);
+    double med = nl1 % 2 ? l1[nl1 / 2] : 0.5 * (l1[nl1 / 2 - 1] + l1[nl1 / 2]);
+    printf("  level-1 cells: median %.4f, best %.4f -> the search's best is %+.4f over the "
+           "median\n",
+           med, l1[nl1 - 1], res->best.val_acc - med);
+  }
+  printf("  cost: %d models trained (%d ok), %lld examples, %.0f s training, %.0f s wall\n", n, ok,
+         (long long)examples, train_s, wall);
+  printf("  run directory: %s\n", store_dir(st));
+  printf("retrain it at full size:\n  pnas train --cell '%s' --dataset %s --N 3 --F 48 "
+         "--epochs 20\n",
+         text, cfg->dataset);
+  free(l1);
+}
+
+int cmd_search(int argc, char **argv) {
+  search_config cfg;
+  search_config_default(&cfg);
+  const char *run = NULL, *resume = NULL;
+  int salvage = 0, threads = -1;
+  arg_spec specs[64];
+  int n = search_config_args(&cfg, specs, 60);
+  // With --resume only where children train may change (--threads, --jobs, --device); any
+  // other config flag is refused (the rest comes from the run's config).
+  int config_given = 0, jobs_given = 0, device_given = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(specs[i].name, "threads")) continue;
+    if (!strcmp(specs[i].name, "jobs") || !strcmp(specs[i].name, "jobs-per-gpu"))
+      specs[i].seen = &jobs_given;
+    else if (!strcmp(specs[i].name, "device"))
+      specs[i].seen = &device_given;
+    else
+      specs[i].seen = &config_given;
+  }
+  specs[n++] = (arg_spec){"run", ARG_STR, &run, 0, -1, NULL};
+  specs[n++] = (arg_spec){"resume", ARG_STR, &resume, 0, -1, NULL};
+  specs[n++] = (arg_spec){"salvage", ARG_FLAG, &salvage, 0, -1, NULL};
+  char usage[4096];
+  snprintf(usage, sizeof usage, "%s\n%s", USAGE, SEARCH_FLAGS_HELP);
+  int rc = args_parse("pnas search", usage, argc, argv, 1, specs, n, NULL, 0, NULL);
+  if (rc == 3) return 0;
+  if (rc) return rc;
+  char err[1024];
+  if (resume) {
+    // Everything but the thread count comes from the run's saved configuration.
+    if (config_given || run) {
+      fprintf(stderr, "pnas search: --resume takes only --salvage, --threads, --jobs and "
+                      "--device (the rest comes from %s/config.msgpack)\n",
+              resume);
+      return 2;
+    }
+    threads = cfg.threads;
+    int jobs = cfg.jobs;
+    char device[sizeof cfg.device];
+    snprintf(device, sizeof device, "%s", cfg.device);
+    if (search_config_load(&cfg, resume, err, sizeof err)) {
+      fprintf(stderr, "pnas search: cannot resume: %s\n", err);
+      return 1;
+    }
+    if (threads > 0) cfg.threads = threads;
+    if (jobs_given) cfg.jobs = jobs;
+    if (device_given) snprintf(cfg.device, sizeof cfg.device, "%s", device);
+    if (search_config_check(&cfg, err, sizeof err)) {
+      fprintf(stderr, "pnas search: %s\n", err);
+      return 2;
+    }
+    run = resume;
+  } else {
+    search_config_preset(&cfg, argc, argv);
+    if (search_config_check(&cfg, err, sizeof err)) {
+      fprintf(stderr, "pnas search: %s\n", err);
+      return 2;
+    }
+    if (!run) {
+      static char def[64];
+      time_t t = time(NULL);
+      struct tm tm;
+      localtime_r(&t, &tm);
+      mkdir("runs", 0755);
+      strftime(def, sizeof def, "runs/%Y%m%d-%H%M%S", &tm);
+      run = def;
+    }
+    struct stat st;
+    char log[1100];
+    snprintf(log, sizeof log, "%s/results.log", run);
+    if (stat(log, &st) == 0) {
+      fprintf(stderr, "pnas search: %s already holds a search; continue it with "
+                      "`pnas search --resume %s` or choose another --run\n",
+              run, run);
+      return 2;
+    }
+  }
+  search_ctx *s;
+  if (search_ctx_open(&s, &cfg, run, resume != NULL, salvage, err, sizeof err)) {
+    fprintf(stderr, "pnas search: %s\n", err);
+    return 1;
+  }
+  if (cfg.cache_dir[0] && search_ctx_set_cache(s, cfg.cache_dir, err, sizeof err)) {
+    fprintf(stderr, "pnas search: --cache: %s\n", err);
+    search_ctx_close(s);
+    return 1;
+  }
+  fprintf(stderr, "pnas: %s search, run directory %s%s\n", cfg.strategy, run,
+          resume ? " (resumed)" : "");
+  if (strcmp(cfg.strategy, "table")) search_config_describe(&cfg, stderr);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  search_result res;
+  rc = strategy_run(s, &res, err, sizeof err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  search_progress_done(s);
+  if (rc) {
+    fprintf(stderr, "pnas search: %s\n", err);
+    search_ctx_close(s);
+    return 1;
+  }
+  if (!strcmp(cfg.strategy, "table")) {
+    printf("table %s: %d cells measured; see `pnas table info %s`\n", run,
+           store_count(search_ctx_store(s)), run);
+    search_ctx_close(s);
+    return 0;
+  }
+  if (res.found)
+    print_summary(s, &res, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+  search_ctx_close(s);
+  return res.found ? 0 : 1;
+}

@@ -1,0 +1,98 @@
+// `pnas space count|expand|canon`: the search space from the command line.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pnas/cli/args.h"
+#include "pnas/cli/cli.h"
+#include "searchspace/cell.h"
+
+static const char USAGE[] =
+    "usage: pnas space count --blocks b [--ops LIST] [--json]\n"
+    "       pnas space expand --cell CELL [--ops LIST] [--count]\n"
+    "       pnas space canon --cell CELL\n"
+    "count: unique 1-block cells (b=1) and unique new blocks at level b; expand: the unique\n"
+    "children of CELL (one per line, canonical text); canon: the canonical form of CELL.\n"
+    "LIST: comma-separated operators (default all 8): identity, sep3x3, sep5x5, sep7x7,\n"
+    "conv1x7_7x1, avg3x3, max3x3, dil3x3.\n";
+
+int cmd_space(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    fputs(USAGE, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const char *sub = argv[1];
+  const char *cell_text = NULL, *ops = "all";
+  int blocks = 1, json = 0, count_only = 0;
+  arg_spec specs[] = {
+      {"cell", ARG_STR, &cell_text, 0, -1, NULL},
+      {"ops", ARG_STR, &ops, 0, -1, NULL},
+      {"blocks", ARG_INT, &blocks, 1, SPACE_MAX_BLOCKS, NULL},
+      {"json", ARG_FLAG, &json, 0, -1, NULL},
+      {"count", ARG_FLAG, &count_only, 0, -1, NULL},
+  };
+  int rc = args_parse("pnas space", USAGE, argc, argv, 2, specs, sizeof specs / sizeof specs[0],
+                      NULL, 0, NULL);
+  if (rc == 3) return 0;
+  if (rc) return rc;
+  char err[256];
+  uint32_t mask;
+  if (space_parse_ops(ops, &mask, err, sizeof err)) {
+    fprintf(stderr, "pnas space: bad --ops: %s\n", err);
+    return 2;
+  }
+  if (!strcmp(sub, "count")) {
+    int m = space_ops_count(mask) * (blocks + 1);
+    long long ordered = (long long)m * m;
+    int unique = space_blocks_at(blocks, mask, NULL, 0);
+    if (json)
+      printf("{\"blocks\": %d, \"ops\": %d, \"unique_new_blocks\": %d, \"ordered_new_blocks\": "
+             "%lld}\n",
+             blocks, space_ops_count(mask), unique, ordered);
+    else
+      printf("level %d: %d unique new blocks (%lld ordered)%s\n", blocks, unique, ordered,
+             blocks == 1 ? " = unique 1-block cells" : "");
+    return 0;
+  }
+  if (strcmp(sub, "expand") && strcmp(sub, "canon")) {
+    fprintf(stderr, "pnas space: unknown subcommand '%s' (count, expand, canon)\n", sub);
+    return 2;
+  }
+  if (!cell_text) {
+    fprintf(stderr, "pnas space %s: --cell is required\n", sub);
+    return 2;
+  }
+  space_cell c;
+  if (space_parse(cell_text, &c, err, sizeof err)) {
+    fprintf(stderr, "pnas space: bad --cell: %s\n", err);
+    return 2;
+  }
+  char text[SPACE_TEXT_MAX];
+  if (!strcmp(sub, "canon")) {
+    space_canon(&c);
+    space_format(&c, text, sizeof text);
+    printf("%s\n", text);
+    return 0;
+  }
+  if (space_check(&c, mask, err, sizeof err)) {
+    fprintf(stderr, "pnas space expand: %s\n", err);
+    return 2;
+  }
+  int n = space_expand(&c, mask, NULL, 0);
+  if (count_only) {
+    printf("%d\n", n);
+    return 0;
+  }
+  space_cell *kids = malloc(sizeof *kids * (size_t)(n ? n : 1));
+  if (!kids) {
+    fprintf(stderr, "pnas space expand: out of memory\n");
+    return 1;
+  }
+  space_expand(&c, mask, kids, n);
+  for (int i = 0; i < n; i++) {
+    space_format(&kids[i], text, sizeof text);
+    printf("%s\n", text);
+  }
+  free(kids);
+  return 0;
+}

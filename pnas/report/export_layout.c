@@ -1,0 +1,253 @@
+// The resolved layout of the child network for export (see export.h): per-cell filters, stride,
+// H[c-2] preprocessing and shapes, and the ordered list of trainable tensors. It follows the
+// same walk as searchspace/cost.c and checks its parameter total against cost_network().
+#include "pnas/report/export.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || !errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+int export_config_for_dataset(const char *dataset, cost_config *cfg) {
+  cost_config c = {.N = 3, .F = 48, .stem = COST_STEM_CIFAR, .stem_mult = 3, .classes = 10};
+  if (!strcmp(dataset, "cifar10")) {
+    c.in_c = 3, c.in_h = c.in_w = 32;
+  } else if (!strcmp(dataset, "fashion-mnist")) {
+    c.in_c = 1, c.in_h = c.in_w = 28;
+  } else if (!strcmp(dataset, "imagenet")) {
+    c.in_c = 3, c.in_h = c.in_w = 224, c.classes = 1000;
+    c.stem = COST_STEM_IMAGENET, c.stem_mult = 1;
+  } else {
+    return -1;
+  }
+  *cfg = c;
+  return 0;
+}
+
+const char *export_pp_name(export_pp pp) {
+  switch (pp) {
+  case EXPORT_PP_NONE:
+    return "none";
+  case EXPORT_PP_FR:
+    return "fr";
+  case EXPORT_PP_CONV:
+    return "conv";
+  }
+  return "?";
+}
+
+static int half(int x) { return (x + 1) / 2; } // 'same' padding with stride 2
+
+// Fills one cell's layout from its inputs; returns it.
+static export_cell_layout cell_layout(int F, int stride, int prev_c, int prev_h, int prev_w,
+                                      int pp_c, int pp_h, int pp_w, int nblocks) {
+  export_cell_layout L = {.filters = F, .stride = stride};
+  L.prev_c = prev_c, L.prev_h = prev_h, L.prev_w = prev_w;
+  L.pp_c = pp_c, L.pp_h = pp_h, L.pp_w = pp_w;
+  if (pp_h != prev_h || pp_w != prev_w)
+    L.pp = EXPORT_PP_FR;
+  else if (pp_c != F)
+    L.pp = EXPORT_PP_CONV;
+  else
+    L.pp = EXPORT_PP_NONE;
+  L.out_c = F * nblocks;
+  L.out_h = stride == 2 ? half(prev_h) : prev_h;
+  L.out_w = stride == 2 ? half(prev_w) : prev_w;
+  return L;
+}
+
+static void count_tensor(void *ctx, const char *name, const int *shape, int ndim) {
+  (void)ctx, (void)name, (void)shape, (void)ndim;
+}
+
+int export_net_init(export_net *net, const space_cell *cell, const cost_config *cfg, char *err,
+                    size_t errlen) {
+  memset(net, 0, sizeof *net);
+  if (cell->nblocks < 1 || cell->nblocks > SPACE_MAX_BLOCKS) {
+    set_err(err, errlen, "cell has %d blocks", cell->nblocks);
+    return -1;
+  }
+  if (cfg->N < 1 || 3 * cfg->N + 2 > EXPORT_MAX_CELLS) {
+    set_err(err, errlen, "N=%d is out of range (1..%d)", cfg->N, (EXPORT_MAX_CELLS - 2) / 3);
+    return -1;
+  }
+  // cost_network validates the rest of the configuration and gives the totals we check against.
+  if (cost_network(cell, cfg, &net->cost, err, errlen)) return -1;
+  net->cell = *cell;
+  net->cfg = *cfg;
+  int prev_c, prev_h, prev_w, pp_c, pp_h, pp_w;
+  if (cfg->stem == COST_STEM_IMAGENET) {
+    net->stem_c = (int)(32 * cfg->stem_mult);
+    net->stem_stride = 2, net->stem_pad = 0; // 3x3 stride-2 valid conv
+    net->stem_h = (cfg->in_h - 3) / 2 + 1, net->stem_w = (cfg->in_w - 3) / 2 + 1;
+  } else {
+    net->stem_c = (int)(cfg->F * cfg->stem_mult);
+    net->stem_stride = 1, net->stem_pad = 1;
+    net->stem_h = cfg->in_h, net->stem_w = cfg->in_w;
+  }
+  if (net->stem_c < 1 || (cfg->F < 4 && cfg->stem == COST_STEM_IMAGENET) || cfg->F < 2) {
+    set_err(err, errlen, "F=%d / stem multiplier %g leave a layer without channels", cfg->F,
+            cfg->stem_mult);
+    return -1;
+  }
+  prev_c = pp_c = net->stem_c;
+  prev_h = pp_h = net->stem_h;
+  prev_w = pp_w = net->stem_w;
+  int n = 0;
+  if (cfg->stem == COST_STEM_IMAGENET) {
+    for (int k = 0; k < 2; k++) {
+      int Fk = k == 0 ? cfg->F / 4 : cfg->F / 2;
+      export_cell_layout L =
+          cell_layout(Fk, 2, prev_c, prev_h, prev_w, pp_c, pp_h, pp_w, cell->nblocks);
+      net->cells[n++] = L;
+      pp_c = prev_c, pp_h = prev_h, pp_w = prev_w;
+      prev_c = L.out_c, prev_h = L.out_h, prev_w = L.out_w;
+    }
+    net->nstem_cells = 2;
+  }
+  int ncells = 3 * cfg->N, red1 = ncells / 3, red2 = 2 * ncells / 3, F = cfg->F;
+  for (int i = 0; i < ncells; i++) {
+    int stride = 1;
+    if (i == red1 || i == red2) stride = 2, F *= 2;
+    export_cell_layout L =
+        cell_layout(F, stride, prev_c, prev_h, prev_w, pp_c, pp_h, pp_w, cell->nblocks);
+    net->cells[n++] = L;
+    pp_c = prev_c, pp_h = prev_h, pp_w = prev_w;
+    prev_c = L.out_c, prev_h = L.out_h, prev_w = L.out_w;
+  }
+  net->ncells = n;
+  net->final_c = prev_c;
+  // The exported module and the cost model must describe the same network.
+  int64_t total = export_tensors(net, count_tensor, NULL);
+  if (total != net->cost.params) {
+    set_err(err, errlen,
+            "internal error: export layout has %lld parameters but the cost model says %lld",
+            (long long)total, (long long)net->cost.params);
+    return -1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- tensor enumeration
+
+typedef struct {
+  export_tensor_fn fn;
+  void *ctx;
+  int64_t total;
+} walker;
+
+static void emit(walker *w, const char *name, int ndim, int a, int b, int c, int d) {
+  int shape[4] = {a, b, c, d};
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= shape[i];
+  w->total += n;
+  w->fn(w->ctx, name, shape, ndim);
+}
+
+// A conv weight `prefix.weight` (cout, cin, kh, kw).
+static void conv_w(walker *w, const char *prefix, int cout, int cin, int kh, int kw) {
+  char name[160];
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  emit(w, name, 4, cout, cin, kh, kw);
+}
+
+static void bn_wb(walker *w, const char *prefix, int c) {
+  char name[160];
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  emit(w, name, 1, c, 0, 0, 0);
+  snprintf(name, sizeof name, "%s.bias", prefix);
+  emit(w, name, 1, c, 0, 0, 0);
+}
+
+// Module indices inside the exported nn.Sequential objects (ReLU modules hold no parameters but
+// take an index): ReLUConvBN = (ReLU, conv, BN); SepConv = (ReLU, dw, pw, BN, ReLU, dw, pw, BN);
+// Conv1x7_7x1 = (ReLU, conv1x7, conv7x1, BN).
+static void op_tensors(walker *w, const char *p, int op, int C, int strided) {
+  char q[160];
+  switch (op) {
+  case SPACE_OP_SEP3X3:
+  case SPACE_OP_SEP5X5:
+  case SPACE_OP_SEP7X7: {
+    int k = op == SPACE_OP_SEP3X3 ? 3 : op == SPACE_OP_SEP5X5 ? 5 : 7;
+    for (int rep = 0; rep < 2; rep++) {
+      int base = 4 * rep;
+      snprintf(q, sizeof q, "%s.%d", p, base + 1);
+      conv_w(w, q, C, 1, k, k); // depthwise (groups = C)
+      snprintf(q, sizeof q, "%s.%d", p, base + 2);
+      conv_w(w, q, C, C, 1, 1); // pointwise
+      snprintf(q, sizeof q, "%s.%d", p, base + 3);
+      bn_wb(w, q, C);
+    }
+    break;
+  }
+  case SPACE_OP_IDENTITY:
+    if (strided) {
+      snprintf(q, sizeof q, "%s.1", p);
+      conv_w(w, q, C, C, 1, 1);
+      snprintf(q, sizeof q, "%s.2", p);
+      bn_wb(w, q, C);
+    }
+    break;
+  case SPACE_OP_CONV1X7_7X1:
+    snprintf(q, sizeof q, "%s.1", p);
+    conv_w(w, q, C, C, 1, 7);
+    snprintf(q, sizeof q, "%s.2", p);
+    conv_w(w, q, C, C, 7, 1);
+    snprintf(q, sizeof q, "%s.3", p);
+    bn_wb(w, q, C);
+    break;
+  case SPACE_OP_DIL3X3:
+    snprintf(q, sizeof q, "%s.1", p);
+    conv_w(w, q, C, C, 3, 3);
+    snprintf(q, sizeof q, "%s.2", p);
+    bn_wb(w, q, C);
+    break;
+  default: // avg3x3, max3x3: no parameters
+    break;
+  }
+}
+
+int64_t export_tensors(const export_net *net, export_tensor_fn fn, void *ctx) {
+  walker w = {fn, ctx, 0};
+  char p[160];
+  conv_w(&w, "stem.0", net->stem_c, net->cfg.in_c, 3, 3);
+  bn_wb(&w, "stem.1", net->stem_c);
+  for (int i = 0; i < net->ncells; i++) {
+    const export_cell_layout *L = &net->cells[i];
+    int F = L->filters;
+    if (L->pp == EXPORT_PP_FR) {
+      snprintf(p, sizeof p, "cells.%d.pre_pp.conv_a", i);
+      conv_w(&w, p, F / 2, L->pp_c, 1, 1);
+      snprintf(p, sizeof p, "cells.%d.pre_pp.conv_b", i);
+      conv_w(&w, p, F - F / 2, L->pp_c, 1, 1);
+      snprintf(p, sizeof p, "cells.%d.pre_pp.bn", i);
+      bn_wb(&w, p, F);
+    } else if (L->pp == EXPORT_PP_CONV) {
+      snprintf(p, sizeof p, "cells.%d.pre_pp.1", i);
+      conv_w(&w, p, F, L->pp_c, 1, 1);
+      snprintf(p, sizeof p, "cells.%d.pre_pp.2", i);
+      bn_wb(&w, p, F);
+    }
+    snprintf(p, sizeof p, "cells.%d.pre_prev.1", i);
+    conv_w(&w, p, F, L->prev_c, 1, 1);
+    snprintf(p, sizeof p, "cells.%d.pre_prev.2", i);
+    bn_wb(&w, p, F);
+    for (int b = 0; b < net->cell.nblocks; b++) {
+      const space_block *blk = &net->cell.b[b];
+      snprintf(p, sizeof p, "cells.%d.ops.%d", i, 2 * b);
+      op_tensors(&w, p, blk->op1, F, L->stride == 2 && blk->in1 < 2);
+      snprintf(p, sizeof p, "cells.%d.ops.%d", i, 2 * b + 1);
+      op_tensors(&w, p, blk->op2, F, L->stride == 2 && blk->in2 < 2);
+    }
+  }
+  emit(&w, "classifier.weight", 2, net->cfg.classes, net->final_c, 0, 0);
+  emit(&w, "classifier.bias", 1, net->cfg.classes, 0, 0, 0);
+  return w.total;
+}

@@ -1,0 +1,236 @@
+// PyTorch writer for `pnas export --format pytorch`: a self-contained Python file (only torch
+// needed) defining class PNASNet and build() for the child network of DESIGN.md s.2, with the
+// per-cell layout resolved here in C and baked in as a table. It does not run Python.
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "pnas/report/export.h"
+
+// The fixed part of the module. Registration order of parameters is the order the C network
+// uses; the comment block written before it spells it out.
+static const char *const PY_BODY[] = {
+    "import torch",
+    "import torch.nn as nn",
+    "import torch.nn.functional as F",
+    "",
+    "BN_EPS = 1e-3",
+    "",
+    "",
+    "def _bn(c):",
+    "    return nn.BatchNorm2d(c, eps=BN_EPS)",
+    "",
+    "",
+    "class SameConv2d(nn.Conv2d):",
+    "    \"\"\"Conv2d with TensorFlow 'SAME' padding, as the C kernels: out = ceil(in / stride), the",
+    "    total padding (out-1)*stride + (k-1)*dilation + 1 - in is split floor(total/2) top/left",
+    "    and the rest bottom/right. (PyTorch's symmetric k//2 samples other pixels at stride 2.)\"\"\"",
+    "",
+    "    def forward(self, x):",
+    "        ih, iw = x.shape[-2:]",
+    "        (kh, kw), (s, _), (d, _) = self.kernel_size, self.stride, self.dilation",
+    "        ph = max((-(-ih // s) - 1) * s + (kh - 1) * d + 1 - ih, 0)",
+    "        pw = max((-(-iw // s) - 1) * s + (kw - 1) * d + 1 - iw, 0)",
+    "        x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))",
+    "        return F.conv2d(x, self.weight, None, self.stride, 0, self.dilation, self.groups)",
+    "",
+    "",
+    "class ReLUConvBN(nn.Sequential):",
+    "    \"\"\"ReLU, conv (no bias), BN. Parameters: conv weight, BN weight, BN bias.\"\"\"",
+    "",
+    "    def __init__(self, cin, cout, kernel=1, stride=1, dilation=1):",
+    "        super().__init__(",
+    "            nn.ReLU(),",
+    "            SameConv2d(cin, cout, kernel, stride, 0, dilation, bias=False),",
+    "            _bn(cout),",
+    "        )",
+    "",
+    "",
+    "class FactorizedReduction(nn.Module):",
+    "    \"\"\"ReLU, then two stride-2 1x1 convs (cout//2 and cout - cout//2 channels), the second",
+    "    on the input shifted by one pixel (pad bottom/right, drop first row/col), concat, BN.\"\"\"",
+    "",
+    "    def __init__(self, cin, cout):",
+    "        super().__init__()",
+    "        self.conv_a = nn.Conv2d(cin, cout // 2, 1, stride=2, bias=False)",
+    "        self.conv_b = nn.Conv2d(cin, cout - cout // 2, 1, stride=2, bias=False)",
+    "        self.bn = _bn(cout)",
+    "",
+    "    def forward(self, x):",
+    "        x = F.relu(x)",
+    "        a = self.conv_a(x)",
+    "        b = self.conv_b(F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:])",
+    "        return self.bn(torch.cat([a, b], 1))",
+    "",
+    "",
+    "class SepConv(nn.Sequential):",
+    "    \"\"\"Two repetitions of ReLU, depthwise kxk, pointwise 1x1, BN; stride in the first.",
+    "    'SAME' padding as TensorFlow and the C kernels (SameConv2d).\"\"\"",
+    "",
+    "    def __init__(self, c, k, stride):",
+    "        super().__init__(",
+    "            nn.ReLU(),",
+    "            SameConv2d(c, c, k, stride, groups=c, bias=False),",
+    "            nn.Conv2d(c, c, 1, bias=False),",
+    "            _bn(c),",
+    "            nn.ReLU(),",
+    "            SameConv2d(c, c, k, 1, groups=c, bias=False),",
+    "            nn.Conv2d(c, c, 1, bias=False),",
+    "            _bn(c),",
+    "        )",
+    "",
+    "",
+    "class Conv1x7_7x1(nn.Sequential):",
+    "    \"\"\"ReLU, 1x7 conv (carries the stride), 7x1 conv, BN.\"\"\"",
+    "",
+    "    def __init__(self, c, stride):",
+    "        super().__init__(",
+    "            nn.ReLU(),",
+    "            SameConv2d(c, c, (1, 7), stride, bias=False),",
+    "            SameConv2d(c, c, (7, 1), 1, bias=False),",
+    "            _bn(c),",
+    "        )",
+    "",
+    "",
+    "def make_op(name, c, stride):",
+    "    if name in (\"sep3x3\", \"sep5x5\", \"sep7x7\"):",
+    "        return SepConv(c, int(name[3]), stride)",
+    "    if name == \"avg3x3\":",
+    "        return nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)",
+    "    if name == \"max3x3\":",
+    "        return nn.MaxPool2d(3, stride, padding=1)",
+    "    if name == \"identity\":",
+    "        return ReLUConvBN(c, c, 1, stride) if stride == 2 else nn.Identity()",
+    "    if name == \"conv1x7_7x1\":",
+    "        return Conv1x7_7x1(c, stride)",
+    "    if name == \"dil3x3\":",
+    "        return ReLUConvBN(c, c, 3, stride, dilation=2)",
+    "    raise ValueError(\"unknown op \" + name)",
+    "",
+    "",
+    "class Cell(nn.Module):",
+    "    \"\"\"One PNAS cell. Inputs: 0 = H[c-1], 1 = H[c-2], k+1 = output of block k.",
+    "    Output: concat of all block outputs (len(CELL) * filters channels).\"\"\"",
+    "",
+    "    def __init__(self, filters, stride, prev_c, pp_c, pp_op):",
+    "        super().__init__()",
+    "        # H[c-2] first: registration order is part of the weight-exchange contract.",
+    "        if pp_op == \"fr\":",
+    "            self.pre_pp = FactorizedReduction(pp_c, filters)",
+    "        elif pp_op == \"conv\":",
+    "            self.pre_pp = ReLUConvBN(pp_c, filters)",
+    "        else:",
+    "            self.pre_pp = None",
+    "        self.pre_prev = ReLUConvBN(prev_c, filters)",
+    "        ops = []",
+    "        for in1, op1, in2, op2 in CELL:",
+    "            # In a stride-2 cell only ops reading the cell inputs (0, 1) carry the stride.",
+    "            ops.append(make_op(op1, filters, stride if in1 < 2 else 1))",
+    "            ops.append(make_op(op2, filters, stride if in2 < 2 else 1))",
+    "        self.ops = nn.ModuleList(ops)",
+    "",
+    "    def forward(self, prev, pp):",
+    "        states = [self.pre_prev(prev), pp if self.pre_pp is None else self.pre_pp(pp)]",
+    "        for i, (in1, _, in2, _) in enumerate(CELL):",
+    "            states.append(self.ops[2 * i](states[in1]) + self.ops[2 * i + 1](states[in2]))",
+    "        return torch.cat(states[2:], 1)",
+    "",
+    "",
+    "class PNASNet(nn.Module):",
+    "    \"\"\"The full child network: stem, the cells of CELLS, ReLU, global average pool, Linear.\"\"\"",
+    "",
+    "    def __init__(self, num_classes=NUM_CLASSES):",
+    "        super().__init__()",
+    "        stride, pad = (2, 0) if STEM == \"imagenet\" else (1, 1)",
+    "        self.stem = nn.Sequential(",
+    "            nn.Conv2d(IN_CHANNELS, STEM_CHANNELS, 3, stride, pad, bias=False),",
+    "            _bn(STEM_CHANNELS),",
+    "        )",
+    "        self.cells = nn.ModuleList([Cell(*row) for row in CELLS])",
+    "        self.classifier = nn.Linear(FINAL_CHANNELS, num_classes)",
+    "",
+    "    def forward(self, x):  # x: (batch, IN_CHANNELS, IMAGE_SIZE[0], IMAGE_SIZE[1])",
+    "        s = self.stem(x)",
+    "        prev, pp = s, s  # the first cell reads the stem output for both inputs",
+    "        for cell in self.cells:",
+    "            prev, pp = cell(prev, pp), prev",
+    "        x = F.adaptive_avg_pool2d(F.relu(prev), 1).flatten(1)",
+    "        return self.classifier(x)",
+    "",
+    "",
+    "def build():",
+    "    return PNASNet()",
+    "",
+    "",
+    "if __name__ == \"__main__\":",
+    "    model = build()",
+    "    x = torch.randn(2, IN_CHANNELS, *IMAGE_SIZE)",
+    "    n = sum(p.numel() for p in model.parameters() if p.requires_grad)",
+    "    print(\"output\", tuple(model(x).shape), \"params\", n, \"expected\", PARAMS)",
+};
+
+int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
+  const cost_config *cfg = &net->cfg;
+  char text[SPACE_TEXT_MAX];
+  space_format(&net->cell, text, sizeof text);
+  fprintf(f, "# PNAS child network for cell %s\n", text);
+  fprintf(f, "# Generated by `pnas export --format pytorch --cell '%s' --dataset %s --N %d --F %d"
+             " --classes %d --stem-multiplier %g --image-size %d`.\n",
+          text, dataset, cfg->N, cfg->F, cfg->classes, cfg->stem_mult, cfg->in_h);
+  fputs("# Self-contained: needs only torch. Usage: model = build(); logits = model(images).\n"
+        "# Layout (DESIGN.md s.2): stem conv+BN; cells (stride 2 and doubled filters at cells\n"
+        "# floor(3N/3) and floor(2*3N/3)); ReLU, global average pool, Linear. No conv biases,\n"
+        "# BN eps 1e-3. Per-cell choices (filters, stride, H[c-2] preprocessing) are resolved\n"
+        "# for the input size below and listed in CELLS.\n"
+        "#\n"
+        "# Parameter registration order (model.parameters()), the same order as the C network,\n"
+        "# so weights can be exchanged by position:\n"
+        "#   stem conv (S, C_in, 3, 3), stem BN weight, bias;\n"
+        "#   per cell:\n"
+        "#     H[c-2] preprocessing, if any: factorized reduction conv_a (F//2, Cin, 1, 1),\n"
+        "#       conv_b (F - F//2, Cin, 1, 1), BN weight, bias; or 1x1 conv (F, Cin, 1, 1), BN w, b;\n"
+        "#     H[c-1] 1x1 conv (F, Cin, 1, 1), BN weight, bias;\n"
+        "#     for each block, its left branch then its right branch (stored order of CELL):\n"
+        "#       sepKxK: dw1 (F, 1, K, K), pw1 (F, F, 1, 1), bn1 w, b, dw2 (F, 1, K, K),\n"
+        "#               pw2 (F, F, 1, 1), bn2 w, b;\n"
+        "#       identity with stride 2: conv (F, F, 1, 1), bn w, b;\n"
+        "#       conv1x7_7x1: conv (F, F, 1, 7), conv (F, F, 7, 1), bn w, b;\n"
+        "#       dil3x3: conv (F, F, 3, 3), bn w, b;\n"
+        "#       avg3x3, max3x3, identity with stride 1: none;\n"
+        "#   head: fc weight (classes, C_final), fc bias.\n"
+        "# BN running statistics are buffers, not parameters.\n\n",
+        f);
+  fprintf(f, "CELL_TEXT = \"%s\"\n", text);
+  fputs("# (input1, op1, input2, op2); inputs: 0 = H[c-1], 1 = H[c-2], k+1 = block k\n"
+        "CELL = [\n",
+        f);
+  for (int i = 0; i < net->cell.nblocks; i++) {
+    const space_block *b = &net->cell.b[i];
+    fprintf(f, "    (%d, \"%s\", %d, \"%s\"),\n", b->in1, space_op_name(b->op1), b->in2,
+            space_op_name(b->op2));
+  }
+  fputs("]\n", f);
+  fprintf(f, "DATASET = \"%s\"\nN = %d\nF_FIRST = %d\n", dataset, cfg->N, cfg->F);
+  fprintf(f, "IN_CHANNELS = %d\nIMAGE_SIZE = (%d, %d)\nNUM_CLASSES = %d\n", cfg->in_c, cfg->in_h,
+          cfg->in_w, cfg->classes);
+  fprintf(f, "STEM = \"%s\"\nSTEM_CHANNELS = %d\n",
+          cfg->stem == COST_STEM_IMAGENET ? "imagenet" : "cifar", net->stem_c);
+  fputs("# One row per cell in order (ImageNet stem cells first):\n"
+        "# (filters, stride, H[c-1] channels, H[c-2] channels, H[c-2] preprocessing)\n"
+        "# preprocessing: \"fr\" factorized reduction, \"conv\" ReLU-1x1-BN, \"none\" unchanged\n"
+        "CELLS = [\n",
+        f);
+  for (int i = 0; i < net->ncells; i++) {
+    const export_cell_layout *L = &net->cells[i];
+    fprintf(f, "    (%d, %d, %d, %d, \"%s\"),  # %dx%d -> %dx%d\n", L->filters, L->stride,
+            L->prev_c, L->pp_c, export_pp_name(L->pp), L->prev_h, L->prev_w, L->out_h, L->out_w);
+  }
+  fputs("]\n", f);
+  fprintf(f, "FINAL_CHANNELS = %d\n", net->final_c);
+  fprintf(f, "PARAMS = %lld  # trainable parameters (pnas cost)\n", (long long)net->cost.params);
+  fprintf(f, "MULT_ADDS = %lld  # per image (pnas cost)\n\n", (long long)net->cost.mult_adds);
+  for (size_t i = 0; i < sizeof PY_BODY / sizeof PY_BODY[0]; i++) {
+    fputs(PY_BODY[i], f);
+    fputc('\n', f);
+  }
+  return ferror(f) ? -1 : 0;
+}

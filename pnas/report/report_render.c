@@ -1,0 +1,565 @@
+// Report output (see report_core.h): curve tables (.tsv) and a gnuplot script (plots.gp) run by
+// gnuplot into SVG figures, Graphviz drawings of each strategy's best cell (pnas/report/show.h), and
+// report.md (figures referenced next to it) plus a self-contained report.html (every SVG
+// inlined, its ids prefixed so several SVGs can share one page). Nothing is fetched from the
+// network; the only programs run are gnuplot and dot.
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pnas/report/report_core.h"
+#include "pnas/report/show.h"
+
+static const char *colour(const char *name, int g) {
+  if (!strcmp(name, "pnas")) return "#d62728";
+  if (!strcmp(name, "rl")) return "#1f77b4";
+  if (!strcmp(name, "random")) return "#7f7f7f";
+  if (!strcmp(name, "evolution")) return "#2ca02c";
+  static const char *more[] = {"#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  return more[g % 4];
+}
+
+// ---- small tables written as Markdown or HTML ----
+#define TBL_COLS 12
+#define TBL_CELL 200
+typedef struct {
+  int ncol, nrows, cap;
+  const char *head[TBL_COLS];
+  char (*cell)[TBL_COLS][TBL_CELL];
+} tbl;
+
+static int tbl_row(tbl *t, ...) {
+  if (t->nrows == t->cap) {
+    int nc = t->cap ? 2 * t->cap : 16;
+    void *p = realloc(t->cell, sizeof *t->cell * (size_t)nc);
+    if (!p) return -1;
+    t->cell = p;
+    t->cap = nc;
+  }
+  va_list ap;
+  va_start(ap, t);
+  for (int c = 0; c < t->ncol; c++)
+    snprintf(t->cell[t->nrows][c], TBL_CELL, "%s", va_arg(ap, const char *));
+  va_end(ap);
+  t->nrows++;
+  return 0;
+}
+
+static void html_escape(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+static void md_escape(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '|') fputs("\\|", f);
+    else fputc(*s, f);
+  }
+}
+
+static void tbl_md(FILE *f, const tbl *t) {
+  for (int c = 0; c < t->ncol; c++) fprintf(f, "| %s ", t->head[c]);
+  fputs("|\n", f);
+  for (int c = 0; c < t->ncol; c++) fputs(c ? "| ---: " : "| --- ", f);
+  fputs("|\n", f);
+  for (int r = 0; r < t->nrows; r++) {
+    for (int c = 0; c < t->ncol; c++) {
+      fputs("| ", f);
+      md_escape(f, t->cell[r][c]);
+      fputc(' ', f);
+    }
+    fputs("|\n", f);
+  }
+  fputc('\n', f);
+}
+
+static void tbl_html(FILE *f, const tbl *t) {
+  fputs("<table>\n<thead><tr>", f);
+  for (int c = 0; c < t->ncol; c++) {
+    fputs("<th>", f);
+    html_escape(f, t->head[c]);
+    fputs("</th>", f);
+  }
+  fputs("</tr></thead>\n<tbody>\n", f);
+  for (int r = 0; r < t->nrows; r++) {
+    fputs("<tr>", f);
+    for (int c = 0; c < t->ncol; c++) {
+      fputs(c ? "<td class=\"n\">" : "<td>", f);
+      html_escape(f, t->cell[r][c]);
+      fputs("</td>", f);
+    }
+    fputs("</tr>\n", f);
+  }
+  fputs("</tbody>\n</table>\n", f);
+}
+
+static void tbl_free(tbl *t) { free(t->cell); }
+
+// Accuracy or "-" when undefined (no B-block model).
+static const char *fmt_acc(char *buf, double a) {
+  if (isfinite(a)) snprintf(buf, TBL_CELL, "%.4f", a);
+  else snprintf(buf, TBL_CELL, "-");
+  return buf;
+}
+
+static const char *fmt(char *buf, const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  vsnprintf(buf, TBL_CELL, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+// ---- figures ----
+static int write_curves(const report *rep, const char *dir, char *err, size_t errlen) {
+  char path[1400];
+  for (int g = 0; g < rep->ngroups; g++) {
+    const report_group *G = &rep->groups[g];
+    snprintf(path, sizeof path, "%s/curve-%s-models.tsv", dir, G->name);
+    FILE *f = fopen(path, "w");
+    if (!f) goto fail;
+    fprintf(f, "# %s, %d seed(s): models  best_top1_mean min max  mean_top5_mean min max  "
+               "examples_mean\n",
+            G->name, G->nruns);
+    for (int k = 0; k < G->L; k++)
+      if (isfinite(G->m1[k]))
+        fprintf(f, "%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.0f\n", k + 1, G->m1[k], G->lo1[k],
+              G->hi1[k], G->m5[k], G->lo5[k], G->hi5[k], G->mex[k]);
+    if (fclose(f)) goto fail;
+    snprintf(path, sizeof path, "%s/curve-%s-examples.tsv", dir, G->name);
+    f = fopen(path, "w");
+    if (!f) goto fail;
+    fprintf(f, "# %s, %d seed(s): examples_millions  best_top1_mean min max  mean_top5_mean min "
+               "max\n",
+            G->name, G->nruns);
+    for (int j = 0; j < G->G; j++)
+      if (isfinite(G->gm1[j]))
+        fprintf(f, "%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", G->gx[j] / 1e6, G->gm1[j],
+                G->glo1[j], G->ghi1[j], G->gm5[j], G->glo5[j], G->ghi5[j]);
+    if (fclose(f)) goto fail;
+  }
+  return 0;
+fail:
+  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+  return -1;
+}
+
+static const char *FIGS[4][4] = {
+    // file, x kind, column of the mean (min, max follow), y label
+    {"fig-top1-models.svg", "models", "2", "best validation accuracy so far (top-1)"},
+    {"fig-top5-models.svg", "models", "5", "mean of the 5 best validation accuracies so far"},
+    {"fig-top1-examples.svg", "examples", "2", "best validation accuracy so far (top-1)"},
+    {"fig-top5-examples.svg", "examples", "5", "mean of the 5 best validation accuracies so far"},
+};
+
+static int write_gnuplot(const report *rep, const char *dir, char *err, size_t errlen) {
+  char path[1400];
+  snprintf(path, sizeof path, "%s/plots.gp", dir);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  fprintf(f, "# Figures of report.md / report.html: run `gnuplot plots.gp` in this folder.\n"
+             "set terminal svg size 720,420 font 'sans,12' background rgb 'white'\n"
+             "set grid lc rgb '#dddddd'\nset key left top\nset border lc rgb '#444444'\n");
+  for (int i = 0; i < 4; i++) {
+    int col = atoi(FIGS[i][2]);
+    fprintf(f, "\nset output '%s'\nset xlabel '%s'\nset ylabel '%s'\nplot ", FIGS[i][0],
+            !strcmp(FIGS[i][1], "models") ? "models trained" : "examples processed (millions)",
+            FIGS[i][3]);
+    // Spread bands (min..max over seeds) first, then the mean lines on top of all bands.
+    const char *sep = "";
+    for (int g = 0; g < rep->ngroups; g++) {
+      const report_group *G = &rep->groups[g];
+      if (G->nruns < 2) continue;
+      fprintf(f, "%s'curve-%s-%s.tsv' using 1:%d:%d with filledcurves fs transparent solid 0.15 "
+                 "noborder lc rgb '%s' notitle",
+              sep, G->name, FIGS[i][1], col + 1, col + 2, colour(G->name, g));
+      sep = ", \\\n     ";
+    }
+    for (int g = 0; g < rep->ngroups; g++) {
+      const report_group *G = &rep->groups[g];
+      fprintf(f, "%s'curve-%s-%s.tsv' using 1:%d with lines lw 2 lc rgb '%s' title '%s (%d seed%s)'",
+              sep, G->name, FIGS[i][1], col, colour(G->name, g), G->name, G->nruns,
+              G->nruns > 1 ? "s" : "");
+      sep = ", \\\n     ";
+    }
+    fputc('\n', f);
+  }
+  fprintf(f, "unset output\n");
+  if (fclose(f)) {
+    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+// Runs `prog args...` in dir; 0 when it exits 0.
+int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    if (chdir(dir)) _exit(126);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) {
+      snprintf(err, errlen, "waiting for %s: %s", argv[0], strerror(errno));
+      return -1;
+    }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    snprintf(err, errlen, "%s failed (exit status %d)", argv[0],
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    return -1;
+  }
+  return 0;
+}
+
+// Appends an SVG file to f without its XML prolog, with ids and references prefixed by pfx.
+static int inline_svg(FILE *f, const char *path, const char *pfx, char *err, size_t errlen) {
+  void *data;
+  size_t len;
+  if (store_read_file(path, &data, &len, err, errlen)) return -1;
+  char *s = data;
+  char *start = NULL;
+  for (size_t i = 0; i + 4 <= len; i++)
+    if (!memcmp(s + i, "<svg", 4)) {
+      start = s + i;
+      break;
+    }
+  if (!start) {
+    snprintf(err, errlen, "%s: no <svg> element", path);
+    free(data);
+    return -1;
+  }
+  const char *end = s + len;
+  for (const char *p = start; p < end;) {
+    static const char *pats[] = {" id=\"", " id='", "\tid=\"", "\tid='", "\nid=\"", "\nid='",
+                                 "href=\"#", "href='#", "url(#"};
+    int hit = -1;
+    for (int k = 0; k < 9; k++) {
+      size_t n = strlen(pats[k]);
+      if ((size_t)(end - p) >= n && !memcmp(p, pats[k], n)) {
+        hit = k;
+        break;
+      }
+    }
+    if (hit >= 0) {
+      size_t n = strlen(pats[hit]);
+      fwrite(p, 1, n, f);
+      fputs(pfx, f);
+      p += n;
+    } else {
+      fputc(*p++, f);
+    }
+  }
+  free(data);
+  return 0;
+}
+
+static void settings_line(const search_config *c, char *buf, size_t n) {
+  snprintf(buf, n,
+           "dataset %s, train subset %d, val subset %d; children N=%d F=%d, %d epoch(s), "
+           "batch %d, lr %g, momentum %g, weight decay %g; cells of %d blocks over ops %s",
+           c->dataset, c->train_subset, c->val_subset, c->N, c->F, c->epochs, c->batch, c->lr,
+           c->momentum, c->weight_decay, c->max_blocks, c->ops);
+}
+
+static const char *run_name(const report_run *r) {
+  const char *s = strrchr(r->dir, '/');
+  return s && s[1] ? s + 1 : r->dir;
+}
+
+int report_write(const report *rep, const char *out_dir, char *err, size_t errlen) {
+  tbl runs = {9, 0, 0, {"run", "strategy", "seed", "models", "failed", "examples",
+                        "train seconds", "best top-1", "mean top-5"}, NULL};
+  tbl sum = {8, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "min", "max",
+                       "mean top-5 (mean)", "min .. max"}, NULL};
+  tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "speedup (models)",
+                         "examples needed", "speedup (examples)", "seeds reaching it",
+                         "models run"}, NULL};
+  tbl ranks = {5, 0, 0, {"PNAS run", "level", "children trained", "Spearman", "Kendall tau-b"},
+               NULL};
+  tbl best = {8, 0, 0, {"strategy", "run", "cell", "blocks", "val top-1", "params", "mult-adds",
+                        "found at model"}, NULL};
+  if (mkdir(out_dir, 0755) && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create %s: %s", out_dir, strerror(errno));
+    goto fail;
+  }
+  char gp[1024];
+  if (show_find_on_path("gnuplot", gp, sizeof gp)) {
+    snprintf(err, errlen, "gnuplot not found on PATH (Debian package gnuplot-nox); the report's "
+                          "figures need it");
+    goto fail;
+  }
+  if (write_curves(rep, out_dir, err, errlen) || write_gnuplot(rep, out_dir, err, errlen))
+    goto fail;
+  char *gargv[] = {"gnuplot", "plots.gp", NULL};
+  if (report_run_in(out_dir, gargv, err, errlen)) goto fail;
+  // Best cell drawings.
+  char path[1400], buf[TBL_CELL], b2[TBL_CELL], b3[TBL_CELL], b4[TBL_CELL], b5[TBL_CELL],
+      b6[TBL_CELL], b7[TBL_CELL], b8[TBL_CELL];
+  int have_dot = 1;
+  char dot_err[512] = "";
+  for (int g = 0; g < rep->ngroups; g++) {
+    const report_group *G = &rep->groups[g];
+    if (G->best_run < 0) continue;
+    snprintf(path, sizeof path, "%s/best-%s.svg", out_dir, G->name);
+    if (show_write_svg(&rep->runs[G->best_run].recs[G->best_rec].cell, path, dot_err,
+                       sizeof dot_err)) {
+      have_dot = 0;
+      fprintf(stderr, "pnas report: no cell drawings: %s\n", dot_err);
+      break;
+    }
+  }
+  // Tables.
+  int mixed = 0;
+  char s0[2048], si[2048];
+  search_settings_string(&rep->runs[0].cfg, s0, sizeof s0);
+  for (int i = 0; i < rep->nruns; i++) {
+    const report_run *r = &rep->runs[i];
+    int failed = 0;
+    for (int k = 0; k < r->n; k++) failed += !r->recs[k].ok;
+    search_settings_string(&r->cfg, si, sizeof si);
+    mixed |= strcmp(s0, si) != 0 || r->cfg.max_blocks != rep->runs[0].cfg.max_blocks ||
+             strcmp(r->cfg.ops, rep->runs[0].cfg.ops) != 0;
+    if (tbl_row(&runs, run_name(r), r->cfg.strategy, fmt(buf, "%lld", (long long)r->cfg.seed),
+                fmt(b2, "%d", r->n), fmt(b3, "%d", failed),
+                fmt(b4, "%lld", (long long)r->ex[r->n - 1]), fmt(b5, "%.0f", r->seconds),
+                fmt_acc(b6, r->best1[r->n - 1]), fmt_acc(b7, r->top5[r->n - 1])))
+      goto oom;
+  }
+  for (int g = 0; g < rep->ngroups; g++) {
+    const report_group *G = &rep->groups[g];
+    int k = G->L - 1;
+    if (tbl_row(&sum, G->name, fmt(buf, "%d", G->nruns), fmt(b2, "%d", G->L),
+                fmt_acc(b3, G->m1[k]), fmt_acc(b4, G->lo1[k]), fmt_acc(b5, G->hi1[k]),
+                fmt_acc(b6, G->m5[k]),
+                isfinite(G->lo5[k]) ? fmt(b7, "%.4f .. %.4f", G->lo5[k], G->hi5[k]) : "-"))
+      goto oom;
+  }
+  if (rep->pnas_group >= 0 && isfinite(rep->target1)) {
+    for (int t = 0; t < 2; t++) {
+      const report_reach *R = t ? rep->reach5 : rep->reach1;
+      const report_reach *P = &R[rep->pnas_group];
+      double target = t ? rep->target5 : rep->target1;
+      for (int g = 0; g < rep->ngroups; g++) {
+        const report_group *G = &rep->groups[g];
+        const report_reach *x = &R[g];
+        if (x->reached)
+          fmt(b2, "%d", x->models), fmt(b4, "%.3g M", x->examples / 1e6),
+              fmt(b3, "%.2fx", (double)x->models / P->models),
+              fmt(b5, "%.2fx", x->examples / P->examples);
+        else
+          fmt(b2, "not reached (> %d)", G->L), fmt(b4, "> %.3g M", G->mex[G->L - 1] / 1e6),
+              fmt(b3, "> %.2fx", (double)G->L / P->models),
+              fmt(b5, "> %.2fx", G->mex[G->L - 1] / P->examples);
+        if (tbl_row(&reach, G->name, fmt(buf, "%s %.4f", t ? "mean top-5" : "top-1", target), b2,
+                    b3, b4, b5, fmt(b6, "%d of %d", x->seeds_reaching, G->nruns),
+                    fmt(b7, "%d", G->L)))
+          goto oom;
+      }
+    }
+  }
+  for (int i = 0; i < rep->nranks; i++) {
+    const report_rank *k = &rep->ranks[i];
+    if (tbl_row(&ranks, run_name(&rep->runs[k->run]), fmt(buf, "%d", k->level),
+                fmt(b2, "%d", k->n), fmt(b3, "%.3f", k->spearman), fmt(b4, "%.3f", k->kendall)))
+      goto oom;
+  }
+  // Mean per level over seeds.
+  for (int b = 2; b <= SPACE_MAX_BLOCKS; b++) {
+    double ss = 0, sk = 0;
+    int n = 0;
+    for (int i = 0; i < rep->nranks; i++)
+      if (rep->ranks[i].level == b && isfinite(rep->ranks[i].spearman) &&
+          isfinite(rep->ranks[i].kendall))
+        ss += rep->ranks[i].spearman, sk += rep->ranks[i].kendall, n++;
+    if (n > 1 && tbl_row(&ranks, fmt(buf, "mean of %d runs", n), fmt(b2, "%d", b), "",
+                         fmt(b3, "%.3f", ss / n), fmt(b4, "%.3f", sk / n)))
+      goto oom;
+  }
+  for (int g = 0; g < rep->ngroups; g++) {
+    const report_group *G = &rep->groups[g];
+    if (G->best_run < 0) continue;
+    const store_record *r = &rep->runs[G->best_run].recs[G->best_rec];
+    char text[SPACE_TEXT_MAX];
+    space_format(&r->cell, text, sizeof text);
+    if (tbl_row(&best, G->name, run_name(&rep->runs[G->best_run]), text,
+                fmt(buf, "%d", r->cell.nblocks), fmt(b2, "%.4f", r->val_acc),
+                fmt(b3, "%lld", (long long)r->params), fmt(b4, "%lld", (long long)r->mult_adds),
+                fmt(b8, "%d", G->best_rec + 1)))
+      goto oom;
+  }
+  char settings[1200];
+  settings_line(&rep->runs[0].cfg, settings, sizeof settings);
+  static const char DEF_TOP5[] =
+      "Accuracy counts only cells of B blocks (the size each search answers with); models and "
+      "examples count every trained model, PNAS's smaller cells included (as the paper's "
+      "Table 4). \"Mean top-5\" is the mean validation top-1 accuracy of the 5 best models trained so far "
+      "(fewer while fewer exist), as in the PNAS paper; it is not top-5 classification accuracy.";
+  static const char DEF_REACH[] =
+      "Target: PNAS's accuracy, the value its mean-over-seeds curve ends at. \"Models needed\" is "
+      "the first point where a strategy's mean-over-seeds curve reaches the target; the speedup "
+      "divides it by PNAS's own number (larger = PNAS needed fewer). \"Seeds reaching it\" "
+      "counts the individual runs whose own curve gets there. Examples = training images "
+      "processed (steps x batch), summed over the models, cached children included at their "
+      "original cost.";
+
+  // ---- report.md ----
+  snprintf(path, sizeof path, "%s/report.md", out_dir);
+  FILE *f = fopen(path, "w");
+  if (!f) goto io;
+  fprintf(f, "# Search strategy comparison\n\n%d runs: %s.\n\nSettings: %s.\n\n", rep->nruns,
+          "each strategy's seeds are listed below", settings);
+  if (mixed)
+    fprintf(f, "**Warning: the runs were not all trained under the same settings, space and "
+               "block count; the comparison is not like-for-like.**\n\n");
+  fprintf(f, "## Runs\n\n");
+  tbl_md(f, &runs);
+  fprintf(f, "## Final accuracy per strategy (over seeds)\n\n");
+  tbl_md(f, &sum);
+  fprintf(f, "## Best-so-far accuracy\n\nLines: mean over seeds; shaded bands: min to max over seeds. "
+             "%s\n\n",
+          DEF_TOP5);
+  for (int i = 0; i < 4; i++) fprintf(f, "![%s](%s)\n\n", FIGS[i][3], FIGS[i][0]);
+  fprintf(f, "Curve data: `curve-<strategy>-models.tsv`, `curve-<strategy>-examples.tsv`; "
+             "figures: `gnuplot plots.gp`.\n\n");
+  fprintf(f, "## Models needed to reach PNAS's accuracy\n\n");
+  if (reach.nrows) {
+    fprintf(f, "%s\n\n", DEF_REACH);
+    tbl_md(f, &reach);
+  } else {
+    fprintf(f, "No PNAS run with a B-block cell among the inputs: nothing to compare against.\n\n");
+  }
+  fprintf(f, "## Predictor rank correlation (PNAS)\n\nPer level b >= 2: the ensemble's "
+             "predictions (fitted on levels < b) against the measured accuracy of the children "
+             "it chose to train.\n\n");
+  if (ranks.nrows) tbl_md(f, &ranks);
+  else fprintf(f, "No PNAS level with predictions among the inputs.\n\n");
+  fprintf(f, "## Best cell of each strategy\n\n");
+  tbl_md(f, &best);
+  if (have_dot)
+    for (int g = 0; g < rep->ngroups; g++)
+      if (rep->groups[g].best_run >= 0)
+        fprintf(f, "**%s**\n\n![best %s cell](best-%s.svg)\n\n", rep->groups[g].name,
+                rep->groups[g].name, rep->groups[g].name);
+  if (!have_dot) fprintf(f, "(No drawings: %s.)\n\n", dot_err);
+  fprintf(f, "Params and mult-adds are of the search-time child network (N=%d, F=%d) by the "
+             "cost model.\n",
+          rep->runs[0].cfg.N, rep->runs[0].cfg.F);
+  if (fclose(f)) goto io;
+
+  // ---- report.html ----
+  snprintf(path, sizeof path, "%s/report.html", out_dir);
+  f = fopen(path, "w");
+  if (!f) goto io;
+  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<title>pnas: search strategy comparison</title>\n<style>\n"
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\n"
+        "table{border-collapse:collapse;margin:1em 0;font-size:14px}\n"
+        "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}\n"
+        "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+        "th{background:#f3f3f3}\nfigure{margin:1em 0}\n"
+        "figure svg{max-width:100%;height:auto}\n.warn{color:#b00;font-weight:bold}\n"
+        "</style>\n</head>\n<body>\n<h1>Search strategy comparison</h1>\n",
+        f);
+  fprintf(f, "<p>%d runs. Settings: ", rep->nruns);
+  html_escape(f, settings);
+  fputs(".</p>\n", f);
+  if (mixed)
+    fputs("<p class=\"warn\">The runs were not all trained under the same settings, space and "
+          "block count; the comparison is not like-for-like.</p>\n",
+          f);
+  fputs("<h2>Runs</h2>\n", f);
+  tbl_html(f, &runs);
+  fputs("<h2>Final accuracy per strategy (over seeds)</h2>\n", f);
+  tbl_html(f, &sum);
+  fputs("<h2>Best-so-far accuracy</h2>\n<p>Lines: mean over seeds; shaded bands: min to max over seeds. ",
+        f);
+  html_escape(f, DEF_TOP5);
+  fputs("</p>\n", f);
+  for (int i = 0; i < 4; i++) {
+    char pfx[16];
+    snprintf(pfx, sizeof pfx, "f%d-", i + 1);
+    snprintf(path, sizeof path, "%s/%s", out_dir, FIGS[i][0]);
+    fputs("<figure>\n", f);
+    if (inline_svg(f, path, pfx, err, errlen)) {
+      fclose(f);
+      goto fail;
+    }
+    fputs("\n<figcaption>", f);
+    html_escape(f, FIGS[i][3]);
+    fprintf(f, " against %s</figcaption>\n</figure>\n",
+            !strcmp(FIGS[i][1], "models") ? "models trained" : "examples processed");
+  }
+  fputs("<h2>Models needed to reach PNAS's accuracy</h2>\n", f);
+  if (reach.nrows) {
+    fputs("<p>", f);
+    html_escape(f, DEF_REACH);
+    fputs("</p>\n", f);
+    tbl_html(f, &reach);
+  } else {
+    fputs("<p>No PNAS run with a B-block cell among the inputs: nothing to compare against.</p>\n", f);
+  }
+  fputs("<h2>Predictor rank correlation (PNAS)</h2>\n<p>Per level b &gt;= 2: the ensemble's "
+        "predictions (fitted on levels &lt; b) against the measured accuracy of the children it "
+        "chose to train.</p>\n",
+        f);
+  if (ranks.nrows) tbl_html(f, &ranks);
+  else fputs("<p>No PNAS level with predictions among the inputs.</p>\n", f);
+  fputs("<h2>Best cell of each strategy</h2>\n", f);
+  tbl_html(f, &best);
+  if (have_dot) {
+    for (int g = 0; g < rep->ngroups; g++) {
+      if (rep->groups[g].best_run < 0) continue;
+      char pfx[24];
+      snprintf(pfx, sizeof pfx, "c%d-", g + 1);
+      snprintf(path, sizeof path, "%s/best-%s.svg", out_dir, rep->groups[g].name);
+      fprintf(f, "<figure>\n");
+      if (inline_svg(f, path, pfx, err, errlen)) {
+        fclose(f);
+        goto fail;
+      }
+      fprintf(f, "\n<figcaption>best %s cell</figcaption>\n</figure>\n", rep->groups[g].name);
+    }
+  } else {
+    fputs("<p>(No drawings: ", f);
+    html_escape(f, dot_err);
+    fputs(".)</p>\n", f);
+  }
+  fprintf(f, "<p>Params and mult-adds are of the search-time child network (N=%d, F=%d) by the "
+             "cost model.</p>\n</body>\n</html>\n",
+          rep->runs[0].cfg.N, rep->runs[0].cfg.F);
+  if (fclose(f)) goto io;
+  tbl_free(&runs), tbl_free(&sum), tbl_free(&reach), tbl_free(&ranks), tbl_free(&best);
+  return 0;
+io:
+  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+  goto fail;
+oom:
+  snprintf(err, errlen, "out of memory");
+fail:
+  tbl_free(&runs), tbl_free(&sum), tbl_free(&reach), tbl_free(&ranks), tbl_free(&best);
+  return -1;
+}

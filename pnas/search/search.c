@@ -1,0 +1,449 @@
+// The search harness: run context (store + dataset + trainer settings), the evaluator that
+// never trains a cell twice under the same settings, and the progress line. Strategies
+// (strategy_*.c) only decide which cells to evaluate.
+#include "pnas/search/search.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels/backend.h"
+#include "pnas/dispatch/mpi_world.h"
+#include "pnas/store/table.h"
+#include "pnas/child/trainer.h"
+#include "searchspace/cost.h"
+
+struct search_ctx {
+  search_config cfg;
+  store *st;
+  store *cache; // optional shared cache (another run directory's store), may be NULL
+  const pnas_table *table; // optional: every child answered from this table (never trained)
+  const char *fit_cache;   // optional: shared fitted predictors (search_ctx_set_fit_cache)
+  uint32_t ops;
+  uint64_t settings;
+  data_kind kind;
+  data_set full, train, val;
+  cost_config cost;
+  // where children train (--device): backend name, its opened device (NULL on the CPU), label
+  const char *backend;
+  kn_device *dev;
+  kn_device *xdev[SEARCH_MAX_JOBS]; // --jobs: the other pool threads' devices, kept across pools
+  char devname[32];
+  // progress
+  int tty;
+  int level, levels, todo, done, cached, future;
+  double level_t0, child_seconds;
+  double best;
+  double rank;
+  int live_open;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const search_config *search_ctx_config(const search_ctx *s) { return &s->cfg; }
+store *search_ctx_store(search_ctx *s) { return s->st; }
+uint32_t search_ctx_ops(const search_ctx *s) { return s->ops; }
+uint64_t search_ctx_settings(const search_ctx *s) { return s->settings; }
+const char *search_ctx_backend(const search_ctx *s) { return s->backend; }
+kn_device *search_ctx_device(search_ctx *s) { return s->dev; }
+kn_device **search_ctx_device_slot(search_ctx *s, int k) {
+  if (k <= 0) return &s->dev;
+  return k <= SEARCH_MAX_JOBS ? &s->xdev[k - 1] : NULL;
+}
+
+// --device cpu|cuda|auto. auto: the GPU when one works, else the CPU, said once on stderr;
+// cuda: an error saying why when there is no usable GPU. The device is opened once here and
+// lent to every child (cuDNN's algorithm choices are reused across children).
+static int choose_device(search_ctx *s, const search_config *cfg, char *err, size_t errlen) {
+  s->backend = "cpu";
+  snprintf(s->devname, sizeof s->devname, "cpu");
+  if (!strcmp(cfg->device, "cpu")) return 0;
+  if (mpi_world_workers() > 0) {
+    // Rank 0 trains nothing: each worker rank opens its own GPU (local rank mod the node's GPUs,
+    // pnas/dispatch/mpi_worker.c) with this --device, or trains on the CPU where there is none (auto) or
+    // fails the job with the reason (cuda).
+    fprintf(stderr, "pnas: MPI workers train children (--device %s: one GPU per worker where "
+                    "there are GPUs)\n", cfg->device);
+    return 0;
+  }
+  const kn_backend *be = kn_backend_by_name("cuda");
+  char msg[512];
+  if (!be) {
+    snprintf(msg, sizeof msg, "this build has no CUDA backend (no CUDA toolkit with cuDNN at "
+                              "configure time, or -DPNAS_WITH_CUDA=OFF)");
+  } else if (be->dev_open(&s->dev, msg, sizeof msg) == 0) {
+    s->backend = be->name;
+    snprintf(s->devname, sizeof s->devname, "%s", be->dev_name(s->dev));
+    fprintf(stderr, "pnas: training children on %s\n", msg);
+    return 0;
+  }
+  if (!strcmp(cfg->device, "cuda")) {
+    snprintf(err, errlen, "--device cuda: %s", msg);
+    return -1;
+  }
+  fprintf(stderr, "pnas: training children on the CPU (%s)\n", msg);
+  return 0;
+}
+
+static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, int load_data, char *err, size_t errlen) {
+  if (search_config_check(cfg, err, errlen)) return -1;
+  search_ctx *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  s->cfg = *cfg;
+  s->best = NAN;
+  s->rank = NAN;
+  s->tty = isatty(STDERR_FILENO);
+  space_parse_ops(cfg->ops, &s->ops, err, errlen);
+  char settings[2048];
+  search_settings_string(cfg, settings, sizeof settings);
+  s->settings = store_settings_hash(settings);
+  if (choose_device(s, cfg, err, errlen)) {
+    free(s);
+    return -1;
+  }
+  // Under MPI the worker ranks are the parallelism: each trains one child at a time.
+  if (mpi_world_workers() > 0 && cfg->jobs > 1)
+    fprintf(stderr, "pnas: --jobs %d ignored under MPI (each worker rank trains one child at a "
+                    "time; start more ranks instead)\n", cfg->jobs);
+  // run_dir NULL: a worker rank's context (pnas/dispatch/mpi_worker.c), which trains but has no store.
+  if (run_dir && store_open(run_dir, !resume, salvage, &s->st, err, errlen)) {
+    free(s);
+    return -1;
+  }
+  if (run_dir && !resume && search_config_save(cfg, run_dir, err, errlen)) {
+    search_ctx_close(s);
+    return -1;
+  }
+  // A resumed run must train under the settings its records were measured with; a config that
+  // disagrees (edited, or damaged without breaking its msgpack) would silently retrain
+  // everything under new settings into the same log.
+  for (int i = 0; run_dir && resume && i < store_count(s->st); i++)
+    if (store_get(s->st, i)->settings != s->settings) {
+      snprintf(err, errlen,
+               "%s/config.msgpack does not match the results log: record %d was trained under "
+               "other training settings (settings hash %016llx, config gives %016llx); the "
+               "config was edited or damaged",
+               run_dir, i, (unsigned long long)store_get(s->st, i)->settings,
+               (unsigned long long)s->settings);
+      search_ctx_close(s);
+      return -1;
+    }
+  data_kind_from_name(cfg->dataset, &s->kind);
+  if (!load_data) {
+    // A replay from a benchmark table trains nothing: only the image shape (for the cost model).
+    s->full = (data_set){.n = 0, .c = s->kind == DATA_CIFAR10 ? 3 : 1,
+                         .h = s->kind == DATA_CIFAR10 ? 32 : 28,
+                         .w = s->kind == DATA_CIFAR10 ? 32 : 28, .classes = 10};
+    s->cost = (cost_config){.N = cfg->N, .F = cfg->F, .in_c = s->full.c, .in_h = s->full.h,
+                            .in_w = s->full.w, .classes = s->full.classes,
+                            .stem = COST_STEM_CIFAR, .stem_mult = 3};
+    *out = s;
+    return 0;
+  }
+  if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen)) {
+    search_ctx_close(s);
+    return -1;
+  }
+  if (s->full.n <= DATA_VAL_SIZE) {
+    snprintf(err, errlen, "dataset has %d training images; need more than %d (validation)",
+             s->full.n, DATA_VAL_SIZE);
+    search_ctx_close(s);
+    return -1;
+  }
+  int ntrain = s->full.n - DATA_VAL_SIZE;
+  s->train = data_view(&s->full, 0, cfg->train_subset > 0 && cfg->train_subset < ntrain
+                                        ? cfg->train_subset
+                                        : ntrain);
+  s->val = data_view(&s->full, ntrain, cfg->val_subset > 0 && cfg->val_subset < DATA_VAL_SIZE
+                                           ? cfg->val_subset
+                                           : DATA_VAL_SIZE);
+  s->cost = (cost_config){.N = cfg->N, .F = cfg->F, .in_c = s->full.c, .in_h = s->full.h,
+                          .in_w = s->full.w, .classes = s->full.classes,
+                          .stem = COST_STEM_CIFAR, .stem_mult = 3};
+  *out = s;
+  return 0;
+}
+
+int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, char *err, size_t errlen) {
+  return ctx_open(out, cfg, run_dir, resume, salvage, 1, err, errlen);
+}
+
+int search_ctx_open_replay(search_ctx **out, const search_config *cfg, const char *run_dir,
+                           int resume, const struct pnas_table_s *t, char *err, size_t errlen) {
+  if (ctx_open(out, cfg, run_dir, resume, 0, 0, err, errlen)) return -1;
+  if (search_ctx_set_table(*out, t, err, errlen)) {
+    search_ctx_close(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int search_ctx_is_replay(const search_ctx *s) { return s->table != NULL; }
+void search_ctx_set_fit_cache(search_ctx *s, const char *dir) {
+  s->fit_cache = dir && dir[0] ? dir : NULL;
+}
+const char *search_ctx_fit_cache(const search_ctx *s) { return s->fit_cache; }
+
+void search_ctx_close(search_ctx *s) {
+  if (!s) return;
+  search_progress_done(s);
+  store_close(s->st);
+  store_close(s->cache);
+  data_free(&s->full);
+  if (s->dev) kn_backend_by_name(s->backend)->dev_close(s->dev);
+  for (int k = 0; k < SEARCH_MAX_JOBS; k++)
+    if (s->xdev[k]) kn_backend_by_name(s->backend)->dev_close(s->xdev[k]);
+  free(s);
+}
+
+int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen) {
+  store_close(s->cache);
+  s->cache = NULL;
+  return store_open(dir, 1, 0, &s->cache, err, errlen);
+}
+
+int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t errlen) {
+  if (t && t->settings != s->settings) {
+    snprintf(err, errlen, "the table %s was measured under other training settings than this "
+                          "search's", t->dir);
+    return -1;
+  }
+  s->table = t;
+  return 0;
+}
+
+int search_record_better(const store_record *a, const store_record *b) {
+  if (!a->ok) return 0;
+  if (!b || !b->ok) return 1;
+  if (a->val_acc != b->val_acc) return a->val_acc > b->val_acc;
+  return a->hash < b->hash;
+}
+
+int search_within_budget(search_ctx *s, const space_cell *c) {
+  if (!s->cfg.max_params && !s->cfg.max_mult_adds) return 1;
+  cost_result r;
+  char err[128];
+  if (cost_network(c, &s->cost, &r, err, sizeof err)) return 0;
+  if (s->cfg.max_params && r.params > s->cfg.max_params) return 0;
+  if (s->cfg.max_mult_adds && r.mult_adds > s->cfg.max_mult_adds) return 0;
+  return 1;
+}
+
+static uint64_t child_seed(uint64_t train_seed, uint64_t hash) {
+  uint64_t z = train_seed ^ (hash * 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) & 0x7fffffffffffffffULL;
+}
+
+static void fmt_time(double s, char *buf, size_t n) {
+  if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
+  else if (s < 60) snprintf(buf, n, "%.0fs", s);
+  else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+  else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static void progress_line(search_ctx *s, const store_record *r, int cached) {
+  if (s->table) return; // a replay from a table: thousands of runs in seconds, no progress
+  double avg = s->done > s->cached ? s->child_seconds / (s->done - s->cached) : NAN;
+  int left = s->todo - s->done;
+  // Later levels of a PNAS search train `beam` children each.
+  if (!strcmp(s->cfg.strategy, "pnas") && s->level < s->levels)
+    left += (s->levels - s->level) * s->cfg.beam;
+  left += s->future;
+  char eta[32], best[32], rank[32];
+  // Children training at once: the worker ranks under MPI, else --jobs (never more than are left).
+  int par = mpi_world_workers() > 0 ? mpi_world_workers() : s->cfg.jobs;
+  if (par > left) par = left;
+  if (par < 1) par = 1;
+  fmt_time(isfinite(avg) ? avg * left / par : NAN, eta, sizeof eta);
+  if (isfinite(s->best)) snprintf(best, sizeof best, "%.4f", s->best);
+  else snprintf(best, sizeof best, "-");
+  if (isfinite(s->rank)) snprintf(rank, sizeof rank, "%.2f", s->rank);
+  else snprintf(rank, sizeof rank, "-");
+  if (s->tty) {
+    fprintf(stderr, "\r\033[Klevel %d/%d  child %d/%d  ETA %s  best %s  rank-corr %s", s->level,
+            s->levels, s->done, s->todo, eta, best, rank);
+    s->live_open = 1;
+  } else if (r) {
+    char text[SPACE_TEXT_MAX];
+    space_format(&r->cell, text, sizeof text);
+    if (r->ok)
+      fprintf(stderr, "level %d/%d child %d/%d %s acc %.4f %.1fs%s  best %s ETA %s\n", s->level,
+              s->levels, s->done, s->todo, text, r->val_acc, r->seconds,
+              cached ? " (cached)" : "", best, eta);
+    else
+      fprintf(stderr, "level %d/%d child %d/%d %s FAILED: %s%s\n", s->level, s->levels, s->done,
+              s->todo, text, r->reason, cached ? " (cached)" : "");
+  }
+  fflush(stderr);
+}
+
+void search_progress_level(search_ctx *s, int level, int levels, int todo) {
+  s->level = level;
+  s->levels = levels;
+  s->todo = todo;
+  s->done = 0;
+  s->cached = 0;
+  s->child_seconds = 0;
+  s->level_t0 = now_s();
+  progress_line(s, NULL, 0);
+}
+
+void search_progress_set_rank(search_ctx *s, double spearman) { s->rank = spearman; }
+void search_progress_future(search_ctx *s, int children) { s->future = children; }
+
+void search_progress_done(search_ctx *s) {
+  if (s->live_open) {
+    fputc('\n', stderr);
+    s->live_open = 0;
+  }
+}
+
+// Progress bookkeeping for one finished child (trained, or answered by a store).
+static void child_done(search_ctx *s, const store_record *r, int cached) {
+  s->done++;
+  if (cached) s->cached++;
+  else s->child_seconds += r->seconds;
+  if (r->ok && (!isfinite(s->best) || r->val_acc > s->best)) s->best = r->val_acc;
+  progress_line(s, r, cached);
+}
+
+int search_lookup(search_ctx *s, const space_cell *c, int level, double predicted,
+                  store_record *out, char *err, size_t errlen) {
+  uint64_t hash = space_hash(c);
+  const store_record *hit = store_find(s->st, hash, s->settings);
+  if (hit) {
+    *out = *hit;
+    child_done(s, out, 1);
+    return 1;
+  }
+  const store_record *shared = s->cache ? store_find(s->cache, hash, s->settings) : NULL;
+  if (s->table) {
+    shared = table_find(s->table, hash);
+    if (!shared) {
+      char text[SPACE_TEXT_MAX];
+      space_format(c, text, sizeof text);
+      snprintf(err, errlen, "cell %s (level %d) is not in the table %s", text, c->nblocks,
+               s->table->dir);
+      return -1;
+    }
+  }
+  if (shared) {
+    // Trained by another run of the same comparison: copy it, cost included.
+    store_record r = *shared;
+    snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
+    r.level = level;
+    r.predicted = predicted;
+    if (store_append(s->st, &r, err, errlen)) return -1;
+    *out = r;
+    child_done(s, out, 1);
+    return 1;
+  }
+  return 0;
+}
+
+void search_train_record(search_ctx *s, const space_cell *c, int level, double predicted,
+                         store_record *out) {
+  search_train_record_dev(s, s->dev, 0, c, level, predicted, out, NULL);
+}
+
+// Reads s (never writes it): pool threads call this concurrently (pnas/dispatch/pool.c).
+void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const space_cell *c,
+                             int level, double predicted, store_record *out,
+                             size_t *memory_bytes) {
+  uint64_t hash = space_hash(c);
+  store_record r;
+  memset(&r, 0, sizeof r);
+  r.cell = *c;
+  r.hash = hash;
+  r.settings = s->settings;
+  r.level = level;
+  snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
+  r.predicted = predicted;
+  r.seed = child_seed((uint64_t)s->cfg.train_seed, hash);
+  r.val_top5 = NAN;
+  cost_result cr;
+  char cerr[128];
+  if (cost_network(c, &s->cost, &cr, cerr, sizeof cerr) == 0) {
+    r.params = cr.params;
+    r.mult_adds = cr.mult_adds;
+  }
+  train_config tc;
+  train_config_default(&tc);
+  tc.N = s->cfg.N;
+  tc.F = s->cfg.F;
+  tc.epochs = s->cfg.epochs;
+  tc.batch = s->cfg.batch;
+  tc.lr = s->cfg.lr;
+  tc.momentum = s->cfg.momentum;
+  tc.weight_decay = s->cfg.weight_decay;
+  tc.seed = r.seed;
+  if (threads > 0) tc.threads = threads;
+  else if (s->cfg.threads > 0) tc.threads = s->cfg.threads;
+  tc.backend = s->backend;
+  tc.device = dev;
+  tc.kind = s->kind;
+  tc.verbose = 0;
+  train_result tr;
+  double t0 = now_s();
+  int rc = train_child(&tc, c, &s->train, &s->val, NULL, &tr);
+  r.seconds = now_s() - t0;
+  if (memory_bytes) *memory_bytes = tr.memory_bytes;
+  snprintf(r.device, sizeof r.device, "%s",
+           dev && dev != s->dev ? kn_backend_by_name(s->backend)->dev_name(dev) : s->devname);
+  if (rc == 0 && tr.ok) {
+    r.ok = 1;
+    r.val_acc = tr.val_acc;
+    r.val_top5 = tr.val_top5;
+    r.examples = tr.examples;
+  } else {
+    r.ok = 0;
+    r.val_acc = 0;
+    r.examples = tr.examples;
+    snprintf(r.reason, sizeof r.reason, "%s", tr.reason[0] ? tr.reason : "training failed");
+  }
+  *out = r;
+}
+
+int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
+  if (store_append(s->st, r, err, errlen)) return -1;
+  if (s->cache) {
+    store_record copy = *r;
+    if (store_append(s->cache, &copy, err, errlen)) return -1;
+  }
+  child_done(s, r, 0);
+  return 0;
+}
+
+int search_eval(search_ctx *s, const space_cell *cell, int level, double predicted,
+                store_record *out, int *cached, char *err, size_t errlen) {
+  // Under MPI rank 0 never trains: a single child goes to a worker too (pnas/dispatch/pool.c).
+  if (mpi_world_workers() > 0)
+    return search_eval_batch(s, cell, 1, level, &predicted, out, cached, err, errlen);
+  space_cell c = *cell;
+  space_canon(&c);
+  int found = search_lookup(s, &c, level, predicted, out, err, errlen);
+  if (found < 0) return -1;
+  *cached = found;
+  if (found) return 0;
+  store_record r;
+  search_train_record(s, &c, level, predicted, &r);
+  if (search_commit(s, &r, err, errlen)) return -1;
+  *out = r;
+  return 0;
+}

@@ -1,0 +1,186 @@
+// The search harness shared by every strategy: configuration (one table drives the CLI flags,
+// the saved config.msgpack and the training-settings cache key), the evaluator that trains a
+// child or finds it in the store, the progress line, and the strategies' entry points.
+// It does not implement training (pnas/child/trainer.c) or predictors (predictor/).
+#ifndef PNAS_SEARCH_H
+#define PNAS_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "pnas/store/store.h"
+#include "searchspace/cell.h"
+
+typedef struct {
+  // strategy
+  char strategy[16];    // pnas | rl | random | evolution
+  int beam;             // PNAS: K children trained per level (>= 2)
+  int max_blocks;       // B
+  char ops[128];        // operator list ("all" or comma-separated names)
+  int budget_models;    // baselines: models to train (0 = as many as PNAS would: L1 + (B-1)K)
+  int population, sample;       // evolution: P, S
+  double rl_lr, rl_entropy;     // RL controller: Adam lr, entropy bonus weight
+  int rl_batch;                 // RL: cells per controller update
+  // predictor
+  char predictor[8];    // lstm | mlp | ridge
+  int members;
+  int pred_epochs;      // 0 = predictor default
+  // PNAS selection [ours; the paper ranks by the ensemble mean and trains the top K]:
+  char select[8];       // mean (paper) | ucb: mean + kappa x the members' spread
+  double kappa;
+  int explore;          // of the K children per level, this many drawn at random from the rest
+  // training of children (the cache key is built from these)
+  char dataset[32];
+  char data_dir[512];   // "" = default location
+  int N, F, epochs, batch;
+  double lr, momentum, weight_decay;
+  int train_subset, val_subset; // 0 = all
+  int64_t train_seed;   // children's training seed = mix(train_seed, cell hash)
+  // limits
+  int64_t max_params, max_mult_adds; // 0 = no limit
+  // run
+  int64_t seed;         // the strategy's seed (predictor folds, sampling, controller)
+  char cache_dir[512];  // "" = none; else a shared cache store (see search_ctx_set_cache)
+  char device[16];      // cpu | cuda | auto
+  int threads;          // 0 = all cores
+  int jobs;             // children trained at once in this process (1..64; not part of the
+                        // training settings; ignored under MPI, where each worker rank trains one)
+  // table (pnas table build): cells retrained with other training seeds (the noise ceiling)
+  int repeat_seeds, repeat_sample;
+} search_config;
+
+void search_config_default(search_config *c);
+// Fills specs[] (up to max) with one flag per config field, pointing into c; returns the count.
+// Callers append their own flags (--run, --resume ...) and call args_parse.
+#include "pnas/cli/args.h"
+int search_config_args(search_config *c, arg_spec *specs, int max);
+// 1 when argv[1..argc) holds --name or --name=...
+int search_argv_has(int argc, char **argv, const char *name);
+// The search preset rule: the 4-operator space is the no-flag default search's only; a command
+// line that sets --beam or --max-blocks without --ops searches the paper's 8 operators (said on
+// stderr). Call after parsing, for a new search.
+void search_config_preset(search_config *c, int argc, char **argv);
+// One line naming the strategy, the operator set and its size, B and the beam (every search
+// states what it searches at its start).
+#include <stdio.h>
+void search_config_describe(const search_config *c, FILE *f);
+// The flags' help text, one line each.
+extern const char SEARCH_FLAGS_HELP[];
+// Saves/loads the config as msgpack (config.msgpack in the run directory).
+int search_config_save(const search_config *c, const char *dir, char *err, size_t errlen);
+int search_config_load(search_config *c, const char *dir, char *err, size_t errlen);
+// "dataset=...;N=..;..." - the training settings that make two measurements comparable.
+void search_settings_string(const search_config *c, char *buf, size_t n);
+// Checks ranges and names (ops, dataset, predictor, strategy). 0 ok, -1 with err.
+int search_config_check(const search_config *c, char *err, size_t errlen);
+
+typedef struct search_ctx search_ctx;
+struct kn_device; // kernels/backend.h: a device backend's opened state
+
+// Opens the run store (create or resume), loads the dataset, prepares the trainer. run_dir NULL:
+// no store (a worker rank that only trains; search_eval must not be called on it).
+int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
+                    int salvage, char *err, size_t errlen);
+void search_ctx_close(search_ctx *s);
+const search_config *search_ctx_config(const search_ctx *s);
+store *search_ctx_store(search_ctx *s);
+uint32_t search_ctx_ops(const search_ctx *s);
+uint64_t search_ctx_settings(const search_ctx *s);
+// Where children train: the backend name ("cpu", or a device backend such as "cuda") and the
+// device opened for it by search_ctx_open (NULL on the CPU). The device belongs to one thread at
+// a time: the caller's, or an in-process pool thread's while a pool is open (pnas/dispatch/pool.c).
+const char *search_ctx_backend(const search_ctx *s);
+struct kn_device *search_ctx_device(search_ctx *s);
+// Device slot k of the in-process pool's threads (k = 0: the search's own device; 1..
+// SEARCH_MAX_JOBS: opened by pool thread k+1 on first use and kept, with their cuDNN plans, for
+// every later pool of this search; closed by search_ctx_close). NULL when k is out of range.
+#define SEARCH_MAX_JOBS 64
+struct kn_device **search_ctx_device_slot(search_ctx *s, int k);
+
+// Shares trained children with other runs (e.g. the strategies of one comparison): before
+// training, the evaluator also looks in the store at dir (created when missing); a hit is
+// copied into this run's log with its original cost, so every run's ledger stays complete.
+// New results are appended to both. 0 ok, -1 with err.
+int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen);
+
+// Answers every child from a benchmark table (pnas/store/table.h) instead of training: a cell the
+// table lacks is an error that names it. The table must outlive s and hold s's training settings.
+struct pnas_table_s;
+int search_ctx_set_table(search_ctx *s, const struct pnas_table_s *t, char *err, size_t errlen);
+// search_ctx_open for a replay from table t: no dataset is loaded (nothing trains) and the table
+// answers every child. Strategies skip work that only serves later use (the final predictor
+// refit of PNAS) when search_ctx_is_replay.
+int search_ctx_open_replay(search_ctx **out, const search_config *cfg, const char *run_dir,
+                           int resume, const struct pnas_table_s *t, char *err, size_t errlen);
+int search_ctx_is_replay(const search_ctx *s);
+// A directory of fitted predictors shared between runs (pnas compare --fit-cache DIR): a fit is
+// a deterministic function of its inputs (model, members, epochs, learning rate, seed and the
+// measured cells), so a fit found there under the hash of those inputs is the fit that would be
+// computed. NULL or "" = none. The string must outlive s.
+void search_ctx_set_fit_cache(search_ctx *s, const char *dir);
+const char *search_ctx_fit_cache(const search_ctx *s);
+
+// 1 when the cell is within --max-params / --max-mult-adds (cost model), else 0.
+int search_within_budget(search_ctx *s, const space_cell *c);
+// Evaluates one child: returns the stored record when this cell was already measured under the
+// same settings (*cached = 1), else trains it, appends the record and returns it. A training
+// failure is a recorded result (ok = 0), not an error. -1 only when the store cannot be written
+// (then the search must stop; the log stays intact and resumable). On rank 0 of an MPI job the
+// child is trained by a worker rank (one at a time: batch or mpi_pool for parallel children).
+int search_eval(search_ctx *s, const space_cell *c, int level, double predicted,
+                store_record *out, int *cached, char *err, size_t errlen);
+
+// The three steps of search_eval, separately, for the MPI dispatcher (pnas/dispatch/pool.c): c must be
+// canonical. search_lookup: 1 (out filled, counted as cached) when the run's store or the shared
+// cache has the cell, 0 when it must be trained, -1 when copying a shared hit cannot be written.
+// search_train_record: trains it into a record without touching any store (worker ranks).
+// search_commit: appends a trained record to the log (and the shared cache) and counts it.
+int search_lookup(search_ctx *s, const space_cell *c, int level, double predicted,
+                  store_record *out, char *err, size_t errlen);
+void search_train_record(search_ctx *s, const space_cell *c, int level, double predicted,
+                         store_record *out);
+// search_train_record on a given device (NULL on the CPU; for a device backend, one the calling
+// thread alone uses) with `threads` CPU threads (0: --threads, as search_train_record).
+// memory_bytes (may be NULL) receives the child's backend memory (0 when not built). Safe to
+// call from several threads at once: it reads the context (config, dataset, cost model) and
+// writes nothing but *out.
+void search_train_record_dev(search_ctx *s, struct kn_device *dev, int threads,
+                             const space_cell *c, int level, double predicted, store_record *out,
+                             size_t *memory_bytes);
+int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen);
+
+// Evaluates n children that do not depend on each other (one PNAS level, one RL minibatch):
+// out[i] / cached[i] as search_eval. In one process they run in order (--jobs J > 1: J at once
+// on threads); under MPI they are handed out to worker ranks as they become free. predicted may be NULL. 0 ok, -1 as above.
+int search_eval_batch(search_ctx *s, const space_cell *cells /* (n) */, int n, int level,
+                      const double *predicted /* (n) or NULL */, store_record *out /* (n) */,
+                      int *cached /* (n) */, char *err, size_t errlen);
+
+// Progress: a live line on a terminal, one line per finished child otherwise.
+void search_progress_level(search_ctx *s, int level, int levels, int todo);
+void search_progress_set_rank(search_ctx *s, double spearman);
+// Children still to come after the current level (counted into the ETA; 0 by default).
+void search_progress_future(search_ctx *s, int children);
+void search_progress_done(search_ctx *s); // ends the live line
+
+typedef struct {
+  int found;
+  store_record best;
+  int trained;          // models in this run's log
+  int64_t examples;
+  double seconds;
+} search_result;
+
+// 1 when a is a better answer than b (b may be NULL): ok, higher validation accuracy, and on a
+// tie the smaller cell hash, so that the answer never depends on the order records landed in
+// the log (completion order with --jobs or MPI workers).
+int search_record_better(const store_record *a, const store_record *b);
+
+// Strategies: run to completion (resuming from the store when records exist). 0 ok, -1 error.
+// strategy_run dispatches on cfg->strategy (pnas/strategies/strategy.c).
+int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen);
+int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen);
+int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen);
+
+#endif
