@@ -16,6 +16,7 @@
 #include "pnas/report/report_core.h"
 #include "pnas/search/search.h"
 #include "pnas/store/table.h"
+#include "pnas/strategies/strategy.h"
 
 static const char USAGE[] =
     "usage: pnas compare --strategies LIST --seeds S [--budget-models M] [search flags] --out DIR\n"

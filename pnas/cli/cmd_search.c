@@ -8,6 +8,7 @@
 
 #include "pnas/cli/cli.h"
 #include "pnas/search/search.h"
+#include "pnas/strategies/strategy.h"
 
 static const char USAGE[] =
     "usage: pnas [search] [flags] [--run DIR]\n"

@@ -177,10 +177,4 @@ typedef struct {
 // the log (completion order with --jobs or MPI workers).
 int search_record_better(const store_record *a, const store_record *b);
 
-// Strategies: run to completion (resuming from the store when records exist). 0 ok, -1 error.
-// strategy_run dispatches on cfg->strategy (pnas/strategies/strategy.c).
-int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen);
-int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen);
-int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen);
-
 #endif

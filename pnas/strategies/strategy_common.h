@@ -1,4 +1,4 @@
-// What the baseline strategies (rl, random, evolution) share: their entry points, the model
+// What the strategies share (strategy_common.c; entry points are in strategy.h): the model
 // budget, and a ledger of the distinct cells one strategy run has evaluated. The ledger counts
 // models itself (not store_count), because resume replays the run from the start: the store
 // already holds every finished child, and the budget must be spent in the same order again.
@@ -9,10 +9,6 @@
 #include <stdint.h>
 
 #include "pnas/search/search.h"
-
-int strategy_random(search_ctx *s, search_result *res, char *err, size_t errlen);
-int strategy_evolution(search_ctx *s, search_result *res, char *err, size_t errlen);
-int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen);
 
 // Models a baseline trains: --budget-models, or when 0 what PNAS would train with the same
 // flags: the unique 1-block cells within --max-params/--max-mult-adds + (B-1) x beam.

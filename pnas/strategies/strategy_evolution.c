@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pnas/strategies/strategy_common.h"
+#include "pnas/strategies/strategy.h"
 
 #define EVO_IDENTITY_P 0.05
 

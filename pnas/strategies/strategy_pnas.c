@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pnas/search/search.h"
+#include "pnas/strategies/strategy.h"
 #include "predictor/predictor.h"
 #include "predictor/rank.h"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "pnas/strategies/strategy_common.h"
+#include "pnas/strategies/strategy.h"
 
 int strategy_random(search_ctx *s, search_result *res, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(s);

@@ -14,6 +14,7 @@
 
 #include "pnas/strategies/rl_controller.h"
 #include "pnas/strategies/strategy_common.h"
+#include "pnas/strategies/strategy.h"
 
 #define RL_EMBED 100
 #define RL_HIDDEN 100
