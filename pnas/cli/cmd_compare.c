@@ -15,7 +15,7 @@
 #include "pnas/cli/cli.h"
 #include "pnas/report/report_core.h"
 #include "pnas/search/search.h"
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 #include "pnas/strategies/strategy.h"
 
 static const char USAGE[] =

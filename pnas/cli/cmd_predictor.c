@@ -9,7 +9,7 @@
 
 #include "pnas/cli/cli.h"
 #include "pnas/search/search.h"
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 #include "predictor/predictor.h"
 #include "predictor/rank.h"
 

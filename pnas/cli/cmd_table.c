@@ -1,5 +1,5 @@
 // `pnas table build|info|export`: benchmark tables (every unique cell of a space trained once,
-// see pnas/store/table.h). build runs the table strategy through `pnas search` (same flags, resume,
+// see pnas/search/table.h). build runs the table strategy through `pnas search` (same flags, resume,
 // --jobs, MPI, progress line); info summarises a table; export writes it as TSV.
 #include <errno.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "pnas/cli/cli.h"
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 
 static const char USAGE[] =
     "usage: pnas table build --out DIR [--ops LIST --max-blocks B] [child-training flags]\n"

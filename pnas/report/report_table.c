@@ -11,7 +11,7 @@
 
 #include "pnas/report/report_core.h"
 #include "pnas/report/show.h"
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 
 #define NBOOT 2000
 #define NQ 4

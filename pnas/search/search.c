@@ -13,7 +13,7 @@
 
 #include "kernels/backend.h"
 #include "pnas/dispatch/mpi_world.h"
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 #include "pnas/child/trainer.h"
 #include "searchspace/cost.h"
 

@@ -104,7 +104,7 @@ struct kn_device **search_ctx_device_slot(search_ctx *s, int k);
 // New results are appended to both. 0 ok, -1 with err.
 int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen);
 
-// Answers every child from a benchmark table (pnas/store/table.h) instead of training: a cell the
+// Answers every child from a benchmark table (pnas/search/table.h) instead of training: a cell the
 // table lacks is an error that names it. The table must outlive s and hold s's training settings.
 struct pnas_table_s;
 int search_ctx_set_table(search_ctx *s, const struct pnas_table_s *t, char *err, size_t errlen);

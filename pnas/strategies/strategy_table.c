@@ -12,7 +12,7 @@
 
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy_common.h"
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 #include "pnas/strategies/strategy.h"
 
 // Appends the unique children of parents[0..np) within budget to *out (grown). -1 OOM.

@@ -2,7 +2,8 @@
 // build). On disk it is a run directory (results.log + config.msgpack, so a table is also a
 // valid --cache for searches with the same recipe) plus one run store per repeat training seed
 // (DIR/repeat-<train seed>/) holding a random sample of the cells trained again: the noise
-// ceiling. This module reads tables; strategy_table.c builds them.
+// ceiling. This module reads tables; strategy_table.c builds them. It sits in the search layer,
+// not in store/, because a table is read with its run configuration (search_config).
 #ifndef PNAS_TABLE_H
 #define PNAS_TABLE_H
 

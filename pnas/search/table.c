@@ -1,5 +1,5 @@
 // Reading benchmark tables (see table.h).
-#include "pnas/store/table.h"
+#include "pnas/search/table.h"
 
 #include <dirent.h>
 #include <errno.h>
