@@ -17,6 +17,7 @@
 #include "pnas/search/search.h"
 #include "pnas/search/table.h"
 #include "pnas/strategies/strategy.h"
+#include "pnas/dispatch/mpi_world.h"
 
 static const char USAGE[] =
     "usage: pnas compare --strategies LIST --seeds S [--budget-models M] [search flags] --out DIR\n"
@@ -82,9 +83,11 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
       return 2;
     }
   }
+  search_config c = *cfg;
+  c.workers = mpi_world_workers();
   search_ctx *s;
-  if (table ? search_ctx_open_replay(&s, cfg, run, resume, table, err, sizeof err)
-            : search_ctx_open(&s, cfg, run, resume, 0, err, sizeof err)) {
+  if (table ? search_ctx_open_replay(&s, &c, run, resume, table, err, sizeof err)
+            : search_ctx_open(&s, &c, run, resume, 0, err, sizeof err)) {
     fprintf(stderr, "pnas compare: %s: %s\n", run, err);
     return 1;
   }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pnas/cli/args.h"
+#include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "pnas/report/export.h"
 

@@ -9,6 +9,7 @@
 #include "pnas/cli/cli.h"
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy.h"
+#include "pnas/dispatch/mpi_world.h"
 
 static const char USAGE[] =
     "usage: pnas [search] [flags] [--run DIR]\n"
@@ -157,6 +158,7 @@ int cmd_search(int argc, char **argv) {
       return 2;
     }
   }
+  cfg.workers = mpi_world_workers();
   search_ctx *s;
   if (search_ctx_open(&s, &cfg, run, resume != NULL, salvage, err, sizeof err)) {
     fprintf(stderr, "pnas search: %s\n", err);

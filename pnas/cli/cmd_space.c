@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pnas/cli/args.h"
+#include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "searchspace/cell.h"
 

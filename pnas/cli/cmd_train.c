@@ -9,7 +9,7 @@
 
 #include "data/dataset.h"
 #include "kernels/backend.h"
-#include "pnas/cli/args.h"
+#include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "pnas/child/trainer.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pnas/cli/args.h"
+#include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "pnas/dispatch/mpi_world.h"
 
@@ -132,6 +132,6 @@ int main(int argc, char **argv) {
   set_env_and_reexec(argv);
   // Under mpirun, ranks > 0 are workers: they train children for rank 0 and never run a command.
   int code;
-  if (mpi_world_start(&argc, &argv, &code)) return code;
+  if (mpi_world_start(&argc, &argv, mpi_worker_run, &code)) return code;
   return mpi_world_finish(run_command(argc, argv));
 }

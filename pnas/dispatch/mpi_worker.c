@@ -196,4 +196,10 @@ int mpi_worker_run(void) {
   return rc;
 }
 
+#else // !PNAS_HAVE_MPI: no worker ranks exist; mpi_world_start never calls this.
+
+#include "pnas/dispatch/mpi_world.h"
+
+int mpi_worker_run(void) { return 1; }
+
 #endif

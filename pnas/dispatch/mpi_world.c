@@ -233,7 +233,7 @@ static int collect_hellos(char *err, size_t errlen) {
   return 0;
 }
 
-int mpi_world_start(int *argc, char ***argv, int *exit_code) {
+int mpi_world_start(int *argc, char ***argv, int (*worker_run)(void), int *exit_code) {
   const char *force = getenv("PNAS_MPI");
   W.cpus = affinity_cpus();
   if (!(force && !strcmp(force, "1")) && mpi_launched_size() == 0) return 0;
@@ -257,7 +257,7 @@ int mpi_world_start(int *argc, char ***argv, int *exit_code) {
   }
   if (W.size == 1) return 0; // mpirun -np 1: the search runs in this process
   if (W.rank > 0) {
-    *exit_code = mpi_worker_run();
+    *exit_code = worker_run();
     MPI_Finalize();
     W.active = 0;
     return 1;
@@ -304,7 +304,7 @@ int mpi_world_finish(int rc) {
 
 #else // !PNAS_HAVE_MPI: one process; refuse to run as several copies of the same search.
 
-int mpi_world_start(int *argc, char ***argv, int *exit_code) {
+int mpi_world_start(int *argc, char ***argv, int (*worker_run)(void), int *exit_code) {
   W.cpus = affinity_cpus();
   int n = mpi_launched_size();
   if (n > 1 || n < 0) {

@@ -16,10 +16,12 @@ int mpi_launched_size(void);
 
 // Call first in main. Starts MPI when the process was launched by an MPI launcher (a singleton
 // MPI_Init costs ~0.4 s and forks a daemon, so plain `pnas` never calls it; PNAS_MPI=1 forces
-// it). Rank 0 collects every worker's hello and prints one line per worker. Returns 0 when this
-// process should run the command (rank 0, or no MPI); 1 when main must return *exit_code now:
-// a worker rank that has finished its loop, or MPI failed to start (message printed).
-int mpi_world_start(int *argc, char ***argv, int *exit_code);
+// it). Rank 0 collects every worker's hello and prints one line per worker; a worker rank runs
+// worker_run (mpi_worker_run: passed in by main, so that this transport does not call the
+// worker loop above it). Returns 0 when this process should run the command (rank 0, or no
+// MPI); 1 when main must return *exit_code now: a worker rank that has finished its loop, or
+// MPI failed to start (message printed).
+int mpi_world_start(int *argc, char ***argv, int (*worker_run)(void), int *exit_code);
 // Call last in main on the process that ran the command, with its exit status. Rank 0 of a job
 // with workers sends them "stop" and finalises MPI when they are all idle; when a worker is still
 // training (the search failed part-way) it aborts the job instead. Returns the exit status.
@@ -50,8 +52,8 @@ int mpi_world_recv(int from, mpi_msg *m, int *src, double timeout_s, char *err, 
 // GPU of a worker: local_rank mod ngpus, or -1 (CPU) when there is none.
 int mpi_pick_gpu(int local_rank, int ngpus);
 
-// The worker loop (pnas/dispatch/mpi_worker.c): hello, then train every job until "stop". Returns the
-// process exit status.
+// The worker loop (pnas/dispatch/mpi_worker.c): hello, then train every job until "stop". Returns
+// the process exit status. main passes it to mpi_world_start.
 int mpi_worker_run(void);
 
 #endif

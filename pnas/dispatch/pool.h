@@ -1,5 +1,5 @@
 // Rank 0's dispatcher of children to workers, with a submit / wait-any API that strategies may
-// use to keep every worker busy (search_eval_batch is built on it). A worker is a worker rank
+// use to keep every worker busy (dispatch_eval_batch is built on it). A worker is a worker rank
 // under MPI, or, in one process with --jobs J > 1, one of J threads of this process (each with
 // its own device on a GPU backend). With neither (no MPI, --jobs 1) the same API evaluates in
 // this process, in submission order, with search_eval. It does not choose cells: strategies do.

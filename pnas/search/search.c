@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "kernels/backend.h"
-#include "pnas/dispatch/mpi_world.h"
 #include "pnas/search/table.h"
 #include "pnas/child/trainer.h"
 #include "searchspace/cost.h"
@@ -66,7 +65,7 @@ static int choose_device(search_ctx *s, const search_config *cfg, char *err, siz
   s->backend = "cpu";
   snprintf(s->devname, sizeof s->devname, "cpu");
   if (!strcmp(cfg->device, "cpu")) return 0;
-  if (mpi_world_workers() > 0) {
+  if (cfg->workers > 0) {
     // Rank 0 trains nothing: each worker rank opens its own GPU (local rank mod the node's GPUs,
     // pnas/dispatch/mpi_worker.c) with this --device, or trains on the CPU where there is none (auto) or
     // fails the job with the reason (cuda).
@@ -114,7 +113,7 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     return -1;
   }
   // Under MPI the worker ranks are the parallelism: each trains one child at a time.
-  if (mpi_world_workers() > 0 && cfg->jobs > 1)
+  if (cfg->workers > 0 && cfg->jobs > 1)
     fprintf(stderr, "pnas: --jobs %d ignored under MPI (each worker rank trains one child at a "
                     "time; start more ranks instead)\n", cfg->jobs);
   // run_dir NULL: a worker rank's context (pnas/dispatch/mpi_worker.c), which trains but has no store.
@@ -267,7 +266,7 @@ static void progress_line(search_ctx *s, const store_record *r, int cached) {
   left += s->future;
   char eta[32], best[32], rank[32];
   // Children training at once: the worker ranks under MPI, else --jobs (never more than are left).
-  int par = mpi_world_workers() > 0 ? mpi_world_workers() : s->cfg.jobs;
+  int par = s->cfg.workers > 0 ? s->cfg.workers : s->cfg.jobs;
   if (par > left) par = left;
   if (par < 1) par = 1;
   fmt_time(isfinite(avg) ? avg * left / par : NAN, eta, sizeof eta);
@@ -432,9 +431,6 @@ int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
 
 int search_eval(search_ctx *s, const space_cell *cell, int level, double predicted,
                 store_record *out, int *cached, char *err, size_t errlen) {
-  // Under MPI rank 0 never trains: a single child goes to a worker too (pnas/dispatch/pool.c).
-  if (mpi_world_workers() > 0)
-    return search_eval_batch(s, cell, 1, level, &predicted, out, cached, err, errlen);
   space_cell c = *cell;
   space_canon(&c);
   int found = search_lookup(s, &c, level, predicted, out, err, errlen);

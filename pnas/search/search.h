@@ -48,12 +48,16 @@ typedef struct {
                         // training settings; ignored under MPI, where each worker rank trains one)
   // table (pnas table build): cells retrained with other training seeds (the noise ceiling)
   int repeat_seeds, repeat_sample;
+  // Set by the caller before search_ctx_open, neither a flag nor saved: the worker ranks of an
+  // MPI job that train the children (mpi_world_workers(), pnas/dispatch); 0 = children train in
+  // this process. The search layer cannot ask the dispatcher, which sits above it.
+  int workers;
 } search_config;
 
 void search_config_default(search_config *c);
 // Fills specs[] (up to max) with one flag per config field, pointing into c; returns the count.
 // Callers append their own flags (--run, --resume ...) and call args_parse.
-#include "pnas/cli/args.h"
+#include "common/args.h"
 int search_config_args(search_config *c, arg_spec *specs, int max);
 // 1 when argv[1..argc) holds --name or --name=...
 int search_argv_has(int argc, char **argv, const char *name);
@@ -126,8 +130,8 @@ int search_within_budget(search_ctx *s, const space_cell *c);
 // Evaluates one child: returns the stored record when this cell was already measured under the
 // same settings (*cached = 1), else trains it, appends the record and returns it. A training
 // failure is a recorded result (ok = 0), not an error. -1 only when the store cannot be written
-// (then the search must stop; the log stays intact and resumable). On rank 0 of an MPI job the
-// child is trained by a worker rank (one at a time: batch or mpi_pool for parallel children).
+// (then the search must stop; the log stays intact and resumable). In this process only: the
+// dispatcher (pnas/dispatch/eval.h) sends children to MPI worker ranks or pool threads.
 int search_eval(search_ctx *s, const space_cell *c, int level, double predicted,
                 store_record *out, int *cached, char *err, size_t errlen);
 
@@ -149,13 +153,6 @@ void search_train_record_dev(search_ctx *s, struct kn_device *dev, int threads,
                              const space_cell *c, int level, double predicted, store_record *out,
                              size_t *memory_bytes);
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen);
-
-// Evaluates n children that do not depend on each other (one PNAS level, one RL minibatch):
-// out[i] / cached[i] as search_eval. In one process they run in order (--jobs J > 1: J at once
-// on threads); under MPI they are handed out to worker ranks as they become free. predicted may be NULL. 0 ok, -1 as above.
-int search_eval_batch(search_ctx *s, const space_cell *cells /* (n) */, int n, int level,
-                      const double *predicted /* (n) or NULL */, store_record *out /* (n) */,
-                      int *cached /* (n) */, char *err, size_t errlen);
 
 // Progress: a live line on a terminal, one line per finished child otherwise.
 void search_progress_level(search_ctx *s, int level, int levels, int todo);

@@ -10,6 +10,7 @@
 #include "pnas/dispatch/pool.h"
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy_common.h"
+#include "pnas/dispatch/eval.h"
 
 int strategy_budget_models(search_ctx *s) {
   const search_config *cfg = search_ctx_config(s);
@@ -93,7 +94,7 @@ int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
   int cached;
   uint64_t k = key_of(c);
   *is_new = l->keys[find_slot(l->keys, l->cap, k)] != k;
-  if (search_eval(s, c, c->nblocks, NAN, out, &cached, err, errlen)) return -1;
+  if (dispatch_eval(s, c, c->nblocks, NAN, out, &cached, err, errlen)) return -1;
   if (!*is_new) return 0;
   if (ledger_add(l, k)) {
     snprintf(err, errlen, "out of memory");

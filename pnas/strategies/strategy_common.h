@@ -28,8 +28,8 @@ typedef struct {
 int strategy_ledger_init(strategy_ledger *l); // 0 ok, -1 OOM
 void strategy_ledger_free(strategy_ledger *l);
 int strategy_ledger_has(const strategy_ledger *l, const space_cell *c);
-// search_eval + bookkeeping. *is_new = 1 when the cell was not evaluated by this run before
-// (it then counts as one model). Returns search_eval's status (-1: stop, err set).
+// dispatch_eval + bookkeeping. *is_new = 1 when the cell was not evaluated by this run before
+// (it then counts as one model). Returns dispatch_eval's status (-1: stop, err set).
 int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
                          store_record *out, int *is_new, char *err, size_t errlen);
 // strategy_ledger_eval in two steps, for children evaluated ahead (strategy_queue): claim marks
@@ -40,9 +40,9 @@ void strategy_ledger_account(strategy_ledger *l, const store_record *r);
 
 // Children evaluated ahead through the dispatcher (pnas/dispatch/pool.h), handed back in the order
 // they were submitted, so that a strategy's decisions never depend on which child finished
-// first: with --jobs 1 it is search_eval in order; with --jobs J or MPI workers up to J children
+// first: with --jobs 1 it is dispatch_eval in order; with --jobs J or MPI workers up to J children
 // train at once and the run is the same (same cells, same results, same state files in the same
-// order; only the log's record order may differ). One queue at a time, and no search_eval while
+// order; only the log's record order may differ). One queue at a time, and no dispatch_eval while
 // it is open (one dispatcher per search).
 struct mpi_pool;
 typedef struct {

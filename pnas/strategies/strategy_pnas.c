@@ -10,6 +10,7 @@
 
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy.h"
+#include "pnas/dispatch/eval.h"
 #include "predictor/predictor.h"
 #include "predictor/rank.h"
 
@@ -197,7 +198,7 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   recs = malloc(sizeof *recs * (size_t)(todo > K ? todo : K));
   cached = malloc(sizeof *cached * (size_t)(todo > K ? todo : K));
   if (!recs || !cached) goto oom;
-  if (search_eval_batch(s, kids, todo, 1, NULL, recs, cached, err, errlen)) goto out;
+  if (dispatch_eval_batch(s, kids, todo, 1, NULL, recs, cached, err, errlen)) goto out;
   for (int i = 0; i < todo; i++) {
     if (!recs[i].ok) continue;
     if (measured_push(&m, &recs[i].cell, (float)recs[i].val_acc)) goto oom;
@@ -291,7 +292,7 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
       goto oom;
     }
     for (int i = 0; i < k; i++) sel[i] = kids[sc[i].idx], selp[i] = sc[i].score;
-    int erc = search_eval_batch(s, sel, k, b, selp, recs, cached, err, errlen);
+    int erc = dispatch_eval_batch(s, sel, k, b, selp, recs, cached, err, errlen);
     free(sel), free(selp);
     if (erc) {
       free(p), free(a);

@@ -14,6 +14,7 @@
 #include "pnas/strategies/strategy_common.h"
 #include "pnas/search/table.h"
 #include "pnas/strategies/strategy.h"
+#include "pnas/dispatch/eval.h"
 
 // Appends the unique children of parents[0..np) within budget to *out (grown). -1 OOM.
 static int expand_level(search_ctx *s, const space_cell *parents, int np, strategy_ledger *seen,
@@ -109,7 +110,7 @@ static int eval_level(search_ctx *s, strategy_ledger *l, const space_cell *cells
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  int rc = search_eval_batch(s, cells, n, level, NULL, rec, cached, err, errlen);
+  int rc = dispatch_eval_batch(s, cells, n, level, NULL, rec, cached, err, errlen);
   for (int i = 0; i < n && !rc; i++)
     if (strategy_ledger_claim(l, &cells[i]) == 1) strategy_ledger_account(l, &rec[i]);
   free(rec);

@@ -10,6 +10,7 @@
 
 #include "pnas/dispatch/pool.h"
 #include "pnas/dispatch/mpi_world.h"
+#include "pnas/dispatch/eval.h"
 
 static int fails = 0;
 #define CHECK(cond, ...)                                                                         \
@@ -36,6 +37,7 @@ static int run(const char *dir, char *err, size_t errlen) {
   snprintf(cfg.strategy, sizeof cfg.strategy, "random");
   snprintf(cfg.ops, sizeof cfg.ops, "sep3x3,max3x3,identity");
   cfg.N = 1, cfg.F = 4, cfg.train_subset = 200, cfg.val_subset = 100, cfg.threads = 1;
+  cfg.workers = mpi_world_workers();
   search_ctx *s;
   if (search_ctx_open(&s, &cfg, dir, 0, 0, err, errlen)) return -1;
   space_cell cells[NCELLS];
@@ -97,7 +99,7 @@ static int run(const char *dir, char *err, size_t errlen) {
   // The next pool finds every worker idle; the dropped children train now.
   store_record r2[2];
   int c2[2];
-  if (search_eval_batch(s, extra, 2, 1, NULL, r2, c2, err, errlen)) return -1;
+  if (dispatch_eval_batch(s, extra, 2, 1, NULL, r2, c2, err, errlen)) return -1;
   CHECK(c2[0] == 0 && c2[1] == 0 && r2[0].ok && r2[1].ok, "extra children");
   CHECK(store_count(search_ctx_store(s)) == NDISTINCT + 2, "store holds %d records",
         store_count(search_ctx_store(s)));
@@ -107,7 +109,7 @@ static int run(const char *dir, char *err, size_t errlen) {
 
 int main(int argc, char **argv) {
   int code;
-  if (mpi_world_start(&argc, &argv, &code)) return code; // worker ranks train here
+  if (mpi_world_start(&argc, &argv, mpi_worker_run, &code)) return code; // worker ranks train here
   if (argc != 2) {
     fprintf(stderr, "usage: test_mpi_pool RUN_DIR\n");
     return mpi_world_finish(2);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "pnas/dispatch/pool.h"
+#include "pnas/dispatch/eval.h"
 
 static int fails = 0;
 #define CHECK(cond, ...)                                                                         \
@@ -118,7 +119,7 @@ static int real_children(const char *work, char *err, size_t errlen) {
       CHECK(store_count(search_ctx_store(s)) == NDISTINCT, "closing committed dropped children");
       store_record r2[2];
       int c2[2];
-      if (search_eval_batch(s, extra, 2, 1, NULL, r2, c2, err, errlen)) return -1;
+      if (dispatch_eval_batch(s, extra, 2, 1, NULL, r2, c2, err, errlen)) return -1;
       CHECK(c2[0] == 0 && c2[1] == 0 && r2[0].ok && r2[1].ok, "extra children");
       CHECK(store_count(search_ctx_store(s)) == NDISTINCT + 2, "store holds %d records",
             store_count(search_ctx_store(s)));

@@ -1,5 +1,5 @@
 // Implementation of the shared flag parser (see args.h).
-#include "pnas/cli/args.h"
+#include "common/args.h"
 
 #include <errno.h>
 #include <math.h>
