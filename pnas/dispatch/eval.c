@@ -20,15 +20,15 @@ int dispatch_eval(search_ctx *s, const space_cell *c, int level, double predicte
 int dispatch_eval_batch(search_ctx *s, const space_cell *cells, int n, int level,
                         const double *predicted, store_record *out, int *cached, char *err,
                         size_t errlen) {
-  mpi_pool *p;
-  if (mpi_pool_open(&p, s, err, errlen)) return -1;
+  dispatch_pool *p;
+  if (pool_open(&p, s, err, errlen)) return -1;
   int rc = 0;
   for (int i = 0; i < n && !rc; i++)
-    rc = mpi_pool_submit(p, &cells[i], level, predicted ? predicted[i] : NAN, i, err, errlen);
+    rc = pool_submit(p, &cells[i], level, predicted ? predicted[i] : NAN, i, err, errlen);
   for (int k = 0; k < n && !rc; k++) {
     store_record r;
     int c, ticket;
-    int got = mpi_pool_wait(p, &r, &c, &ticket, err, errlen);
+    int got = pool_wait(p, &r, &c, &ticket, err, errlen);
     if (got < 0) rc = -1;
     else if (got == 0 || ticket < 0 || ticket >= n) {
       snprintf(err, errlen, "internal error: batch of %d children lost one", n);
@@ -38,6 +38,6 @@ int dispatch_eval_batch(search_ctx *s, const space_cell *cells, int n, int level
       cached[ticket] = c;
     }
   }
-  mpi_pool_close(p);
+  pool_close(p);
   return rc;
 }

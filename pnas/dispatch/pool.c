@@ -38,7 +38,7 @@ typedef struct {
 // One in-process worker thread. The fields after `status` are shared with the calling thread
 // and guarded by the pool's mutex.
 typedef struct {
-  mpi_pool *p;
+  dispatch_pool *p;
   int index;          // 1..workers
   pthread_t tid;
   int started;        // pthread_create succeeded (to join)
@@ -57,7 +57,7 @@ typedef struct {
   uint64_t seq;       // arrival order of the result
 } pool_thread;
 
-struct mpi_pool {
+struct dispatch_pool {
   search_ctx *s;
   int workers;        // 0: evaluate in this process with search_eval
   pool_job *jobs;     // submitted and not yet returned, in submission order
@@ -72,7 +72,7 @@ struct mpi_pool {
   pool_thread *th;    // (workers + 1), index 0 unused
   int live;           // threads that started (the capacity)
   int child_threads;  // CPU threads per child
-  mpi_pool_trainer train;
+  pool_trainer train;
   size_t max_memory;
   int sync_init;
   pthread_mutex_t mu;
@@ -81,9 +81,9 @@ struct mpi_pool {
   uint64_t arrivals;  // guarded by mu
 };
 
-static mpi_pool_trainer g_trainer; // tests only (mpi_pool_set_trainer)
+static pool_trainer g_trainer; // tests only (pool_set_trainer)
 
-void mpi_pool_set_trainer(mpi_pool_trainer f) { g_trainer = f; }
+void pool_set_trainer(pool_trainer f) { g_trainer = f; }
 
 // A failure that says it ran out of memory: "out of memory ...", "out of GPU memory: ...",
 // "out of cuda memory for ...", "net: out of memory allocating ...".
@@ -97,7 +97,7 @@ static int is_oom(const char *why) {
 
 static void *thread_main(void *arg) {
   pool_thread *t = arg;
-  mpi_pool *p = t->p;
+  dispatch_pool *p = t->p;
   const kn_backend *be = kn_backend_by_name(search_ctx_backend(p->s));
   char why[256] = "";
   int ok = 1;
@@ -118,7 +118,7 @@ static void *thread_main(void *arg) {
   pthread_cond_broadcast(&p->done);
   while (ok) {
     while (!t->assigned && !p->stop) pthread_cond_wait(&p->work, &p->mu);
-    if (p->stop) break; // a job handed out but not started is dropped (see mpi_pool_close)
+    if (p->stop) break; // a job handed out but not started is dropped (see pool_close)
     t->assigned = 0;
     t->busy = 1;
     space_cell c = t->cell;
@@ -142,7 +142,7 @@ static void *thread_main(void *arg) {
 
 // --jobs J > 1 in one process: J threads, each training one child at a time with
 // max(1, threads / J) CPU threads. 0 ok (at least one thread started), -1 with err.
-static int open_threads(mpi_pool *p, int jobs, char *err, size_t errlen) {
+static int open_threads(dispatch_pool *p, int jobs, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(p->s);
   p->th = calloc((size_t)jobs + 1, sizeof *p->th);
   p->running = calloc((size_t)jobs + 1, sizeof *p->running);
@@ -203,8 +203,8 @@ static int open_threads(mpi_pool *p, int jobs, char *err, size_t errlen) {
   return 0;
 }
 
-int mpi_pool_open(mpi_pool **out, search_ctx *s, char *err, size_t errlen) {
-  mpi_pool *p = calloc(1, sizeof *p);
+int pool_open(dispatch_pool **out, search_ctx *s, char *err, size_t errlen) {
+  dispatch_pool *p = calloc(1, sizeof *p);
   if (!p) goto oom;
   p->s = s;
   p->workers = mpi_world_workers();
@@ -222,7 +222,7 @@ int mpi_pool_open(mpi_pool **out, search_ctx *s, char *err, size_t errlen) {
     if (store_settings_hash(j->settings_text) != j->settings) {
       snprintf(err, errlen, "internal error: training settings do not match their hash (longer "
                             "than %d bytes?)", PNAS_MPI_SETTINGS_MAX);
-      mpi_pool_close(p);
+      pool_close(p);
       return -1;
     }
     snprintf(j->strategy, sizeof j->strategy, "%s", cfg->strategy);
@@ -231,32 +231,32 @@ int mpi_pool_open(mpi_pool **out, search_ctx *s, char *err, size_t errlen) {
     mpi_world_set_run_dir(store_dir(search_ctx_store(s)));
   } else if (search_ctx_config(s)->jobs > 1) {
     if (open_threads(p, search_ctx_config(s)->jobs, err, errlen)) {
-      mpi_pool_close(p);
+      pool_close(p);
       return -1;
     }
   }
   *out = p;
   return 0;
 oom:
-  mpi_pool_close(p);
+  pool_close(p);
   snprintf(err, errlen, "out of memory");
   return -1;
 }
 
-int mpi_pool_capacity(const mpi_pool *p) {
+int pool_capacity(const dispatch_pool *p) {
   if (p->th) return p->live;
   return p->workers > 0 ? p->workers : 1;
 }
-int mpi_pool_pending(const mpi_pool *p) { return p->n; }
-size_t mpi_pool_max_memory(const mpi_pool *p) { return p->max_memory; }
+int pool_pending(const dispatch_pool *p) { return p->n; }
+size_t pool_max_memory(const dispatch_pool *p) { return p->max_memory; }
 
-static pool_job *find_id(mpi_pool *p, uint32_t id) {
+static pool_job *find_id(dispatch_pool *p, uint32_t id) {
   for (int i = 0; i < p->n; i++)
     if (p->jobs[i].id == id) return &p->jobs[i];
   return NULL;
 }
 
-static int push_job(mpi_pool *p, pool_job **out) {
+static int push_job(dispatch_pool *p, pool_job **out) {
   if (p->n == p->cap) {
     int nc = p->cap ? p->cap * 2 : 64;
     pool_job *nj = realloc(p->jobs, sizeof *nj * (size_t)nc);
@@ -271,7 +271,7 @@ static int push_job(mpi_pool *p, pool_job **out) {
 }
 
 // Hands a job to thread w.
-static void hand_to_thread(mpi_pool *p, int w, const pool_job *jb) {
+static void hand_to_thread(dispatch_pool *p, int w, const pool_job *jb) {
   pool_thread *t = &p->th[w];
   pthread_mutex_lock(&p->mu);
   t->id = jb->id;
@@ -289,7 +289,7 @@ static void hand_to_thread(mpi_pool *p, int w, const pool_job *jb) {
 // Device backends: room for one more child next to those running, judged by the largest child
 // measured so far (net + data, plus half again for workspaces and scratch) against the device's
 // free memory now. Always 1 before a child has been measured and on the CPU.
-static int memory_fits(mpi_pool *p) {
+static int memory_fits(dispatch_pool *p) {
   const kn_backend *be = kn_backend_by_name(search_ctx_backend(p->s));
   kn_device *dev = search_ctx_device(p->s);
   size_t fr = 0, total = 0;
@@ -297,7 +297,7 @@ static int memory_fits(mpi_pool *p) {
   return fr >= p->max_memory + p->max_memory / 2;
 }
 
-static int dispatch(mpi_pool *p, char *err, size_t errlen) {
+static int dispatch(dispatch_pool *p, char *err, size_t errlen) {
   int qi = 0, busy = 0;
   if (p->th) {
     for (int w = 1; w <= p->workers; w++) {
@@ -345,7 +345,7 @@ static int dispatch(mpi_pool *p, char *err, size_t errlen) {
   return 0;
 }
 
-int mpi_pool_submit(mpi_pool *p, const space_cell *c, int level, double predicted, int ticket,
+int pool_submit(dispatch_pool *p, const space_cell *c, int level, double predicted, int ticket,
                     char *err, size_t errlen) {
   pool_job *jb;
   if (push_job(p, &jb)) {
@@ -384,7 +384,7 @@ int mpi_pool_submit(mpi_pool *p, const space_cell *c, int level, double predicte
 }
 
 // Takes job i out of the table into the caller's outputs.
-static void hand_back(mpi_pool *p, int i, store_record *out, int *cached, int *ticket) {
+static void hand_back(dispatch_pool *p, int i, store_record *out, int *cached, int *ticket) {
   *out = p->jobs[i].rec;
   *cached = p->jobs[i].cached;
   *ticket = p->jobs[i].ticket;
@@ -394,7 +394,7 @@ static void hand_back(mpi_pool *p, int i, store_record *out, int *cached, int *t
 
 // A trained child: committed to the store and made ready, with any identical children that
 // waited for it; the freed worker gets the next queued child.
-static int finish(mpi_pool *p, pool_job *jb, store_record *r, char *err, size_t errlen) {
+static int finish(dispatch_pool *p, pool_job *jb, store_record *r, char *err, size_t errlen) {
   if (search_commit(p->s, r, err, errlen)) return -1;
   jb->rec = *r;
   jb->cached = 0;
@@ -416,7 +416,7 @@ static int finish(mpi_pool *p, pool_job *jb, store_record *r, char *err, size_t 
 }
 
 // One message from a worker rank: a result is checked and finished.
-static int receive(mpi_pool *p, char *err, size_t errlen) {
+static int receive(dispatch_pool *p, char *err, size_t errlen) {
   int src = -1;
   char e[1024];
   const char *dir = store_dir(search_ctx_store(p->s));
@@ -459,7 +459,7 @@ static int receive(mpi_pool *p, char *err, size_t errlen) {
 
 // The next result of a worker thread (the earliest finished), waiting for one when none is
 // there yet. A child that ran out of memory next to other children is queued again, alone.
-static int receive_thread(mpi_pool *p, char *err, size_t errlen) {
+static int receive_thread(dispatch_pool *p, char *err, size_t errlen) {
   pool_thread *t = NULL;
   int inflight;
   pthread_mutex_lock(&p->mu);
@@ -510,7 +510,7 @@ static int receive_thread(mpi_pool *p, char *err, size_t errlen) {
   return finish(p, jb, &r, err, errlen);
 }
 
-int mpi_pool_wait(mpi_pool *p, store_record *out, int *cached, int *ticket, char *err,
+int pool_wait(dispatch_pool *p, store_record *out, int *cached, int *ticket, char *err,
                   size_t errlen) {
   if (p->n == 0) return 0;
   if (!p->workers) {
@@ -534,7 +534,7 @@ int mpi_pool_wait(mpi_pool *p, store_record *out, int *cached, int *ticket, char
   }
 }
 
-void mpi_pool_close(mpi_pool *p) {
+void pool_close(dispatch_pool *p) {
   if (!p) return;
   if (p->th) {
     // Threads finish the child they are training (its result is dropped) and stop.

@@ -106,8 +106,8 @@ int strategy_ledger_eval(search_ctx *s, strategy_ledger *l, const space_cell *c,
 
 int strategy_queue_open(strategy_queue *q, search_ctx *s, char *err, size_t errlen) {
   memset(q, 0, sizeof *q);
-  if (mpi_pool_open(&q->pool, s, err, errlen)) return -1;
-  q->window = mpi_pool_capacity(q->pool);
+  if (pool_open(&q->pool, s, err, errlen)) return -1;
+  q->window = pool_capacity(q->pool);
   q->rec = calloc((size_t)q->window, sizeof *q->rec);
   q->got = calloc((size_t)q->window, sizeof *q->got);
   q->is_new = calloc((size_t)q->window, sizeof *q->is_new);
@@ -120,7 +120,7 @@ int strategy_queue_open(strategy_queue *q, search_ctx *s, char *err, size_t errl
 }
 
 void strategy_queue_close(strategy_queue *q) {
-  mpi_pool_close(q->pool);
+  pool_close(q->pool);
   free(q->rec);
   free(q->got);
   free(q->is_new);
@@ -145,7 +145,7 @@ int strategy_queue_submit(strategy_queue *q, strategy_ledger *l, const space_cel
   q->got[slot] = 0;
   q->is_new[slot] = fresh;
   // Tickets number the submissions (a run submits far fewer than 2^31 children).
-  if (mpi_pool_submit(q->pool, c, c->nblocks, NAN, (int)q->tail, err, errlen)) return -1;
+  if (pool_submit(q->pool, c, c->nblocks, NAN, (int)q->tail, err, errlen)) return -1;
   q->tail++;
   if (is_new) *is_new = fresh;
   return 0;
@@ -158,7 +158,7 @@ int strategy_queue_next(strategy_queue *q, strategy_ledger *l, store_record *out
   while (!q->got[slot]) {
     store_record r;
     int cached, ticket;
-    int rc = mpi_pool_wait(q->pool, &r, &cached, &ticket, err, errlen);
+    int rc = pool_wait(q->pool, &r, &cached, &ticket, err, errlen);
     if (rc < 0) return -1;
     int64_t t = ticket;
     if (rc == 0 || t < q->head || t >= q->tail) {

@@ -44,9 +44,9 @@ void strategy_ledger_account(strategy_ledger *l, const store_record *r);
 // train at once and the run is the same (same cells, same results, same state files in the same
 // order; only the log's record order may differ). One queue at a time, and no dispatch_eval while
 // it is open (one dispatcher per search).
-struct mpi_pool;
+struct dispatch_pool;
 typedef struct {
-  struct mpi_pool *pool;
+  struct dispatch_pool *pool;
   int window;          // children submitted and not yet handed back, at most
   int64_t head, tail;  // next ticket to hand back / to submit
   store_record *rec;   // (window) ring by ticket

@@ -1,5 +1,5 @@
 // The asynchronous dispatcher API (pnas/dispatch/pool.h) as a strategy would use it: keep
-// mpi_pool_capacity() children in flight and take results with mpi_pool_wait, with the same cell
+// pool_capacity() children in flight and take results with pool_wait, with the same cell
 // submitted twice back to back (trained once, the copy cached) and later again (cached); then a
 // pool closed with children still pending (dropped: trained again when asked for again). Run it
 // in one process and under `mpirun -np 3`; mpi_search.sh compares the two run directories.
@@ -45,20 +45,20 @@ static int run(const char *dir, char *err, size_t errlen) {
     if (space_parse(CELLS[i], &cells[i], err, errlen)) return -1;
   store_record out[NCELLS];
   int cached[NCELLS], seen[NCELLS] = {0};
-  mpi_pool *p;
-  if (mpi_pool_open(&p, s, err, errlen)) return -1;
-  int cap = mpi_pool_capacity(p);
+  dispatch_pool *p;
+  if (pool_open(&p, s, err, errlen)) return -1;
+  int cap = pool_capacity(p);
   CHECK(cap == (mpi_world_workers() > 0 ? mpi_world_workers() : 1), "capacity %d", cap);
   int submitted = 0, got = 0;
   while (got < NCELLS) {
-    while (submitted < NCELLS && mpi_pool_pending(p) < cap) {
-      if (mpi_pool_submit(p, &cells[submitted], 1, 0.5 + submitted, submitted, err, errlen))
+    while (submitted < NCELLS && pool_pending(p) < cap) {
+      if (pool_submit(p, &cells[submitted], 1, 0.5 + submitted, submitted, err, errlen))
         return -1;
       submitted++;
     }
     store_record r;
     int c, t;
-    int rc = mpi_pool_wait(p, &r, &c, &t, err, errlen);
+    int rc = pool_wait(p, &r, &c, &t, err, errlen);
     if (rc < 0) return -1;
     CHECK(rc == 1 && t >= 0 && t < NCELLS && !seen[t], "wait gave %d, ticket %d", rc, t);
     if (rc != 1 || t < 0 || t >= NCELLS || seen[t]) break;
@@ -67,10 +67,10 @@ static int run(const char *dir, char *err, size_t errlen) {
     cached[t] = c;
     got++;
   }
-  CHECK(mpi_pool_pending(p) == 0, "%d still pending", mpi_pool_pending(p));
+  CHECK(pool_pending(p) == 0, "%d still pending", pool_pending(p));
   store_record dummy;
   int c, t;
-  CHECK(mpi_pool_wait(p, &dummy, &c, &t, err, errlen) == 0, "wait on an empty pool");
+  CHECK(pool_wait(p, &dummy, &c, &t, err, errlen) == 0, "wait on an empty pool");
   for (int i = 0; i < NCELLS; i++) {
     space_cell canon = cells[i];
     space_canon(&canon);
@@ -93,8 +93,8 @@ static int run(const char *dir, char *err, size_t errlen) {
       space_parse("0:max3x3,0:max3x3", &extra[1], err, errlen))
     return -1;
   for (int i = 0; i < 2; i++)
-    if (mpi_pool_submit(p, &extra[i], 1, NAN, 100 + i, err, errlen)) return -1;
-  mpi_pool_close(p);
+    if (pool_submit(p, &extra[i], 1, NAN, 100 + i, err, errlen)) return -1;
+  pool_close(p);
   CHECK(store_count(search_ctx_store(s)) == NDISTINCT, "closing committed dropped children");
   // The next pool finds every worker idle; the dropped children train now.
   store_record r2[2];

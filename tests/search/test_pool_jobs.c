@@ -2,7 +2,7 @@
 //  1. real children through the submit / wait-any API with 3 threads, the same cell submitted
 //     twice back to back (trained once, the copy cached) and later again (cached): the records
 //     equal those of --jobs 1 bit for bit; a pool closed with children pending drops them;
-//  2. a simulated trainer (mpi_pool_set_trainer) that runs out of memory when another child
+//  2. a simulated trainer (pool_set_trainer) that runs out of memory when another child
 //     trains at the same time: such a child is not recorded but trains again alone (then it
 //     succeeds), a child that also runs out of memory alone is recorded as failed with its
 //     reason, nothing ever trains next to a child that runs alone, and the pool reports the
@@ -49,20 +49,20 @@ static void base_config(search_config *cfg, int jobs) {
 }
 
 // Keeps the pool full and collects every result by ticket. 0 ok, -1 with err.
-static int drive(mpi_pool *p, const space_cell *cells, int n, store_record *out, int *cached,
+static int drive(dispatch_pool *p, const space_cell *cells, int n, store_record *out, int *cached,
                  char *err, size_t errlen) {
-  int cap = mpi_pool_capacity(p), submitted = 0, got = 0;
+  int cap = pool_capacity(p), submitted = 0, got = 0;
   int seen[64] = {0};
   while (got < n) {
-    while (submitted < n && mpi_pool_pending(p) < cap) {
-      if (mpi_pool_submit(p, &cells[submitted], cells[submitted].nblocks, 0.5 + submitted,
+    while (submitted < n && pool_pending(p) < cap) {
+      if (pool_submit(p, &cells[submitted], cells[submitted].nblocks, 0.5 + submitted,
                           submitted, err, errlen))
         return -1;
       submitted++;
     }
     store_record r;
     int c, t;
-    int rc = mpi_pool_wait(p, &r, &c, &t, err, errlen);
+    int rc = pool_wait(p, &r, &c, &t, err, errlen);
     if (rc < 0) return -1;
     CHECK(rc == 1 && t >= 0 && t < n && !seen[t], "wait gave %d, ticket %d", rc, t);
     if (rc != 1 || t < 0 || t >= n || seen[t]) return -1;
@@ -88,11 +88,11 @@ static int real_children(const char *work, char *err, size_t errlen) {
     base_config(&cfg, jobs);
     search_ctx *s;
     if (search_ctx_open(&s, &cfg, dir, 0, 0, err, errlen)) return -1;
-    mpi_pool *p;
-    if (mpi_pool_open(&p, s, err, errlen)) return -1;
-    CHECK(mpi_pool_capacity(p) == jobs, "capacity %d with --jobs %d", mpi_pool_capacity(p), jobs);
+    dispatch_pool *p;
+    if (pool_open(&p, s, err, errlen)) return -1;
+    CHECK(pool_capacity(p) == jobs, "capacity %d with --jobs %d", pool_capacity(p), jobs);
     if (drive(p, cells, NCELLS, out[pass], cached[pass], err, errlen)) return -1;
-    CHECK(mpi_pool_pending(p) == 0, "%d still pending", mpi_pool_pending(p));
+    CHECK(pool_pending(p) == 0, "%d still pending", pool_pending(p));
     for (int i = 0; i < NCELLS; i++) {
       space_cell canon = cells[i];
       space_canon(&canon);
@@ -107,15 +107,15 @@ static int real_children(const char *work, char *err, size_t errlen) {
     CHECK(store_count(search_ctx_store(s)) == NDISTINCT, "jobs %d: store holds %d records", jobs,
           store_count(search_ctx_store(s)));
     if (jobs > 1) {
-      CHECK(mpi_pool_max_memory(p) > 0, "no child memory measured");
+      CHECK(pool_max_memory(p) > 0, "no child memory measured");
       // Two more children submitted and never waited for: dropped by close.
       space_cell extra[2];
       if (space_parse("0:sep3x3,1:sep3x3", &extra[0], err, errlen) ||
           space_parse("0:max3x3,0:max3x3", &extra[1], err, errlen))
         return -1;
       for (int i = 0; i < 2; i++)
-        if (mpi_pool_submit(p, &extra[i], 1, NAN, 100 + i, err, errlen)) return -1;
-      mpi_pool_close(p);
+        if (pool_submit(p, &extra[i], 1, NAN, 100 + i, err, errlen)) return -1;
+      pool_close(p);
       CHECK(store_count(search_ctx_store(s)) == NDISTINCT, "closing committed dropped children");
       store_record r2[2];
       int c2[2];
@@ -124,7 +124,7 @@ static int real_children(const char *work, char *err, size_t errlen) {
       CHECK(store_count(search_ctx_store(s)) == NDISTINCT + 2, "store holds %d records",
             store_count(search_ctx_store(s)));
     } else {
-      mpi_pool_close(p);
+      pool_close(p);
     }
     search_ctx_close(s);
   }
@@ -218,15 +218,15 @@ static int simulated_oom(const char *work, char *err, size_t errlen) {
   base_config(&cfg, 3);
   search_ctx *s;
   if (search_ctx_open(&s, &cfg, dir, 0, 0, err, errlen)) return -1;
-  mpi_pool_set_trainer(fake_train);
-  mpi_pool *p;
-  if (mpi_pool_open(&p, s, err, errlen)) return -1;
-  mpi_pool_set_trainer(NULL);
+  pool_set_trainer(fake_train);
+  dispatch_pool *p;
+  if (pool_open(&p, s, err, errlen)) return -1;
+  pool_set_trainer(NULL);
   store_record out[N];
   int cached[N];
   if (drive(p, cells, N, out, cached, err, errlen)) return -1;
-  CHECK(mpi_pool_max_memory(p) == 5000, "max memory %zu", mpi_pool_max_memory(p));
-  mpi_pool_close(p);
+  CHECK(pool_max_memory(p) == 5000, "max memory %zu", pool_max_memory(p));
+  pool_close(p);
   CHECK(big_calls == 2, "the big child trained %d times, want 2 (crowded, then alone)",
         big_calls);
   CHECK(huge_calls == 2, "the huge child trained %d times, want 2", huge_calls);
