@@ -5,12 +5,13 @@
 #include "data/dataset.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
+
+#include "common/common.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u // unsigned byte, 3 dimensions
 #define IDX_MAGIC_LABELS 0x00000801u // unsigned byte, 1 dimension
@@ -23,14 +24,6 @@
 // could overflow or exhaust memory because of a corrupt header.
 #define DATA_MAX_IMAGES 1000000
 #define DATA_MAX_PATH 4096
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int data_kind_from_name(const char *name, data_kind *out) {
   if (!name) return -1;
@@ -123,13 +116,13 @@ static int find_idx(const char *dir, const char *base, char *path, size_t n, cha
                     size_t errlen) {
   int k = snprintf(path, n, "%s/%s.gz", dir, base);
   if (k < 0 || (size_t)k >= n) {
-    set_err(err, errlen, "%s/%s.gz: path too long", dir, base);
+    pnas_seterr(err, errlen, "%s/%s.gz: path too long", dir, base);
     return -1;
   }
   if (file_exists(path)) return 0;
   snprintf(path, n, "%s/%s", dir, base);
   if (file_exists(path)) return 0;
-  set_err(err, errlen, "%s/%s.gz: missing file (also tried %s/%s without .gz)", dir, base, dir,
+  pnas_seterr(err, errlen, "%s/%s.gz: missing file (also tried %s/%s without .gz)", dir, base, dir,
           base);
   return -1;
 }
@@ -160,7 +153,7 @@ static int gz_read_exact(gzFile f, const char *path, const char *what, uint8_t *
     int r = gzread(f, dst + got, (unsigned)want);
     if (r < 0) {
       const char *why = gz_reason(f, path);
-      set_err(err, errlen, "%s: corrupt data while reading %s (%s)", path, what,
+      pnas_seterr(err, errlen, "%s: corrupt data while reading %s (%s)", path, what,
               why ? why : "read error");
       return -1;
     }
@@ -169,7 +162,7 @@ static int gz_read_exact(gzFile f, const char *path, const char *what, uint8_t *
   }
   if (got < n) {
     const char *why = gz_reason(f, path);
-    set_err(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu%s%s%s", path, n, what,
+    pnas_seterr(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu%s%s%s", path, n, what,
             got, why ? " (" : "", why ? why : "", why ? ")" : "");
     return -1;
   }
@@ -182,12 +175,12 @@ static int gz_expect_end(gzFile f, const char *path, char *err, size_t errlen) {
   uint8_t extra;
   int r = gzread(f, &extra, 1);
   if (r > 0) {
-    set_err(err, errlen, "%s: unexpected extra bytes after the data the header announces", path);
+    pnas_seterr(err, errlen, "%s: unexpected extra bytes after the data the header announces", path);
     return -1;
   }
   const char *why = gz_reason(f, path);
   if (r < 0 || why) {
-    set_err(err, errlen, "%s: corrupt gzip stream (%s)", path, why ? why : "read error");
+    pnas_seterr(err, errlen, "%s: corrupt gzip stream (%s)", path, why ? why : "read error");
     return -1;
   }
   return 0;
@@ -196,7 +189,7 @@ static int gz_expect_end(gzFile f, const char *path, char *err, size_t errlen) {
 static gzFile gz_open_checked(const char *path, char *err, size_t errlen) {
   gzFile f = gzopen(path, "rb");
   if (!f) {
-    set_err(err, errlen, "%s: cannot open (%s)", path, errno ? strerror(errno) : "out of memory");
+    pnas_seterr(err, errlen, "%s: cannot open (%s)", path, errno ? strerror(errno) : "out of memory");
     return NULL;
   }
   return f;
@@ -205,7 +198,7 @@ static gzFile gz_open_checked(const char *path, char *err, size_t errlen) {
 // A file named *.gz must really be gzip; zlib would otherwise pass raw bytes through silently.
 static int gz_check_compressed(gzFile f, const char *path, char *err, size_t errlen) {
   if (ends_with(path, ".gz") && gzdirect(f)) {
-    set_err(err, errlen, "%s: not a gzip file (bad gzip header)", path);
+    pnas_seterr(err, errlen, "%s: not a gzip file (bad gzip header)", path);
     return -1;
   }
   return 0;
@@ -220,25 +213,25 @@ static int idx_read_images(const char *path, data_set *out, char *err, size_t er
   if (gz_check_compressed(f, path, err, errlen)) goto fail;
   uint32_t magic = be32(hdr);
   if (magic != IDX_MAGIC_IMAGES) {
-    set_err(err, errlen, "%s: wrong magic 0x%08x (expected 0x%08x for IDX images)", path, magic,
+    pnas_seterr(err, errlen, "%s: wrong magic 0x%08x (expected 0x%08x for IDX images)", path, magic,
             IDX_MAGIC_IMAGES);
     goto fail;
   }
   if (gz_read_exact(f, path, "IDX image header", hdr + 4, 12, err, errlen)) goto fail;
   uint32_t n = be32(hdr + 4), rows = be32(hdr + 8), cols = be32(hdr + 12);
   if (rows != FMNIST_SIDE || cols != FMNIST_SIDE) {
-    set_err(err, errlen, "%s: images are %ux%u, expected %dx%d", path, rows, cols, FMNIST_SIDE,
+    pnas_seterr(err, errlen, "%s: images are %ux%u, expected %dx%d", path, rows, cols, FMNIST_SIDE,
             FMNIST_SIDE);
     goto fail;
   }
   if (n == 0 || n > DATA_MAX_IMAGES) {
-    set_err(err, errlen, "%s: header says %u images (must be 1..%d)", path, n, DATA_MAX_IMAGES);
+    pnas_seterr(err, errlen, "%s: header says %u images (must be 1..%d)", path, n, DATA_MAX_IMAGES);
     goto fail;
   }
   size_t bytes = (size_t)n * rows * cols;
   images = malloc(bytes);
   if (!images) {
-    set_err(err, errlen, "%s: out of memory for %zu bytes of images", path, bytes);
+    pnas_seterr(err, errlen, "%s: out of memory for %zu bytes of images", path, bytes);
     goto fail;
   }
   if (gz_read_exact(f, path, "pixel data", images, bytes, err, errlen)) goto fail;
@@ -266,26 +259,26 @@ static int idx_read_labels(const char *path, int *n_out, uint8_t **labels_out, c
   if (gz_check_compressed(f, path, err, errlen)) goto fail;
   uint32_t magic = be32(hdr);
   if (magic != IDX_MAGIC_LABELS) {
-    set_err(err, errlen, "%s: wrong magic 0x%08x (expected 0x%08x for IDX labels)", path, magic,
+    pnas_seterr(err, errlen, "%s: wrong magic 0x%08x (expected 0x%08x for IDX labels)", path, magic,
             IDX_MAGIC_LABELS);
     goto fail;
   }
   if (gz_read_exact(f, path, "IDX label header", hdr + 4, 4, err, errlen)) goto fail;
   uint32_t n = be32(hdr + 4);
   if (n == 0 || n > DATA_MAX_IMAGES) {
-    set_err(err, errlen, "%s: header says %u labels (must be 1..%d)", path, n, DATA_MAX_IMAGES);
+    pnas_seterr(err, errlen, "%s: header says %u labels (must be 1..%d)", path, n, DATA_MAX_IMAGES);
     goto fail;
   }
   labels = malloc(n);
   if (!labels) {
-    set_err(err, errlen, "%s: out of memory for %u labels", path, n);
+    pnas_seterr(err, errlen, "%s: out of memory for %u labels", path, n);
     goto fail;
   }
   if (gz_read_exact(f, path, "labels", labels, n, err, errlen)) goto fail;
   if (gz_expect_end(f, path, err, errlen)) goto fail;
   for (uint32_t i = 0; i < n; i++)
     if (labels[i] >= DATA_CLASSES) {
-      set_err(err, errlen, "%s: label %u at index %u is out of range 0..%d", path, labels[i], i,
+      pnas_seterr(err, errlen, "%s: label %u at index %u is out of range 0..%d", path, labels[i], i,
               DATA_CLASSES - 1);
       goto fail;
     }
@@ -310,7 +303,7 @@ int data_load_idx_files(const char *images_path, const char *labels_path, data_s
     return -1;
   }
   if (nl != d.n) {
-    set_err(err, errlen, "%s: has %d labels but %s has %d images", labels_path, nl, images_path,
+    pnas_seterr(err, errlen, "%s: has %d labels but %s has %d images", labels_path, nl, images_path,
             d.n);
     free(d.images);
     free(labels);
@@ -341,19 +334,19 @@ static int load_fashion_mnist(const char *dir, int train, data_set *out, char *e
 static long cifar_records(const char *path, char *err, size_t errlen) {
   struct stat st;
   if (stat(path, &st) != 0) {
-    set_err(err, errlen, "%s: missing file (%s)", path, strerror(errno));
+    pnas_seterr(err, errlen, "%s: missing file (%s)", path, strerror(errno));
     return -1;
   }
   if (!S_ISREG(st.st_mode)) {
-    set_err(err, errlen, "%s: not a regular file", path);
+    pnas_seterr(err, errlen, "%s: not a regular file", path);
     return -1;
   }
   if (st.st_size == 0) {
-    set_err(err, errlen, "%s: empty file", path);
+    pnas_seterr(err, errlen, "%s: empty file", path);
     return -1;
   }
   if (st.st_size % CIFAR_RECORD != 0) {
-    set_err(err, errlen,
+    pnas_seterr(err, errlen,
             "%s: truncated or not a CIFAR-10 batch: %lld bytes is not a multiple of the "
             "%d-byte record",
             path, (long long)st.st_size, CIFAR_RECORD);
@@ -361,7 +354,7 @@ static long cifar_records(const char *path, char *err, size_t errlen) {
   }
   long long n = (long long)st.st_size / CIFAR_RECORD;
   if (n > DATA_MAX_IMAGES) {
-    set_err(err, errlen, "%s: %lld records is more than the limit %d", path, n, DATA_MAX_IMAGES);
+    pnas_seterr(err, errlen, "%s: %lld records is more than the limit %d", path, n, DATA_MAX_IMAGES);
     return -1;
   }
   return (long)n;
@@ -372,19 +365,19 @@ static int cifar_read(const char *path, long n, uint8_t *images, uint8_t *labels
                       size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, errlen, "%s: cannot open (%s)", path, strerror(errno));
+    pnas_seterr(err, errlen, "%s: cannot open (%s)", path, strerror(errno));
     return -1;
   }
   uint8_t rec[CIFAR_RECORD];
   for (long i = 0; i < n; i++) {
     if (fread(rec, 1, CIFAR_RECORD, f) != CIFAR_RECORD) {
-      set_err(err, errlen, "%s: truncated at record %ld of %ld (file changed while reading?)",
+      pnas_seterr(err, errlen, "%s: truncated at record %ld of %ld (file changed while reading?)",
               path, i, n);
       fclose(f);
       return -1;
     }
     if (rec[0] >= DATA_CLASSES) {
-      set_err(err, errlen, "%s: label %u in record %ld is out of range 0..%d", path, rec[0], i,
+      pnas_seterr(err, errlen, "%s: label %u in record %ld is out of range 0..%d", path, rec[0], i,
               DATA_CLASSES - 1);
       fclose(f);
       return -1;
@@ -401,7 +394,7 @@ int data_load_cifar_files(const char *const *paths, int npaths, data_set *out, c
   long counts[16];
   long total = 0;
   if (npaths < 1 || npaths > 16) {
-    set_err(err, errlen, "cifar10: %d batch files given (must be 1..16)", npaths);
+    pnas_seterr(err, errlen, "cifar10: %d batch files given (must be 1..16)", npaths);
     return -1;
   }
   // Size every file first so that one allocation fits them all and a missing or truncated
@@ -411,14 +404,14 @@ int data_load_cifar_files(const char *const *paths, int npaths, data_set *out, c
     if (counts[i] < 0) return -1;
     total += counts[i];
     if (total > DATA_MAX_IMAGES) {
-      set_err(err, errlen, "%s: more than %d images in total", paths[i], DATA_MAX_IMAGES);
+      pnas_seterr(err, errlen, "%s: more than %d images in total", paths[i], DATA_MAX_IMAGES);
       return -1;
     }
   }
   uint8_t *images = malloc((size_t)total * (CIFAR_RECORD - 1));
   uint8_t *labels = malloc((size_t)total);
   if (!images || !labels) {
-    set_err(err, errlen, "%s: out of memory for %ld images", paths[0], total);
+    pnas_seterr(err, errlen, "%s: out of memory for %ld images", paths[0], total);
     free(images);
     free(labels);
     return -1;
@@ -446,7 +439,7 @@ int data_load_cifar_files(const char *const *paths, int npaths, data_set *out, c
 
 static int load_cifar10(const char *dir, int train, data_set *out, char *err, size_t errlen) {
   if (!dir) {
-    set_err(err, errlen, "cifar10: no default location; give the directory that holds "
+    pnas_seterr(err, errlen, "cifar10: no default location; give the directory that holds "
                          "data_batch_1.bin .. data_batch_5.bin and test_batch.bin");
     return -1;
   }
@@ -479,12 +472,12 @@ static int load_cifar10(const char *dir, int train, data_set *out, char *err, si
 int data_load(data_kind kind, const char *dir, int train, data_set *out, char *err,
               size_t errlen) {
   if (!out) {
-    set_err(err, errlen, "data_load: no output");
+    pnas_seterr(err, errlen, "data_load: no output");
     return -1;
   }
   memset(out, 0, sizeof *out);
   if (dir && strlen(dir) > DATA_MAX_PATH - 64) {
-    set_err(err, errlen, "%.64s...: data directory path too long", dir);
+    pnas_seterr(err, errlen, "%.64s...: data directory path too long", dir);
     return -1;
   }
   switch (kind) {
@@ -493,6 +486,6 @@ int data_load(data_kind kind, const char *dir, int train, data_set *out, char *e
   case DATA_CIFAR10:
     return load_cifar10(dir, train, out, err, errlen);
   }
-  set_err(err, errlen, "data_load: unknown dataset kind %d", (int)kind);
+  pnas_seterr(err, errlen, "data_load: unknown dataset kind %d", (int)kind);
   return -1;
 }

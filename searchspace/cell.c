@@ -4,9 +4,10 @@
 #include "searchspace/cell.h"
 
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "common/common.h"
 
 static const char *const OP_NAMES[SPACE_NUM_OPS] = {
     "identity", "sep3x3", "sep5x5", "sep7x7", "conv1x7_7x1", "avg3x3", "max3x3", "dil3x3",
@@ -14,14 +15,6 @@ static const char *const OP_NAMES[SPACE_NUM_OPS] = {
 
 #define PNASNET5_TEXT                                                                            \
   "1:sep5x5,1:max3x3;0:sep7x7,0:max3x3;0:sep5x5,0:sep3x3;4:sep3x3,0:max3x3;1:sep3x3,0:identity"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 const char *space_op_name(int op) {
   return (op >= 0 && op < SPACE_NUM_OPS) ? OP_NAMES[op] : "?";
@@ -52,7 +45,7 @@ void space_format_ops(uint32_t mask, char *buf, size_t n) {
 
 int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen) {
   if (!list || !*list) {
-    seterr(err, errlen, "empty operator list");
+    pnas_seterr(err, errlen, "empty operator list");
     return -1;
   }
   if (!strcmp(list, "all")) {
@@ -65,12 +58,12 @@ int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen) 
     const char *e = strchr(p, ',');
     size_t len = e ? (size_t)(e - p) : strlen(p);
     if (len == 0) {
-      seterr(err, errlen, "operator list '%s': empty name at position %d", list, (int)(p - list));
+      pnas_seterr(err, errlen, "operator list '%s': empty name at position %d", list, (int)(p - list));
       return -1;
     }
     int op = space_op_from_name(p, len);
     if (op < 0) {
-      seterr(err, errlen,
+      pnas_seterr(err, errlen,
              "operator list '%s': unknown operator '%.*s' at position %d (known: identity, "
              "sep3x3, sep5x5, sep7x7, conv1x7_7x1, avg3x3, max3x3, dil3x3)",
              list, (int)len, p, (int)(p - list));
@@ -90,31 +83,31 @@ static int parse_branch(const char *text, const char *s, size_t len, int block, 
   int pos = (int)(s - text);
   const char *colon = memchr(s, ':', len);
   if (len == 0) {
-    seterr(err, errlen, "position %d: empty branch in block %d (expected INPUT:OP)", pos, block);
+    pnas_seterr(err, errlen, "position %d: empty branch in block %d (expected INPUT:OP)", pos, block);
     return -1;
   }
   if (!colon) {
-    seterr(err, errlen, "position %d: branch '%.*s' in block %d has no ':' (expected INPUT:OP)",
+    pnas_seterr(err, errlen, "position %d: branch '%.*s' in block %d has no ':' (expected INPUT:OP)",
            pos, (int)len, s, block);
     return -1;
   }
   size_t ilen = (size_t)(colon - s);
   if (ilen == 0 || ilen > 2) {
-    seterr(err, errlen, "position %d: bad input '%.*s' in block %d (expected a number 0..%d)", pos,
+    pnas_seterr(err, errlen, "position %d: bad input '%.*s' in block %d (expected a number 0..%d)", pos,
            (int)ilen, s, block, block);
     return -1;
   }
   int v = 0;
   for (size_t i = 0; i < ilen; i++) {
     if (s[i] < '0' || s[i] > '9') {
-      seterr(err, errlen, "position %d: bad input '%.*s' in block %d (expected a number 0..%d)",
+      pnas_seterr(err, errlen, "position %d: bad input '%.*s' in block %d (expected a number 0..%d)",
              pos, (int)ilen, s, block, block);
       return -1;
     }
     v = v * 10 + (s[i] - '0');
   }
   if (v > block) {
-    seterr(err, errlen,
+    pnas_seterr(err, errlen,
            "position %d: input %d out of range for block %d (block %d may read 0..%d: 0 = "
            "H[c-1], 1 = H[c-2], k+1 = block k)",
            pos, v, block, block, block);
@@ -124,7 +117,7 @@ static int parse_branch(const char *text, const char *s, size_t len, int block, 
   size_t olen = len - ilen - 1;
   int opi = space_op_from_name(o, olen);
   if (opi < 0) {
-    seterr(err, errlen, "position %d: unknown operator '%.*s' in block %d", (int)(o - text),
+    pnas_seterr(err, errlen, "position %d: unknown operator '%.*s' in block %d", (int)(o - text),
            (int)olen, o, block);
     return -1;
   }
@@ -140,12 +133,12 @@ int space_parse(const char *text, space_cell *out, char *err, size_t errlen) {
   memset(&c, 0, sizeof c);
   size_t n = strlen(text);
   if (n == 0) {
-    seterr(err, errlen, "empty cell (expected blocks like 1:sep3x3,0:max3x3;...)");
+    pnas_seterr(err, errlen, "empty cell (expected blocks like 1:sep3x3,0:max3x3;...)");
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n') {
-      seterr(err, errlen, "position %d: whitespace is not allowed in a cell", (int)i);
+      pnas_seterr(err, errlen, "position %d: whitespace is not allowed in a cell", (int)i);
       return -1;
     }
   }
@@ -156,21 +149,21 @@ int space_parse(const char *text, space_cell *out, char *err, size_t errlen) {
     const char *bend = semi ? semi : end;
     int block = c.nblocks + 1;
     if (bend == p) {
-      seterr(err, errlen, "position %d: empty block %d (extra ';'?)", (int)(p - text), block);
+      pnas_seterr(err, errlen, "position %d: empty block %d (extra ';'?)", (int)(p - text), block);
       return -1;
     }
     if (c.nblocks >= SPACE_MAX_BLOCKS) {
-      seterr(err, errlen, "position %d: more than %d blocks", (int)(p - text), SPACE_MAX_BLOCKS);
+      pnas_seterr(err, errlen, "position %d: more than %d blocks", (int)(p - text), SPACE_MAX_BLOCKS);
       return -1;
     }
     const char *comma = memchr(p, ',', (size_t)(bend - p));
     if (!comma) {
-      seterr(err, errlen, "position %d: block %d has one branch; expected two (I1:O1,I2:O2)",
+      pnas_seterr(err, errlen, "position %d: block %d has one branch; expected two (I1:O1,I2:O2)",
              (int)(p - text), block);
       return -1;
     }
     if (memchr(comma + 1, ',', (size_t)(bend - comma - 1))) {
-      seterr(err, errlen, "position %d: block %d has more than two branches",
+      pnas_seterr(err, errlen, "position %d: block %d has more than two branches",
              (int)((const char *)memchr(comma + 1, ',', (size_t)(bend - comma - 1)) - text),
              block);
       return -1;
@@ -185,7 +178,7 @@ int space_parse(const char *text, space_cell *out, char *err, size_t errlen) {
     if (!semi) break;
     p = semi + 1;
     if (p == end) {
-      seterr(err, errlen, "position %d: trailing ';' (empty block %d)", (int)(semi - text),
+      pnas_seterr(err, errlen, "position %d: trailing ';' (empty block %d)", (int)(semi - text),
              c.nblocks + 1);
       return -1;
     }
@@ -208,22 +201,22 @@ int space_format(const space_cell *c, char *buf, size_t n) {
 
 int space_check(const space_cell *c, uint32_t mask, char *err, size_t errlen) {
   if (c->nblocks < 1 || c->nblocks > SPACE_MAX_BLOCKS) {
-    seterr(err, errlen, "cell has %d blocks (expected 1..%d)", c->nblocks, SPACE_MAX_BLOCKS);
+    pnas_seterr(err, errlen, "cell has %d blocks (expected 1..%d)", c->nblocks, SPACE_MAX_BLOCKS);
     return -1;
   }
   for (int i = 0; i < c->nblocks; i++) {
     const space_block *b = &c->b[i];
     if (b->in1 > i + 1 || b->in2 > i + 1) {
-      seterr(err, errlen, "block %d reads input %d (valid: 0..%d)", i + 1,
+      pnas_seterr(err, errlen, "block %d reads input %d (valid: 0..%d)", i + 1,
              b->in1 > i + 1 ? b->in1 : b->in2, i + 1);
       return -1;
     }
     if (b->op1 >= SPACE_NUM_OPS || b->op2 >= SPACE_NUM_OPS) {
-      seterr(err, errlen, "block %d has an invalid operator id", i + 1);
+      pnas_seterr(err, errlen, "block %d has an invalid operator id", i + 1);
       return -1;
     }
     if (!((mask >> b->op1) & 1) || !((mask >> b->op2) & 1)) {
-      seterr(err, errlen, "block %d uses operator '%s', which is not in the operator set",
+      pnas_seterr(err, errlen, "block %d uses operator '%s', which is not in the operator set",
              i + 1, space_op_name(((mask >> b->op1) & 1) ? b->op2 : b->op1));
       return -1;
     }
@@ -433,11 +426,11 @@ int space_pack(const space_cell *c, struct msgpack_packer *pk) {
 int space_unpack(const struct msgpack_object *obj, space_cell *out, char *err, size_t errlen) {
   const msgpack_object *o = (const msgpack_object *)obj;
   if (o->type != MSGPACK_OBJECT_ARRAY) {
-    seterr(err, errlen, "cell: expected an array of blocks");
+    pnas_seterr(err, errlen, "cell: expected an array of blocks");
     return -1;
   }
   if (o->via.array.size < 1 || o->via.array.size > SPACE_MAX_BLOCKS) {
-    seterr(err, errlen, "cell: %u blocks (expected 1..%d)", o->via.array.size, SPACE_MAX_BLOCKS);
+    pnas_seterr(err, errlen, "cell: %u blocks (expected 1..%d)", o->via.array.size, SPACE_MAX_BLOCKS);
     return -1;
   }
   space_cell c;
@@ -446,14 +439,14 @@ int space_unpack(const struct msgpack_object *obj, space_cell *out, char *err, s
   for (int i = 0; i < c.nblocks; i++) {
     const msgpack_object *b = &o->via.array.ptr[i];
     if (b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size != 4) {
-      seterr(err, errlen, "cell: block %d is not an array of 4 integers", i + 1);
+      pnas_seterr(err, errlen, "cell: block %d is not an array of 4 integers", i + 1);
       return -1;
     }
     uint8_t v[4];
     for (int k = 0; k < 4; k++) {
       const msgpack_object *x = &b->via.array.ptr[k];
       if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER || x->via.u64 > 255) {
-        seterr(err, errlen, "cell: block %d field %d is not a small non-negative integer", i + 1,
+        pnas_seterr(err, errlen, "cell: block %d field %d is not a small non-negative integer", i + 1,
                k + 1);
         return -1;
       }

@@ -5,17 +5,10 @@
 // type bytes, nesting deeper than 16 and trailing bytes, without allocating anything.
 #include "searchspace/msgpack_check.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+#include "common/common.h"
 
 static uint64_t be(const uint8_t *p, int n) {
   uint64_t v = 0;
@@ -38,7 +31,7 @@ int space_msgpack_check(const void *data, size_t len, char *err, size_t errlen) 
     }
     left[depth]--;
     if (off >= len) {
-      seterr(err, errlen, "truncated: message ends at byte %zu inside an object", len);
+      pnas_seterr(err, errlen, "truncated: message ends at byte %zu inside an object", len);
       return -1;
     }
     uint8_t t = b[off];
@@ -74,13 +67,13 @@ int space_msgpack_check(const void *data, size_t len, char *err, size_t errlen) 
       case 0xdc: case 0xde: lenbytes = 2; break;             // array16, map16
       case 0xdd: case 0xdf: lenbytes = 4; break;             // array32, map32
       default:
-        seterr(err, errlen, "invalid msgpack type byte 0x%02x at offset %zu", t, off);
+        pnas_seterr(err, errlen, "invalid msgpack type byte 0x%02x at offset %zu", t, off);
         return -1;
       }
     }
     if (lenbytes) {
       if (len - off - 1 < (size_t)lenbytes) {
-        seterr(err, errlen, "truncated: length field at offset %zu runs past the end", off);
+        pnas_seterr(err, errlen, "truncated: length field at offset %zu runs past the end", off);
         return -1;
       }
       uint64_t n = be(b + off + 1, lenbytes);
@@ -91,7 +84,7 @@ int space_msgpack_check(const void *data, size_t len, char *err, size_t errlen) 
     }
     size_t rest = len - off - (hdr <= len - off ? hdr : len - off);
     if (hdr > len - off || body > rest) {
-      seterr(err, errlen, "truncated: object at offset %zu needs %llu bytes, %zu left", off,
+      pnas_seterr(err, errlen, "truncated: object at offset %zu needs %llu bytes, %zu left", off,
              (unsigned long long)(hdr + body), len - off);
       return -1;
     }
@@ -99,19 +92,19 @@ int space_msgpack_check(const void *data, size_t len, char *err, size_t errlen) 
     if (items) {
       // Every object takes at least one byte: a count larger than the bytes left is a lie.
       if (items > len - off) {
-        seterr(err, errlen, "truncated: container at offset %zu claims %llu objects, %zu bytes "
+        pnas_seterr(err, errlen, "truncated: container at offset %zu claims %llu objects, %zu bytes "
                             "left", off - hdr, (unsigned long long)items, len - off);
         return -1;
       }
       if (depth == CHECK_DEPTH) {
-        seterr(err, errlen, "nested deeper than %d levels at offset %zu", CHECK_DEPTH, off - hdr);
+        pnas_seterr(err, errlen, "nested deeper than %d levels at offset %zu", CHECK_DEPTH, off - hdr);
         return -1;
       }
       left[++depth] = items;
     }
   }
   if (off != len) {
-    seterr(err, errlen, "%zu trailing bytes after the message", len - off);
+    pnas_seterr(err, errlen, "%zu trailing bytes after the message", len - off);
     return -1;
   }
   return 0;

@@ -5,12 +5,12 @@
 // where each op applies its own ReLU).
 #include "pnas/child/net.h"
 
-#include <assert.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/common.h"
 
 typedef enum {
   ND_CONV,
@@ -295,7 +295,7 @@ static int emit_op(net *n, int x, int op, int F, int stride, const char *what) {
     return emit_bn(n, y, nm);
   }
   }
-  assert(!"unknown op");
+  PNAS_ASSERT(!"unknown op");
   return x;
 }
 
@@ -349,16 +349,6 @@ static int emit_cell(net *n, const space_cell *cell, int ci, int F, int stride, 
 }
 
 // ---------------------------------------------------------------- planning
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 static size_t round16(size_t x) { return (x + 15) / 16 * 16; }
 
 typedef struct {
@@ -450,13 +440,13 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   if (cell->nblocks < 1 || cell->nblocks > SPACE_MAX_BLOCKS || cfg->N < 1 || cfg->F < 2 ||
       cfg->in_c < 1 || cfg->in_h < 1 || cfg->in_w < 1 || cfg->classes < 1 || cfg->batch < 1 ||
       cfg->stem_mult <= 0)
-    return fail(err, errlen, "net: invalid configuration (N=%d F=%d input %dx%dx%d classes %d batch %d)",
+    return pnas_seterr(err, errlen, "net: invalid configuration (N=%d F=%d input %dx%dx%d classes %d batch %d)",
                 cfg->N, cfg->F, cfg->in_c, cfg->in_h, cfg->in_w, cfg->classes, cfg->batch);
   char why[160];
   if (space_check(cell, SPACE_ALL_OPS, why, sizeof why))
-    return fail(err, errlen, "net: invalid cell: %s", why);
+    return pnas_seterr(err, errlen, "net: invalid cell: %s", why);
   net *n = calloc(1, sizeof *n);
-  if (!n) return fail(err, errlen, "net: out of memory");
+  if (!n) return pnas_seterr(err, errlen, "net: out of memory");
   n->ctx = ctx;
   n->be = ctx->be;
   n->cfg = *cfg;
@@ -494,7 +484,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   }
   if (n->oom) {
     net_free(n);
-    return fail(err, errlen, "net: out of memory while building the network");
+    return pnas_seterr(err, errlen, "net: out of memory while building the network");
   }
 
   // --- liveness of gradients
@@ -510,7 +500,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   size_t *gsz = calloc((size_t)n->nt, sizeof *gsz);
   if (!gsz) {
     net_free(n);
-    return fail(err, errlen, "net: out of memory");
+    return pnas_seterr(err, errlen, "net: out of memory");
   }
   for (int i = 0; i < n->nt; i++) {
     ntensor *t = &n->t[i];
@@ -523,7 +513,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   free(gsz);
   if (n->grad_floats == (size_t)-1) {
     net_free(n);
-    return fail(err, errlen, "net: out of memory");
+    return pnas_seterr(err, errlen, "net: out of memory");
   }
   const kn_backend *be = n->be;
   n->act = be->alloc(ctx, n->act_floats * sizeof(float));
@@ -538,7 +528,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
       !n->labels) {
     size_t mb = net_memory_bytes(n) >> 20;
     net_free(n);
-    return fail(err, errlen, "net: out of memory allocating %zu MiB of %s memory", mb, be->name);
+    return pnas_seterr(err, errlen, "net: out of memory allocating %zu MiB of %s memory", mb, be->name);
   }
   for (int i = 0; i < n->np; i++) {
     n->p[i].data = n->params + n->p[i].offset;
@@ -549,7 +539,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
                        sizeof(float));
   if (!host) {
     net_free(n);
-    return fail(err, errlen, "net: out of memory");
+    return pnas_seterr(err, errlen, "net: out of memory");
   }
   init_params(n, seed, host);
   be->upload(ctx, n->params, host, (size_t)n->nparams * sizeof(float));
@@ -626,14 +616,14 @@ double net_step_bytes(const net *n, int nb) {
 #define SHAPE(id, nb) ((kn_shape){(nb), n->t[id].c, n->t[id].h, n->t[id].w})
 
 void net_set_batch(net *n, const float *x, const int32_t *labels, int nb) {
-  assert(nb >= 1 && nb <= n->cfg.batch);
+  PNAS_ASSERT(nb >= 1 && nb <= n->cfg.batch);
   ntensor *in = &n->t[n->input];
   n->be->upload(n->ctx, ACT(n->input), x, (size_t)nb * in->c * in->h * in->w * sizeof(float));
   if (labels) n->be->upload(n->ctx, n->labels, labels, (size_t)nb * sizeof(int32_t));
 }
 
 void net_forward(net *n, int nb, int train) {
-  assert(nb >= 1 && nb <= n->cfg.batch);
+  PNAS_ASSERT(nb >= 1 && nb <= n->cfg.batch);
   const kn_backend *be = n->be;
   kn_ctx *ctx = n->ctx;
   for (int i = 0; i < n->nn; i++) {

@@ -6,18 +6,11 @@
 
 #include <math.h>
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+#include "common/common.h"
 
 const char *mpi_msg_type_name(int type) {
   switch (type) {
@@ -84,7 +77,7 @@ int mpi_encode_msg(const mpi_msg *m, void **data, size_t *len, char *err, size_t
     size_t rlen;
     if (store_encode_record(&m->u.result.rec, &rec, &rlen) || !rec) {
       msgpack_sbuffer_destroy(&sb);
-      seterr(err, errlen, "out of memory encoding a result");
+      pnas_seterr(err, errlen, "out of memory encoding a result");
       return -1;
     }
     pack_head(&pk, 2, "result");
@@ -100,11 +93,11 @@ int mpi_encode_msg(const mpi_msg *m, void **data, size_t *len, char *err, size_t
   case PNAS_MPI_STOP: pack_head(&pk, 0, "stop"); break;
   default:
     msgpack_sbuffer_destroy(&sb);
-    seterr(err, errlen, "cannot encode message type %d", (int)m->type);
+    pnas_seterr(err, errlen, "cannot encode message type %d", (int)m->type);
     return -1;
   }
   if (!sb.data) { // msgpack_sbuffer_write failed to allocate
-    seterr(err, errlen, "out of memory encoding a %s message", mpi_msg_type_name(m->type));
+    pnas_seterr(err, errlen, "out of memory encoding a %s message", mpi_msg_type_name(m->type));
     return -1;
   }
   *data = sb.data; // ownership moves to the caller
@@ -185,7 +178,7 @@ static int decode_field(mpi_msg *m, int i, const msgpack_object *v, char *err, s
     case 0: if (get_i64(v, 0, UINT32_MAX, &x)) return -1; j->id = (uint32_t)x; return 0;
     case 1:
       if (space_unpack((const struct msgpack_object *)v, &j->cell, e, sizeof e)) {
-        seterr(err, errlen, "job field 'cell': %s", e);
+        pnas_seterr(err, errlen, "job field 'cell': %s", e);
         return -2;
       }
       space_canon(&j->cell);
@@ -222,7 +215,7 @@ static int decode_field(mpi_msg *m, int i, const msgpack_object *v, char *err, s
     if (v->type != MSGPACK_OBJECT_BIN) return -1;
     if (space_msgpack_check(v->via.bin.ptr, v->via.bin.size, e, sizeof e) ||
         store_decode_record(v->via.bin.ptr, v->via.bin.size, &m->u.result.rec, e, sizeof e)) {
-      seterr(err, errlen, "result field 'record': %s", e);
+      pnas_seterr(err, errlen, "result field 'record': %s", e);
       return -2;
     }
     return 0;
@@ -241,30 +234,30 @@ static int decode_header(const msgpack_object *o, char *type, char *err, size_t 
     if (key_is(k, "format")) {
       char f[32];
       if (get_str(v, f, sizeof f) || strcmp(f, PNAS_MPI_FORMAT)) {
-        seterr(err, errlen, "not a pnas MPI message (format field is not \"%s\")",
+        pnas_seterr(err, errlen, "not a pnas MPI message (format field is not \"%s\")",
                PNAS_MPI_FORMAT);
         return -1;
       }
       have_format = 1;
     } else if (key_is(k, "version")) {
       if (get_i64(v, 0, INT32_MAX, &version)) {
-        seterr(err, errlen, "message field 'version' has the wrong type");
+        pnas_seterr(err, errlen, "message field 'version' has the wrong type");
         return -1;
       }
     } else if (key_is(k, "type")) {
       if (get_str(v, type, 16)) {
-        seterr(err, errlen, "message field 'type' has the wrong type");
+        pnas_seterr(err, errlen, "message field 'type' has the wrong type");
         return -1;
       }
     }
   }
   if (!have_format || version < 0 || !type[0]) {
-    seterr(err, errlen, "not a pnas MPI message (no %s field)",
+    pnas_seterr(err, errlen, "not a pnas MPI message (no %s field)",
            !have_format ? "format" : version < 0 ? "version" : "type");
     return -1;
   }
   if (version != PNAS_MPI_VERSION) {
-    seterr(err, errlen, "MPI message version %lld, this pnas speaks version %d (run the same pnas "
+    pnas_seterr(err, errlen, "MPI message version %lld, this pnas speaks version %d (run the same pnas "
                         "build on every rank)", (long long)version, PNAS_MPI_VERSION);
     return -1;
   }
@@ -275,15 +268,15 @@ int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t e
   char e[256];
   memset(m, 0, sizeof *m);
   if (!data || len == 0) {
-    seterr(err, errlen, "empty message");
+    pnas_seterr(err, errlen, "empty message");
     return -1;
   }
   if (len > PNAS_MPI_MAX_MSG) {
-    seterr(err, errlen, "message of %zu bytes is over the %u-byte limit", len, PNAS_MPI_MAX_MSG);
+    pnas_seterr(err, errlen, "message of %zu bytes is over the %u-byte limit", len, PNAS_MPI_MAX_MSG);
     return -1;
   }
   if (space_msgpack_check(data, len, e, sizeof e)) {
-    seterr(err, errlen, "malformed message: %s", e);
+    pnas_seterr(err, errlen, "malformed message: %s", e);
     return -1;
   }
   msgpack_unpacked up;
@@ -291,12 +284,12 @@ int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t e
   size_t off = 0;
   int rc = -1;
   if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-    seterr(err, errlen, "malformed message: not one msgpack object");
+    pnas_seterr(err, errlen, "malformed message: not one msgpack object");
     goto out;
   }
   const msgpack_object *o = &up.data;
   if (o->type != MSGPACK_OBJECT_MAP) {
-    seterr(err, errlen, "malformed message: not a msgpack map");
+    pnas_seterr(err, errlen, "malformed message: not a msgpack map");
     goto out;
   }
   char type[16];
@@ -308,7 +301,7 @@ int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t e
   else if (!strcmp(type, "error")) m->type = PNAS_MPI_ERROR, fl = (field_list){ERROR_F, 1};
   else if (!strcmp(type, "stop")) m->type = PNAS_MPI_STOP;
   else {
-    seterr(err, errlen, "unknown MPI message type '%s'", type);
+    pnas_seterr(err, errlen, "unknown MPI message type '%s'", type);
     goto out;
   }
   if (m->type == PNAS_MPI_JOB) m->u.job.predicted = NAN;
@@ -320,26 +313,26 @@ int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t e
     int f = field_index(&fl, k);
     if (f < 0) {
       if (k->type == MSGPACK_OBJECT_STR)
-        seterr(err, errlen, "%s message has an unknown field '%.*s'", type,
+        pnas_seterr(err, errlen, "%s message has an unknown field '%.*s'", type,
                (int)(k->via.str.size > 40 ? 40 : k->via.str.size), k->via.str.ptr);
-      else seterr(err, errlen, "%s message has a key that is not a string", type);
+      else pnas_seterr(err, errlen, "%s message has a key that is not a string", type);
       goto out;
     }
     if (seen & (1u << f)) {
-      seterr(err, errlen, "%s message has field '%s' twice", type, fl.names[f]);
+      pnas_seterr(err, errlen, "%s message has field '%s' twice", type, fl.names[f]);
       goto out;
     }
     seen |= 1u << f;
     if (m->type == PNAS_MPI_JOB && f == 2) job_hash = v->via.u64;
     int r = decode_field(m, f, v, err, errlen);
-    if (r == -1) seterr(err, errlen, "%s message field '%s' has the wrong type, range or length",
+    if (r == -1) pnas_seterr(err, errlen, "%s message field '%s' has the wrong type, range or length",
                         type, fl.names[f]);
     if (r) goto out;
   }
   if (seen != (fl.n ? (1u << fl.n) - 1 : 0u)) {
     for (int f = 0; f < fl.n; f++)
       if (!(seen & (1u << f))) {
-        seterr(err, errlen, "%s message lacks the field '%s'", type, fl.names[f]);
+        pnas_seterr(err, errlen, "%s message lacks the field '%s'", type, fl.names[f]);
         break;
       }
     goto out;
@@ -347,16 +340,16 @@ int mpi_decode_msg(const void *data, size_t len, mpi_msg *m, char *err, size_t e
   if (m->type == PNAS_MPI_JOB) {
     const mpi_job *j = &m->u.job;
     if (job_hash != space_hash(&j->cell)) {
-      seterr(err, errlen, "job message: hash does not match its cell");
+      pnas_seterr(err, errlen, "job message: hash does not match its cell");
       goto out;
     }
     if (j->cell.nblocks < 1) {
-      seterr(err, errlen, "job message: empty cell");
+      pnas_seterr(err, errlen, "job message: empty cell");
       goto out;
     }
   }
   if (m->type == PNAS_MPI_HELLO && m->u.hello.local_rank >= m->u.hello.local_workers) {
-    seterr(err, errlen, "hello message: local_rank %d of %d local workers", m->u.hello.local_rank,
+    pnas_seterr(err, errlen, "hello message: local_rank %d of %d local workers", m->u.hello.local_rank,
            m->u.hello.local_workers);
     goto out;
   }

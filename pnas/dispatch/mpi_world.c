@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,8 @@
 #include <mpi.h>
 #endif
 
+#include "common/common.h"
+
 #define PNAS_MPI_TAG 7 // one tag for every pnas message; the message says what it is
 
 static struct {
@@ -27,14 +28,6 @@ static struct {
   int busy;             // rank 0: jobs sent and not answered
   char term_msg[1400];  // rank 0: written by the SIGTERM handler
 } W = {0, 0, 1, 0, 1, 0, 0, ""};
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int mpi_world_size(void) { return W.size; }
 int mpi_world_rank(void) { return W.rank; }
@@ -106,7 +99,7 @@ static int mpi_fail(int rc, const char *call, char *err, size_t errlen) {
   char s[MPI_MAX_ERROR_STRING];
   int n = 0;
   if (MPI_Error_string(rc, s, &n) != MPI_SUCCESS) snprintf(s, sizeof s, "error %d", rc);
-  seterr(err, errlen, "MPI call %s failed: %s", call, s);
+  pnas_seterr(err, errlen, "MPI call %s failed: %s", call, s);
   return -1;
 }
 // Every MPI call goes through this: the communicator returns errors (MPI_ERRORS_RETURN).
@@ -118,7 +111,7 @@ static int mpi_fail(int rc, const char *call, char *err, size_t errlen) {
 
 int mpi_world_send(int dest, const mpi_msg *m, char *err, size_t errlen) {
   if (!W.active || dest < 0 || dest >= W.size || dest == W.rank) {
-    seterr(err, errlen, "internal error: send to rank %d in a world of %d", dest, W.size);
+    pnas_seterr(err, errlen, "internal error: send to rank %d in a world of %d", dest, W.size);
     return -1;
   }
   void *buf;
@@ -126,7 +119,7 @@ int mpi_world_send(int dest, const mpi_msg *m, char *err, size_t errlen) {
   if (mpi_encode_msg(m, &buf, &len, err, errlen)) return -1;
   if (len > PNAS_MPI_MAX_MSG) {
     free(buf);
-    seterr(err, errlen, "%s message of %zu bytes is over the limit", mpi_msg_type_name(m->type),
+    pnas_seterr(err, errlen, "%s message of %zu bytes is over the limit", mpi_msg_type_name(m->type),
            len);
     return -1;
   }
@@ -144,7 +137,7 @@ static double now_s(void) {
 
 int mpi_world_recv(int from, mpi_msg *m, int *src, double timeout_s, char *err, size_t errlen) {
   if (!W.active) {
-    seterr(err, errlen, "internal error: receive without MPI");
+    pnas_seterr(err, errlen, "internal error: receive without MPI");
     return -1;
   }
   // Blocking MPI_Recv spins at 100% CPU in Open MPI; an idle rank 0 (or an idle worker while
@@ -167,13 +160,13 @@ int mpi_world_recv(int from, mpi_msg *m, int *src, double timeout_s, char *err, 
   PNAS_MPI_CHECK(MPI_Get_count(&st, MPI_BYTE, &count));
   int sender = st.MPI_SOURCE;
   if (count < 0 || (unsigned)count > PNAS_MPI_MAX_MSG) {
-    seterr(err, errlen, "rank %d sent a message of %d bytes (limit %u)", sender, count,
+    pnas_seterr(err, errlen, "rank %d sent a message of %d bytes (limit %u)", sender, count,
            PNAS_MPI_MAX_MSG);
     return -1;
   }
   void *buf = malloc(count ? (size_t)count : 1);
   if (!buf) {
-    seterr(err, errlen, "out of memory receiving %d bytes", count);
+    pnas_seterr(err, errlen, "out of memory receiving %d bytes", count);
     return -1;
   }
   int rc = MPI_Recv(buf, count, MPI_BYTE, sender, PNAS_MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -185,7 +178,7 @@ int mpi_world_recv(int from, mpi_msg *m, int *src, double timeout_s, char *err, 
   rc = mpi_decode_msg(buf, (size_t)count, m, e, sizeof e);
   free(buf);
   if (rc) {
-    seterr(err, errlen, "undecodable message from rank %d: %s", sender, e);
+    pnas_seterr(err, errlen, "undecodable message from rank %d: %s", sender, e);
     return -1;
   }
   if (src) *src = sender;
@@ -218,11 +211,11 @@ static int collect_hellos(char *err, size_t errlen) {
     int src;
     if (mpi_world_recv(-1, &m, &src, -1, err, errlen) < 0) return -1;
     if (m.type == PNAS_MPI_ERROR) {
-      seterr(err, errlen, "worker rank %d: %s", src, m.u.error);
+      pnas_seterr(err, errlen, "worker rank %d: %s", src, m.u.error);
       return -1;
     }
     if (m.type != PNAS_MPI_HELLO || m.u.hello.rank != src) {
-      seterr(err, errlen, "rank %d: expected a hello, got a %s message", src,
+      pnas_seterr(err, errlen, "rank %d: expected a hello, got a %s message", src,
              mpi_msg_type_name(m.type));
       return -1;
     }
@@ -323,12 +316,12 @@ int mpi_world_start(int *argc, char ***argv, int (*worker_run)(void), int *exit_
 int mpi_world_finish(int rc) { return rc; }
 
 int mpi_world_send(int dest, const mpi_msg *m, char *err, size_t errlen) {
-  seterr(err, errlen, "this pnas was built without MPI");
+  pnas_seterr(err, errlen, "this pnas was built without MPI");
   return -1;
 }
 
 int mpi_world_recv(int from, mpi_msg *m, int *src, double timeout_s, char *err, size_t errlen) {
-  seterr(err, errlen, "this pnas was built without MPI");
+  pnas_seterr(err, errlen, "this pnas was built without MPI");
   return -1;
 }
 

@@ -3,17 +3,10 @@
 // same walk as searchspace/cost.c and checks its parameter total against cost_network().
 #include "pnas/report/export.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+#include "common/common.h"
 
 int export_config_for_dataset(const char *dataset, cost_config *cfg) {
   cost_config c = {.N = 3, .F = 48, .stem = COST_STEM_CIFAR, .stem_mult = 3, .classes = 10};
@@ -71,11 +64,11 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
                     size_t errlen) {
   memset(net, 0, sizeof *net);
   if (cell->nblocks < 1 || cell->nblocks > SPACE_MAX_BLOCKS) {
-    set_err(err, errlen, "cell has %d blocks", cell->nblocks);
+    pnas_seterr(err, errlen, "cell has %d blocks", cell->nblocks);
     return -1;
   }
   if (cfg->N < 1 || 3 * cfg->N + 2 > EXPORT_MAX_CELLS) {
-    set_err(err, errlen, "N=%d is out of range (1..%d)", cfg->N, (EXPORT_MAX_CELLS - 2) / 3);
+    pnas_seterr(err, errlen, "N=%d is out of range (1..%d)", cfg->N, (EXPORT_MAX_CELLS - 2) / 3);
     return -1;
   }
   // cost_network validates the rest of the configuration and gives the totals we check against.
@@ -93,7 +86,7 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
     net->stem_h = cfg->in_h, net->stem_w = cfg->in_w;
   }
   if (net->stem_c < 1 || (cfg->F < 4 && cfg->stem == COST_STEM_IMAGENET) || cfg->F < 2) {
-    set_err(err, errlen, "F=%d / stem multiplier %g leave a layer without channels", cfg->F,
+    pnas_seterr(err, errlen, "F=%d / stem multiplier %g leave a layer without channels", cfg->F,
             cfg->stem_mult);
     return -1;
   }
@@ -127,7 +120,7 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
   // The exported module and the cost model must describe the same network.
   int64_t total = export_tensors(net, count_tensor, NULL);
   if (total != net->cost.params) {
-    set_err(err, errlen,
+    pnas_seterr(err, errlen,
             "internal error: export layout has %lld parameters but the cost model says %lld",
             (long long)total, (long long)net->cost.params);
     return -1;

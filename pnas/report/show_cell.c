@@ -8,22 +8,15 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "common/common.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+extern char **environ;
 
 // Human name of input id `in` for text ("H[c-1]", "H[c-2]", "b3").
 static void input_name(int in, char *buf, size_t n) {
@@ -151,14 +144,14 @@ int show_find_on_path(const char *name, char *buf, size_t n) {
 int show_write_svg(const space_cell *c, const char *out_path, char *err, size_t errlen) {
   char dot[4096];
   if (show_find_on_path("dot", dot, sizeof dot)) {
-    set_err(err, errlen,
+    pnas_seterr(err, errlen,
             "Graphviz 'dot' not found on PATH (install graphviz, or use --format dot and render "
             "it elsewhere)");
     return -1;
   }
   int fds[2];
   if (pipe(fds) != 0) {
-    set_err(err, errlen, "pipe: %s", strerror(errno));
+    pnas_seterr(err, errlen, "pipe: %s", strerror(errno));
     return -1;
   }
   posix_spawn_file_actions_t fa;
@@ -175,7 +168,7 @@ int show_write_svg(const space_cell *c, const char *out_path, char *err, size_t 
   close(fds[0]);
   if (rc != 0) {
     close(fds[1]);
-    set_err(err, errlen, "cannot run %s: %s", dot, strerror(rc));
+    pnas_seterr(err, errlen, "cannot run %s: %s", dot, strerror(rc));
     return -1;
   }
   // If dot dies early, a write to the pipe must fail with EPIPE rather than kill us.
@@ -194,14 +187,14 @@ int show_write_svg(const space_cell *c, const char *out_path, char *err, size_t 
   }
   signal(SIGPIPE, old);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    set_err(err, errlen, "%s -Tsvg failed (%s %d)%s%s", dot,
+    pnas_seterr(err, errlen, "%s -Tsvg failed (%s %d)%s%s", dot,
             WIFEXITED(status) ? "exit status" : "signal",
             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out_path ? " writing " : "",
             out_path ? out_path : "");
     return -1;
   }
   if (werr) {
-    set_err(err, errlen, "could not send the graph to %s", dot);
+    pnas_seterr(err, errlen, "could not send the graph to %s", dot);
     return -1;
   }
   return 0;

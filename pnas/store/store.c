@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "common/common.h"
 
 struct store {
   char dir[1024];
@@ -31,14 +32,6 @@ struct store {
   // append after N successful ones write half its frame and fail with ENOSPC, like a full disk.
   long fault_after; // -1 = off
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static void put_u32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
@@ -141,16 +134,16 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
   int rc = -1;
   char serr[200];
   if (space_msgpack_check(data, len, serr, sizeof serr)) {
-    seterr(err, errlen, "record is not valid msgpack: %s", serr);
+    pnas_seterr(err, errlen, "record is not valid msgpack: %s", serr);
     goto out;
   }
   if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-    seterr(err, errlen, "record is not one msgpack object");
+    pnas_seterr(err, errlen, "record is not one msgpack object");
     goto out;
   }
   const msgpack_object *o = &up.data;
   if (o->type != MSGPACK_OBJECT_MAP) {
-    seterr(err, errlen, "record is not a msgpack map");
+    pnas_seterr(err, errlen, "record is not a msgpack map");
     goto out;
   }
   memset(r, 0, sizeof *r);
@@ -163,7 +156,7 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
     if (key_is(k, "cell")) {
       char cerr[200];
       if (space_unpack((const struct msgpack_object *)v, &r->cell, cerr, sizeof cerr)) {
-        seterr(err, errlen, "record field 'cell': %s", cerr);
+        pnas_seterr(err, errlen, "record field 'cell': %s", cerr);
         goto out;
       }
       space_canon(&r->cell);
@@ -210,23 +203,23 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
       bad = get_int(v, &r->seq);
     }
     if (bad) {
-      seterr(err, errlen, "record field '%.*s' has the wrong type or range",
+      pnas_seterr(err, errlen, "record field '%.*s' has the wrong type or range",
              k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 1,
              k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
       goto out;
     }
   }
   if (!have_cell || !have_ok) {
-    seterr(err, errlen, "record lacks the '%s' field", have_cell ? "ok" : "cell");
+    pnas_seterr(err, errlen, "record lacks the '%s' field", have_cell ? "ok" : "cell");
     goto out;
   }
   if (r->level != r->cell.nblocks) r->level = r->cell.nblocks;
   if (r->hash != space_hash(&r->cell)) {
-    seterr(err, errlen, "record hash does not match its cell");
+    pnas_seterr(err, errlen, "record hash does not match its cell");
     goto out;
   }
   if (!(r->val_acc >= 0 && r->val_acc <= 1)) {
-    seterr(err, errlen, "record val_acc %g outside [0,1]", r->val_acc);
+    pnas_seterr(err, errlen, "record val_acc %g outside [0,1]", r->val_acc);
     goto out;
   }
   rc = 0;
@@ -241,7 +234,7 @@ int store_read_file(const char *path, void **data, size_t *len, char *err, size_
   FILE *f = fopen(path, "rb");
   if (!f) {
     int e = errno;
-    seterr(err, errlen, "%s: %s", path, strerror(e));
+    pnas_seterr(err, errlen, "%s: %s", path, strerror(e));
     errno = e;
     return -1;
   }
@@ -265,7 +258,7 @@ int store_read_file(const char *path, void **data, size_t *len, char *err, size_
   fclose(f);
   if (!buf || bad) {
     free(buf);
-    seterr(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
+    pnas_seterr(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
     return -1;
   }
   *data = buf;
@@ -308,19 +301,19 @@ int store_write_file(const char *dir, const char *name, const void *data, size_t
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
-    seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+    pnas_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
     return -1;
   }
   if (write_all(fd, data, len) || sync_fd(fd)) {
     int e = errno;
     close(fd);
     unlink(tmp);
-    seterr(err, errlen, "%s: write failed: %s", tmp, strerror(e));
+    pnas_seterr(err, errlen, "%s: write failed: %s", tmp, strerror(e));
     return -1;
   }
   close(fd);
   if (rename(tmp, path)) {
-    seterr(err, errlen, "%s: rename failed: %s", path, strerror(errno));
+    pnas_seterr(err, errlen, "%s: rename failed: %s", path, strerror(errno));
     unlink(tmp);
     return -1;
   }
@@ -346,25 +339,25 @@ static int push_record(store_record **recs, int *n, int *cap, const store_record
 static int frame_ok(const uint8_t *buf, size_t size, size_t off, store_record *r, char *why,
                     size_t whylen) {
   if (size - off < 8) {
-    seterr(why, whylen, "incomplete frame header");
+    pnas_seterr(why, whylen, "incomplete frame header");
     return 0;
   }
   uint32_t len = get_u32(buf + off), crc = get_u32(buf + off + 4);
   if (len == 0 || len > STORE_MAX_RECORD) {
-    seterr(why, whylen, "impossible record length %u", len);
+    pnas_seterr(why, whylen, "impossible record length %u", len);
     return 0;
   }
   if (len > size - off - 8) {
-    seterr(why, whylen, "record of %u bytes runs past the end of the file", len);
+    pnas_seterr(why, whylen, "record of %u bytes runs past the end of the file", len);
     return 0;
   }
   if ((uint32_t)crc32(0L, buf + off + 8, len) != crc) {
-    seterr(why, whylen, "checksum mismatch");
+    pnas_seterr(why, whylen, "checksum mismatch");
     return 0;
   }
   char derr[200];
   if (store_decode_record(buf + off + 8, len, r, derr, sizeof derr)) {
-    seterr(why, whylen, "undecodable record: %s", derr);
+    pnas_seterr(why, whylen, "undecodable record: %s", derr);
     return 0;
   }
   return 1;
@@ -381,7 +374,7 @@ int store_read_log(const char *path, int salvage, store_record **recs, int *n, l
   const uint8_t *buf = data;
   int cap = 0, rc = -1;
   if (size < 12 || memcmp(buf, STORE_LOG_MAGIC, 8)) {
-    seterr(err, errlen,
+    pnas_seterr(err, errlen,
            "%s: not a pnas results log (bad magic; expected \"PNASLOG\" header). "
            "It may belong to another program or be damaged at its start.",
            path);
@@ -389,7 +382,7 @@ int store_read_log(const char *path, int salvage, store_record **recs, int *n, l
   }
   uint32_t version = get_u32(buf + 8);
   if (version != STORE_LOG_VERSION) {
-    seterr(err, errlen,
+    pnas_seterr(err, errlen,
            "%s: results log version %u, this pnas reads version %u (rerun the search with a "
            "matching pnas, or start a new run directory)",
            path, version, STORE_LOG_VERSION);
@@ -401,7 +394,7 @@ int store_read_log(const char *path, int salvage, store_record **recs, int *n, l
     char why[256];
     if (frame_ok(buf, size, off, &r, why, sizeof why)) {
       if (push_record(recs, n, &cap, &r)) {
-        seterr(err, errlen, "%s: out of memory", path);
+        pnas_seterr(err, errlen, "%s: out of memory", path);
         goto out;
       }
       off += 8 + get_u32(buf + off);
@@ -418,7 +411,7 @@ int store_read_log(const char *path, int salvage, store_record **recs, int *n, l
       break;
     }
     if (!salvage) {
-      seterr(err, errlen,
+      pnas_seterr(err, errlen,
              "%s: corrupt record at offset %zu (%s) with %zu more bytes after it; rerun with "
              "--salvage to keep the good records and skip the damage",
              path, off, why, size - off);
@@ -502,19 +495,19 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   struct stat st;
   if (stat(dir, &st) == 0) {
     if (!S_ISDIR(st.st_mode)) {
-      seterr(err, errlen, "%s: exists and is not a directory", dir);
+      pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
       return -1;
     }
   } else if (!create) {
-    seterr(err, errlen, "%s: no such run directory", dir);
+    pnas_seterr(err, errlen, "%s: no such run directory", dir);
     return -1;
   } else if (mkdir(dir, 0755)) {
-    seterr(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
+    pnas_seterr(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
     return -1;
   }
   store *s = calloc(1, sizeof *s);
   if (!s) {
-    seterr(err, errlen, "out of memory");
+    pnas_seterr(err, errlen, "out of memory");
     return -1;
   }
   s->fd = -1;
@@ -524,7 +517,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   snprintf(s->log_path, sizeof s->log_path, "%s/%s", dir, STORE_LOG_NAME);
   if (access(s->log_path, F_OK) != 0) {
     if (!create) {
-      seterr(err, errlen, "%s: no results log in this directory (is it a pnas run?)", dir);
+      pnas_seterr(err, errlen, "%s: no results log in this directory (is it a pnas run?)", dir);
       free(s);
       return -1;
     }
@@ -556,7 +549,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     snprintf(torn_path, sizeof torn_path, "%s.torn", s->log_path);
     copy_bytes(s->log_path, torn_at, torn_path);
     if (truncate(s->log_path, torn_at)) {
-      seterr(err, errlen, "%s: cannot drop the torn record: %s", s->log_path, strerror(errno));
+      pnas_seterr(err, errlen, "%s: cannot drop the torn record: %s", s->log_path, strerror(errno));
       store_close(s);
       return -1;
     }
@@ -566,7 +559,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     char bak[1200];
     snprintf(bak, sizeof bak, "%s.corrupt", s->log_path);
     if (rename(s->log_path, bak)) {
-      seterr(err, errlen, "%s: cannot move the damaged log aside: %s", s->log_path,
+      pnas_seterr(err, errlen, "%s: cannot move the damaged log aside: %s", s->log_path,
              strerror(errno));
       store_close(s);
       return -1;
@@ -581,7 +574,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   }
   s->fd = open(s->log_path, O_WRONLY | O_APPEND);
   if (s->fd < 0) {
-    seterr(err, errlen, "%s: cannot open for appending: %s", s->log_path, strerror(errno));
+    pnas_seterr(err, errlen, "%s: cannot open for appending: %s", s->log_path, strerror(errno));
     store_close(s);
     return -1;
   }
@@ -600,7 +593,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     }
   }
   if (index_rebuild(s)) {
-    seterr(err, errlen, "out of memory");
+    pnas_seterr(err, errlen, "out of memory");
     store_close(s);
     return -1;
   }
@@ -636,7 +629,7 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
   uint8_t *frame = malloc(len + 8);
   if (!frame) {
     free(payload);
-    seterr(err, errlen, "out of memory");
+    pnas_seterr(err, errlen, "out of memory");
     return -1;
   }
   put_u32(frame, (uint32_t)len);
@@ -655,7 +648,7 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
   if (bad) {
     // Leave the log as it was: cut off whatever part of the frame made it to disk.
     if (before >= 0 && ftruncate(s->fd, before) == 0) fsync(s->fd);
-    seterr(err, errlen, "%s: cannot write a record: %s (the log is intact; free space and "
+    pnas_seterr(err, errlen, "%s: cannot write a record: %s (the log is intact; free space and "
                         "rerun with --resume)",
            s->log_path, strerror(e));
     return -1;
@@ -664,7 +657,7 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
     int nc = s->cap ? s->cap * 2 : 64;
     store_record *nr = realloc(s->recs, sizeof *nr * (size_t)nc);
     if (!nr) {
-      seterr(err, errlen, "out of memory");
+      pnas_seterr(err, errlen, "out of memory");
       return -1;
     }
     s->recs = nr;

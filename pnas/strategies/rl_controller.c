@@ -4,12 +4,12 @@
 // so a replayed search takes the same decisions, and precise enough for finite differences.
 #include "pnas/strategies/rl_controller.h"
 
-#include <assert.h>
 #include <math.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "predictor/tokens.h"
 
 #define NI SPACE_NUM_INPUTS
@@ -188,10 +188,10 @@ static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws 
         cum += pr[k];
         if (u < cum) break;
       }
-      assert(a >= 0);
+      PNAS_ASSERT(a >= 0);
       ep->act[t] = (uint8_t)a;
     }
-    assert(step_valid(c, t, ep->act[t]));
+    PNAS_ASSERT(step_valid(c, t, ep->act[t]));
     ep->logp += z[ep->act[t]] - lse;
     ep->entropy += ent;
   }
