@@ -11,18 +11,9 @@
 #include <zlib.h>
 
 #include "data/dataset.h"
+#include "tests/check.h"
 
-static int failures = 0;
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                     \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-    }                                                                                              \
-  } while (0)
 
 // ------------------------------------------------------------------ real Fashion-MNIST
 
@@ -118,7 +109,7 @@ static int test_real(void) {
 
   data_free(&tr);
   data_free(&te);
-  return failures ? 1 : 0;
+  return check_failures ? 1 : 0;
 }
 
 // ------------------------------------------------------------------ fixtures
@@ -436,7 +427,7 @@ static int test_bad(void) {
   if (make_tmpdir()) return 1;
   test_bad_cifar();
   cleanup();
-  return failures ? 1 : 0;
+  return check_failures ? 1 : 0;
 }
 
 int main(int argc, char **argv) {
@@ -445,7 +436,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "real") || !strcmp(mode, "all")) rc = test_real();
   if (rc == 1) return 1;
   if (!strcmp(mode, "bad") || !strcmp(mode, "all")) rc = test_bad() ? 1 : rc;
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+  if (check_failures) fprintf(stderr, "%d check(s) failed\n", check_failures);
   else if (rc == 0) printf("ok\n");
-  return failures ? 1 : rc;
+  return check_failures ? 1 : rc;
 }

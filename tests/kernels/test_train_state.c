@@ -8,16 +8,10 @@
 #include <string.h>
 
 #include "kernels/backend.h"
+#define CHECK_COUNTER bad // each test function counts its own failures
+#include "tests/check.h"
 
 static int bad = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "FAIL " __VA_ARGS__);                                                        \
-      fprintf(stderr, "\n");                                                                       \
-      bad++;                                                                                       \
-    }                                                                                              \
-  } while (0)
 
 static void check_backend(const kn_backend *be) {
   kn_ctx ctx;

@@ -11,17 +11,8 @@
 #include "pnas/dispatch/mpi_msg.h"
 #include "searchspace/msgpack_check.h"
 #include "pnas/dispatch/mpi_world.h"
+#include "tests/check.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                                                                         \
-  do {                                                                                           \
-    if (!(cond)) {                                                                               \
-      fails++;                                                                                   \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                            \
-      fprintf(stderr, __VA_ARGS__);                                                              \
-      fputc('\n', stderr);                                                                       \
-    }                                                                                            \
-  } while (0)
 
 static void sample_job(mpi_msg *m) {
   memset(m, 0, sizeof *m);
@@ -379,8 +370,8 @@ int main(void) {
   CHECK(mpi_pick_gpu(0, 2) == 0 && mpi_pick_gpu(3, 2) == 1 && mpi_pick_gpu(5, 4) == 1,
         "local rank mod GPUs");
   launcher_env();
-  if (fails) {
-    printf("test_mpi_msg: %d failures\n", fails);
+  if (check_failures) {
+    printf("test_mpi_msg: %d failures\n", check_failures);
     return 1;
   }
   printf("test_mpi_msg: ok\n");

@@ -11,17 +11,8 @@
 #include "pnas/dispatch/pool.h"
 #include "pnas/dispatch/mpi_world.h"
 #include "pnas/dispatch/eval.h"
+#include "tests/check.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                                                                         \
-  do {                                                                                           \
-    if (!(cond)) {                                                                               \
-      fails++;                                                                                   \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                            \
-      fprintf(stderr, __VA_ARGS__);                                                              \
-      fputc('\n', stderr);                                                                       \
-    }                                                                                            \
-  } while (0)
 
 // a, a, b, c, b, d, a, e, f: 6 distinct cells, 3 of them repeated.
 static const char *const CELLS[] = {"0:sep3x3,1:max3x3", "1:max3x3,0:sep3x3", "0:identity,0:identity",
@@ -119,6 +110,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "test_mpi_pool: %s\n", err);
     return mpi_world_finish(1);
   }
-  printf("test_mpi_pool (%d worker ranks): %s\n", mpi_world_workers(), fails ? "FAILED" : "ok");
-  return mpi_world_finish(fails ? 1 : 0);
+  printf("test_mpi_pool (%d worker ranks): %s\n", mpi_world_workers(), check_failures ? "FAILED" : "ok");
+  return mpi_world_finish(check_failures ? 1 : 0);
 }

@@ -1,5 +1,5 @@
-// Tiny check macros and helpers for the predictor tests: a failed CHECK prints file:line and
-// the expression, counts a failure, and the test's main returns non-zero.
+// Helpers for the predictor tests (the checks are tests/check.h's): PTEST_END ends main, and
+// random cells.
 #ifndef PNAS_TESTS_PREDICTOR_PTEST_H
 #define PNAS_TESTS_PREDICTOR_PTEST_H
 
@@ -8,32 +8,13 @@
 #include <stdlib.h>
 
 #include "searchspace/cell.h"
-
-static int ptest_failures = 0;
-
-#define CHECK(cond)                                                                          \
-  do {                                                                                       \
-    if (!(cond)) {                                                                           \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-      ptest_failures++;                                                                      \
-    }                                                                                        \
-  } while (0)
-
-#define CHECK_NEAR(got, want, tol)                                                           \
-  do {                                                                                       \
-    double g_ = (got), w_ = (want);                                                          \
-    if (!(fabs(g_ - w_) <= (tol))) {                                                         \
-      fprintf(stderr, "%s:%d: %s = %.9g, want %.9g (tol %g)\n", __FILE__, __LINE__, #got, g_, \
-              w_, (double)(tol));                                                            \
-      ptest_failures++;                                                                      \
-    }                                                                                        \
-  } while (0)
+#include "tests/check.h"
 
 #define PTEST_END()                                                                          \
   do {                                                                                       \
-    if (ptest_failures) fprintf(stderr, "%d check(s) failed\n", ptest_failures);             \
+    if (check_failures) fprintf(stderr, "%d check(s) failed\n", check_failures);             \
     else printf("ok\n");                                                                     \
-    return ptest_failures ? 1 : 0;                                                           \
+    return check_failures ? 1 : 0;                                                           \
   } while (0)
 
 // Random valid cells with 1..maxb blocks (uniform block count).

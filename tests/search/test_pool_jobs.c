@@ -18,17 +18,8 @@
 
 #include "pnas/dispatch/pool.h"
 #include "pnas/dispatch/eval.h"
+#include "tests/check.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                                                                         \
-  do {                                                                                           \
-    if (!(cond)) {                                                                               \
-      fails++;                                                                                   \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                            \
-      fprintf(stderr, __VA_ARGS__);                                                              \
-      fputc('\n', stderr);                                                                       \
-    }                                                                                            \
-  } while (0)
 
 // a, a, b, c, b, d, a, e, f: 6 distinct cells, 3 of them repeated.
 static const char *const CELLS[] = {"0:sep3x3,1:max3x3", "1:max3x3,0:sep3x3", "0:identity,0:identity",
@@ -266,11 +257,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "test_pool_jobs: %s (runs kept in %s)\n", err, work);
     return 1;
   }
-  printf("test_pool_jobs: %s\n", fails ? "FAILED" : "ok");
-  if (!fails) {
+  printf("test_pool_jobs: %s\n", check_failures ? "FAILED" : "ok");
+  if (!check_failures) {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
     if (system(cmd) != 0) fprintf(stderr, "test_pool_jobs: could not remove %s\n", work);
   }
-  return fails ? 1 : 0;
+  return check_failures ? 1 : 0;
 }

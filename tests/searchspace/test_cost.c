@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "searchspace/cost.h"
-#include "check.h"
+#include "tests/check.h"
 
 static void expect(const char *what, double got, double want) {
   CHECK(fabs(got - want) <= 0.01 * want, "%s: %.0f vs paper %.0f (%.2f%%)", what, got, want,

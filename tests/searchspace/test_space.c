@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "searchspace/cell.h"
-#include "check.h"
+#include "tests/check.h"
 
 // Pinned: run logs written by earlier versions key their cache on this hash.
 #define PNASNET5_HASH 0xae95dd52b1ac9943ULL

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "pnas/store/store.h"
-#include "../searchspace/check.h"
+#include "tests/check.h"
 
 static char dir[256];
 

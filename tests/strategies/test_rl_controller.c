@@ -7,17 +7,8 @@
 #include <string.h>
 
 #include "pnas/strategies/rl_controller.h"
+#include "tests/check.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                         \
-  do {                                                                                           \
-    if (!(cond)) {                                                                               \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                     \
-      fprintf(stderr, __VA_ARGS__);                                                              \
-      fputc('\n', stderr);                                                                       \
-      failures++;                                                                                \
-    }                                                                                            \
-  } while (0)
 
 static void test_masking_and_determinism(void) {
   uint32_t ops = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX3X3) | (1u << SPACE_OP_IDENTITY);
@@ -135,8 +126,8 @@ int main(void) {
   test_masking_and_determinism();
   test_gradient();
   test_learning();
-  if (failures) {
-    fprintf(stderr, "%d failure(s)\n", failures);
+  if (check_failures) {
+    fprintf(stderr, "%d failure(s)\n", check_failures);
     return 1;
   }
   printf("ok\n");

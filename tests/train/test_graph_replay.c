@@ -37,17 +37,10 @@
 
 #include "kernels/backend.h"
 #include "pnas/child/trainer.h"
+#define CHECK_COUNTER bad // each test function counts its own failures
+#include "tests/check.h"
 
 static int bad = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                         \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-      bad++;                                                                                       \
-    }                                                                                              \
-  } while (0)
 
 // ------------------------------------------------------------------------ the simulation
 

@@ -10,17 +10,10 @@
 
 #include "pnas/child/net.h"
 #include "searchspace/cost.h"
+#define CHECK_COUNTER bad // each test function counts its own failures
+#include "tests/check.h"
 
 static int bad = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                         \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-      bad++;                                                                                       \
-    }                                                                                              \
-  } while (0)
 
 static int compare(const char *what, const float *got, const float *ref, size_t n, double atol,
                    double rtol) {
