@@ -159,7 +159,7 @@ int main(int argc, char **argv) {
         fprintf(f, " %.6f\n", acc[i]);
       }
       fclose(f);
-      pred_tokens_free(&x);
+      pred_tokens_release(&x);
       char cmd[1024];
       snprintf(cmd, sizeof cmd,
                "%s %s/bench/predictor_bench.py --data %s --epochs %d --batch %d --members %d "

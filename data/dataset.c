@@ -76,7 +76,7 @@ data_set data_view(const data_set *src, int start, int count) {
   return v;
 }
 
-void data_free(data_set *d) {
+void data_release(data_set *d) {
   if (!d) return;
   if (d->owns) {
     free(d->images);

@@ -13,7 +13,7 @@ typedef struct {
   int n, c, h, w, classes;
   uint8_t *images; // (n, c, h, w)
   uint8_t *labels; // (n), values in [0, classes)
-  int owns;        // 1 when images/labels are owned (data_free releases them), 0 for views
+  int owns;        // 1 when images/labels are owned (data_release releases them), 0 for views
 } data_set;
 
 #define DATA_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -28,7 +28,7 @@ const char *data_kind_name(data_kind k);
 int data_load(data_kind kind, const char *dir, int train, data_set *out, char *err, size_t errlen);
 // A view of rows [start, start+count) of src (no copy; src must outlive it).
 data_set data_view(const data_set *src, int start, int count);
-void data_free(data_set *d);
+void data_release(data_set *d);
 // Per-channel mean and std of the dataset (in [0,1] pixel units), for normalisation.
 void data_mean_std(data_kind kind, float mean[3], float std[3]);
 

@@ -197,7 +197,7 @@ struct kn_ctx {
   void *scratch;    // host scratch for the CPU backends
   size_t scratch_bytes;
   int failed;       // set when a scratch allocation or a device call failed; ops become no-ops
-  kn_device *dev;   // device backends: the opened device (borrowed: kn_ctx_free leaves it open)
+  kn_device *dev;   // device backends: the opened device (borrowed: kn_ctx_release leaves it open)
   char reason[160]; // why `failed` was set by a device backend ("" for host scratch)
 };
 
@@ -208,7 +208,7 @@ const kn_backend *kn_backend_cpu(void); // BLAS + OpenMP fast paths
 const kn_backend *kn_backend_by_name(const char *name);
 
 void kn_ctx_init(kn_ctx *ctx, const kn_backend *be, int threads);
-void kn_ctx_free(kn_ctx *ctx);
+void kn_ctx_release(kn_ctx *ctx);
 // Scratch of at least `bytes` (64-byte aligned); NULL (and ctx->failed) when out of memory.
 void *kn_ctx_scratch(kn_ctx *ctx, size_t bytes);
 

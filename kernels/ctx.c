@@ -44,7 +44,7 @@ void kn_ctx_init(kn_ctx *ctx, const kn_backend *be, int threads) {
   openblas_set_num_threads(1);
 }
 
-void kn_ctx_free(kn_ctx *ctx) {
+void kn_ctx_release(kn_ctx *ctx) {
   free(ctx->scratch);
   ctx->scratch = NULL;
   ctx->scratch_bytes = 0;

@@ -16,13 +16,13 @@ int pred_adam_init(pred_adam *a, int n, float lr) {
   a->m = calloc((size_t)n, sizeof *a->m);
   a->v = calloc((size_t)n, sizeof *a->v);
   if (!a->m || !a->v) {
-    pred_adam_free(a);
+    pred_adam_release(a);
     return -1;
   }
   return 0;
 }
 
-void pred_adam_free(pred_adam *a) {
+void pred_adam_release(pred_adam *a) {
   free(a->m);
   free(a->v);
   a->m = a->v = NULL;

@@ -10,7 +10,7 @@ typedef struct {
 } pred_adam;
 
 int pred_adam_init(pred_adam *a, int n, float lr); // 0 ok, -1 OOM
-void pred_adam_free(pred_adam *a);
+void pred_adam_release(pred_adam *a);
 void pred_adam_step(pred_adam *a, float *param /* (n) */, const float *grad /* (n) */);
 
 #endif

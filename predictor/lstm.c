@@ -36,7 +36,7 @@ int lstm_init(lstm_model *m, int E, int H) {
   return 0;
 }
 
-void lstm_free(lstm_model *m) {
+void lstm_release(lstm_model *m) {
   free(m->p);
   m->p = NULL;
 }
@@ -107,13 +107,13 @@ int lstm_ws_init(lstm_ws *w, int maxB, int E, int H) {
   w->dc = malloc(B * H * sizeof(float));
   if (!w->tok || !w->len || !w->table || !w->dtable || !w->gates || !w->c || !w->tc || !w->h ||
       !w->y || !w->dg || !w->hcat || !w->dh || !w->dc) {
-    lstm_ws_free(w);
+    lstm_ws_release(w);
     return -1;
   }
   return 0;
 }
 
-void lstm_ws_free(lstm_ws *w) {
+void lstm_ws_release(lstm_ws *w) {
   free(w->tok);
   free(w->len);
   free(w->table);

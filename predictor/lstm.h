@@ -29,7 +29,7 @@ typedef struct {
 
 int lstm_nparams(int E, int H);
 int lstm_init(lstm_model *m, int E, int H); // zeroed parameters; 0 ok, -1 OOM
-void lstm_free(lstm_model *m);
+void lstm_release(lstm_model *m);
 // Views of any buffer laid out like m->p (e.g. gradients, Adam moments).
 void lstm_view(int E, int H, float *buf, lstm_params *v);
 // Paper init: embeddings U(-0.1, 0.1); LSTM weights and biases U(-1/sqrt(H), 1/sqrt(H))
@@ -60,7 +60,7 @@ typedef struct {
 } lstm_ws;
 
 int lstm_ws_init(lstm_ws *w, int maxB, int E, int H); // 0 ok, -1 OOM
-void lstm_ws_free(lstm_ws *w);
+void lstm_ws_release(lstm_ws *w);
 
 // Forward of B cells (rows sorted by len descending, B <= maxB). Sequences are aligned at
 // their ends: a cell of length L starts at step T-L, so step s only touches the first

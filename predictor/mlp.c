@@ -37,7 +37,7 @@ int mlp_init(mlp_model *m, int E, int H1, int H2) {
   return 0;
 }
 
-void mlp_free(mlp_model *m) {
+void mlp_release(mlp_model *m) {
   free(m->p);
   m->p = NULL;
 }
@@ -110,13 +110,13 @@ int mlp_ws_init(mlp_ws *w, int maxB, int E, int H1, int H2) {
   w->d2 = malloc(B * H2 * sizeof(float));
   w->dx = malloc(B * 4 * E * sizeof(float));
   if (!w->tok || !w->len || !w->x || !w->a1 || !w->a2 || !w->y || !w->d1 || !w->d2 || !w->dx) {
-    mlp_ws_free(w);
+    mlp_ws_release(w);
     return -1;
   }
   return 0;
 }
 
-void mlp_ws_free(mlp_ws *w) {
+void mlp_ws_release(mlp_ws *w) {
   free(w->tok);
   free(w->len);
   free(w->x);

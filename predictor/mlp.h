@@ -26,7 +26,7 @@ typedef struct {
 
 int mlp_nparams(int E, int H1, int H2);
 int mlp_init(mlp_model *m, int E, int H1, int H2); // zeroed; 0 ok, -1 OOM
-void mlp_free(mlp_model *m);
+void mlp_release(mlp_model *m);
 void mlp_view(int E, int H1, int H2, float *buf, mlp_params *v);
 // Embeddings U(-0.1, 0.1) [paper]; layers U(-1/sqrt(fan_in), 1/sqrt(fan_in)) [ours, = PyTorch];
 // output bias 1.8 [ours: same start as the paper's LSTM, accuracies are high].
@@ -49,7 +49,7 @@ typedef struct {
 } mlp_ws;
 
 int mlp_ws_init(mlp_ws *w, int maxB, int E, int H1, int H2);
-void mlp_ws_free(mlp_ws *w);
+void mlp_ws_release(mlp_ws *w);
 // y: (B). Any order of lengths.
 void mlp_forward(const mlp_model *m, mlp_ws *w, const uint8_t *tok /* (B, PRED_MAX_TOKENS) */,
                  const int *len /* (B) */, int B, float *y /* (B) */);

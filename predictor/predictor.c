@@ -66,9 +66,9 @@ pred_ensemble *pred_ensemble_new(void) { return calloc(1, sizeof(pred_ensemble))
 
 void pred_ensemble_clear(pred_ensemble *e) {
   for (int m = 0; m < e->members; m++) {
-    if (e->lstm) lstm_free(&e->lstm[m]);
-    if (e->mlp) mlp_free(&e->mlp[m]);
-    if (e->ridge) ridge_free(&e->ridge[m]);
+    if (e->lstm) lstm_release(&e->lstm[m]);
+    if (e->mlp) mlp_release(&e->mlp[m]);
+    if (e->ridge) ridge_release(&e->ridge[m]);
   }
   free(e->lstm);
   free(e->mlp);
@@ -166,14 +166,14 @@ static int fit_member(pred_ensemble *e, int m, const pred_tokens *x, const int *
     if (lstm_ws_init(&c.w, batch, e->E, e->H)) return -1;
     pred_trainable t = {c.m->nparams, c.m->p, &c, lstm_fwd_cb, lstm_bwd_cb, 1};
     rc = pred_train(&t, x, idx, nidx, acc, epochs, batch, lr, &r, &e->loss[m]);
-    lstm_ws_free(&c.w);
+    lstm_ws_release(&c.w);
   } else {
     mlp_ctx c = {.m = &e->mlp[m]};
     mlp_randomize(c.m, &r);
     if (mlp_ws_init(&c.w, batch, e->E, e->H, e->H)) return -1;
     pred_trainable t = {c.m->nparams, c.m->p, &c, mlp_fwd_cb, mlp_bwd_cb, 0};
     rc = pred_train(&t, x, idx, nidx, acc, epochs, batch, lr, &r, &e->loss[m]);
-    mlp_ws_free(&c.w);
+    mlp_ws_release(&c.w);
   }
   return rc;
 }
@@ -310,7 +310,7 @@ done:
   free(perm);
   free(idx);
   free(nidx);
-  pred_tokens_free(&x);
+  pred_tokens_release(&x);
   return rc;
 }
 
@@ -338,7 +338,7 @@ int pred_ensemble_predict_members(const pred_ensemble *e, const space_cell *cell
       rc = ridge_predict((const ridge_model *const *)ms, M, &x, out);
   }
   free(ms);
-  pred_tokens_free(&x);
+  pred_tokens_release(&x);
   if (rc) {
     snprintf(err, errlen, "out of memory scoring %d cells", n);
     return PRED_ENOMEM;

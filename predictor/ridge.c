@@ -14,7 +14,7 @@ int ridge_init(ridge_model *m) {
   return m->w ? 0 : -1;
 }
 
-void ridge_free(ridge_model *m) {
+void ridge_release(ridge_model *m) {
   free(m->w);
   m->w = NULL;
 }

@@ -19,7 +19,7 @@ typedef struct {
 } ridge_model;
 
 int ridge_init(ridge_model *m); // zeroed; 0 ok, -1 OOM
-void ridge_free(ridge_model *m);
+void ridge_release(ridge_model *m);
 void ridge_features(const uint8_t *tok /* (len) unified ids */, int len, double *f /* (F) */);
 // Fits on rows idx[0..nidx) of x with targets y (x->n). 0 ok, -1 OOM, -2 solver failure.
 int ridge_fit(ridge_model *m, const pred_tokens *x, const int *idx, int nidx, const float *y,

@@ -17,7 +17,7 @@ int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char 
   t->len = malloc((size_t)(n > 0 ? n : 1) * sizeof *t->len);
   t->tok = calloc((size_t)(n > 0 ? n : 1) * PRED_MAX_TOKENS, 1);
   if (!t->len || !t->tok) {
-    pred_tokens_free(t);
+    pred_tokens_release(t);
     snprintf(err, errlen, "out of memory for %d cells", n);
     return -1;
   }
@@ -26,12 +26,12 @@ int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char 
     char why[160];
     if (c.nblocks < 1 || c.nblocks > SPACE_MAX_BLOCKS) {
       snprintf(err, errlen, "cell %d has %d blocks (1..%d)", i, c.nblocks, SPACE_MAX_BLOCKS);
-      pred_tokens_free(t);
+      pred_tokens_release(t);
       return -1;
     }
     if (space_check(&c, SPACE_ALL_OPS, why, sizeof why)) {
       snprintf(err, errlen, "cell %d: %s", i, why);
-      pred_tokens_free(t);
+      pred_tokens_release(t);
       return -1;
     }
     space_canon(&c);
@@ -46,7 +46,7 @@ int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char 
   return 0;
 }
 
-void pred_tokens_free(pred_tokens *t) {
+void pred_tokens_release(pred_tokens *t) {
   free(t->len);
   free(t->tok);
   t->len = NULL;

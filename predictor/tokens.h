@@ -21,6 +21,6 @@ typedef struct {
 // Allocates and fills t. 0 ok; -1 with a message naming the cell in err (invalid cell or OOM).
 int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char *err,
                            size_t errlen);
-void pred_tokens_free(pred_tokens *t);
+void pred_tokens_release(pred_tokens *t);
 
 #endif

@@ -74,7 +74,7 @@ int pred_train(const pred_trainable *t, const pred_tokens *x, const int *idx, in
   }
   if (final_loss) *final_loss = (float)(epoch_loss / nidx);
 done:
-  pred_adam_free(&adam);
+  pred_adam_release(&adam);
   free(order), free(bidx), free(blen), free(btok), free(by), free(bt), free(dy), free(grad);
   return rc;
 }

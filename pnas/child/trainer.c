@@ -90,7 +90,7 @@ static int open_ctx(kn_ctx *ctx, const train_config *cfg, kn_device **owned, cha
 
 static void close_ctx(kn_ctx *ctx, kn_device *owned) {
   const kn_backend *be = ctx->be;
-  kn_ctx_free(ctx);
+  kn_ctx_release(ctx);
   if (owned) be->dev_close(owned);
 }
 

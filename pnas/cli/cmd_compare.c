@@ -307,7 +307,7 @@ int cmd_compare(int argc, char **argv) {
     int bad = report_build(&rep, (const char *const *)dirs, nruns, err, sizeof err);
     if (!bad) {
       bad = report_write(&rep, out, err, sizeof err);
-      report_free(&rep);
+      report_release(&rep);
     }
     if (bad) {
       fprintf(stderr, "pnas compare: report: %s (the runs are complete; retry with `pnas report "

@@ -101,7 +101,7 @@ int cmd_report(int argc, char **argv) {
     } else {
       printf("report of %d runs: %s/report.html, %s/report.md\n", n, out, out);
     }
-    report_free(&rep);
+    report_release(&rep);
   }
   for (int k = 0; k < n; k++) free(dirs[k]);
   return rc;

@@ -142,14 +142,14 @@ int cmd_train(int argc, char **argv) {
   }
   if (data_load(tc.kind, dir, 0, &test, err, sizeof err)) {
     fprintf(stderr, "pnas train: %s\n", err);
-    data_free(&full);
+    data_release(&full);
     return 1;
   }
   if (full.n <= DATA_VAL_SIZE) {
     fprintf(stderr, "pnas train: the training set has %d images; need more than %d\n", full.n,
             DATA_VAL_SIZE);
-    data_free(&full);
-    data_free(&test);
+    data_release(&full);
+    data_release(&test);
     return 1;
   }
   data_set train = data_view(&full, 0, full.n - DATA_VAL_SIZE);
@@ -165,8 +165,8 @@ int cmd_train(int argc, char **argv) {
       fprintf(stderr, "pnas train: on %s\n", msg);
     } else if (!strcmp(backend, "cuda")) {
       fprintf(stderr, "pnas train: --backend cuda: %s\n", msg);
-      data_free(&full);
-      data_free(&test);
+      data_release(&full);
+      data_release(&test);
       return 1;
     } else {
       backend = "cpu";
@@ -179,15 +179,15 @@ int cmd_train(int argc, char **argv) {
     rc = train_dump_step(&tc, &cell, &train, dump, err, sizeof err);
     if (rc) fprintf(stderr, "pnas train: %s\n", err);
     if (dev) cuda->dev_close(dev);
-    data_free(&full);
-    data_free(&test);
+    data_release(&full);
+    data_release(&test);
     return rc ? 1 : 0;
   }
   if (bench) {
     rc = run_bench(&tc, &cell, &train, bench, json);
     if (dev) cuda->dev_close(dev);
-    data_free(&full);
-    data_free(&test);
+    data_release(&full);
+    data_release(&test);
     return rc;
   }
   data_set val = data_view(&full, full.n - DATA_VAL_SIZE, DATA_VAL_SIZE);
@@ -207,8 +207,8 @@ int cmd_train(int argc, char **argv) {
   train_result r;
   rc = train_child(&tc, &cell, &train, &val, &test, &r);
   if (dev) cuda->dev_close(dev);
-  data_free(&full);
-  data_free(&test);
+  data_release(&full);
+  data_release(&test);
   if (rc) {
     fprintf(stderr, "pnas train: failed: %s\n", r.reason);
     if (json)

@@ -72,7 +72,7 @@ typedef struct {
 int report_load_run(report_run *r, const char *dir, char *err, size_t errlen);
 // Loads every run and computes all statistics. 0 ok, -1 with err.
 int report_build(report *rep, const char *const *dirs, int ndirs, char *err, size_t errlen);
-void report_free(report *rep);
+void report_release(report *rep);
 
 // Writes report.md, report.html, the figures (gnuplot) and cell drawings (Graphviz dot) into
 // out_dir (created when missing). 0 ok, -1 with err.

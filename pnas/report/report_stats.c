@@ -242,7 +242,7 @@ int report_build(report *rep, const char *const *dirs, int ndirs, char *err, siz
   if (!rep->runs || !rep->groups) goto oom;
   for (int i = 0; i < ndirs; i++) {
     if (report_load_run(&rep->runs[i], dirs[i], err, errlen)) {
-      report_free(rep);
+      report_release(rep);
       return -1;
     }
     rep->nruns++;
@@ -281,12 +281,12 @@ int report_build(report *rep, const char *const *dirs, int ndirs, char *err, siz
   if (build_ranks(rep)) goto oom;
   return 0;
 oom:
-  report_free(rep);
+  report_release(rep);
   snprintf(err, errlen, "out of memory");
   return -1;
 }
 
-void report_free(report *rep) {
+void report_release(report *rep) {
   for (int i = 0; i < rep->nruns; i++) run_free(&rep->runs[i]);
   for (int g = 0; g < rep->ngroups; g++) {
     free(rep->groups[g].runs);

@@ -202,7 +202,7 @@ void search_ctx_close(search_ctx *s) {
   search_progress_done(s);
   store_close(s->st);
   store_close(s->cache);
-  data_free(&s->full);
+  data_release(&s->full);
   if (s->dev) kn_backend_by_name(s->backend)->dev_close(s->dev);
   for (int k = 0; k < SEARCH_MAX_JOBS; k++)
     if (s->xdev[k]) kn_backend_by_name(s->backend)->dev_close(s->xdev[k]);

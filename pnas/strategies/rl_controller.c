@@ -32,7 +32,7 @@ int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops
   c->p = calloc((size_t)c->nparams, sizeof *c->p);
   c->ws = ws_new(4 * nblocks, H, c->nparams);
   if (!c->p || !c->ws) {
-    rl_controller_free(c);
+    rl_controller_release(c);
     return -1;
   }
   c->lstm.E = E;
@@ -53,7 +53,7 @@ int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops
   return 0;
 }
 
-void rl_controller_free(rl_controller *c) {
+void rl_controller_release(rl_controller *c) {
   free(c->p);
   ws_free(c->ws);
   memset(c, 0, sizeof *c);

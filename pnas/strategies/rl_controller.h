@@ -25,7 +25,7 @@ typedef struct {
   uint32_t ops;      // allowed ops (others are masked out)
   int nparams;       // total, lstm part + heads
   float *p;          // (nparams) owned
-  lstm_model lstm;   // views into p (lstm.p == p; never lstm_free it)
+  lstm_model lstm;   // views into p (lstm.p == p; never lstm_release it)
   float *w_in;       // (H, SPACE_NUM_INPUTS) input-token head
   float *b_in;       // (SPACE_NUM_INPUTS)
   float *w_op;       // (H, SPACE_NUM_OPS) op-token head
@@ -46,7 +46,7 @@ typedef struct {
 // Allocates parameters and all scratch memory, and initialises (LSTM: lstm_randomize; heads:
 // U(-0.1, 0.1)) from seed: the functions below never allocate. 0 ok, -1 OOM or bad arguments.
 int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops, uint64_t seed);
-void rl_controller_free(rl_controller *c);
+void rl_controller_release(rl_controller *c);
 
 // Samples one cell with the rng (one uniform draw per token).
 void rl_controller_sample(const rl_controller *c, space_rng *r, rl_episode *ep);

@@ -36,7 +36,7 @@ int strategy_ledger_init(strategy_ledger *l) {
   return l->keys ? 0 : -1;
 }
 
-void strategy_ledger_free(strategy_ledger *l) {
+void strategy_ledger_release(strategy_ledger *l) {
   free(l->keys);
   l->keys = NULL;
 }

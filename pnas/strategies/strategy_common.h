@@ -26,7 +26,7 @@ typedef struct {
 } strategy_ledger;
 
 int strategy_ledger_init(strategy_ledger *l); // 0 ok, -1 OOM
-void strategy_ledger_free(strategy_ledger *l);
+void strategy_ledger_release(strategy_ledger *l);
 int strategy_ledger_has(const strategy_ledger *l, const space_cell *c);
 // dispatch_eval + bookkeeping. *is_new = 1 when the cell was not evaluated by this run before
 // (it then counts as one model). Returns dispatch_eval's status (-1: stop, err set).

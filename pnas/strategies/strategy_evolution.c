@@ -161,7 +161,7 @@ int strategy_evolution(search_ctx *s, search_result *res, char *err, size_t errl
   rc = 0;
 out:
   strategy_queue_close(&q);
-  strategy_ledger_free(&l);
+  strategy_ledger_release(&l);
   free(pop.cell);
   free(pop.acc);
   return rc;

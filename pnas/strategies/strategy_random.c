@@ -25,7 +25,7 @@ int strategy_random(search_ctx *s, search_result *res, char *err, size_t errlen)
   // taken (and the state written) in the order the cells were drawn.
   strategy_queue q;
   if (strategy_queue_open(&q, s, err, errlen)) {
-    strategy_ledger_free(&l);
+    strategy_ledger_release(&l);
     return -1;
   }
   for (;;) {
@@ -60,6 +60,6 @@ int strategy_random(search_ctx *s, search_result *res, char *err, size_t errlen)
   rc = 0;
 out:
   strategy_queue_close(&q);
-  strategy_ledger_free(&l);
+  strategy_ledger_release(&l);
   return rc;
 }

@@ -85,14 +85,14 @@ int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
     return -1;
   }
   if (pred_adam_init(&adam, c.nparams, (float)cfg->rl_lr)) {
-    rl_controller_free(&c);
+    rl_controller_release(&c);
     free(eps), free(R), free(adv);
     snprintf(err, errlen, "out of memory for the RL controller");
     return -1;
   }
   if (strategy_ledger_init(&l)) {
-    pred_adam_free(&adam);
-    rl_controller_free(&c);
+    pred_adam_release(&adam);
+    rl_controller_release(&c);
     free(eps), free(R), free(adv);
     snprintf(err, errlen, "out of memory");
     return -1;
@@ -166,9 +166,9 @@ int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
   rc = 0;
 out:
   strategy_queue_close(&q);
-  strategy_ledger_free(&l);
-  pred_adam_free(&adam);
-  rl_controller_free(&c);
+  strategy_ledger_release(&l);
+  pred_adam_release(&adam);
+  rl_controller_release(&c);
   free(eps), free(R), free(adv);
   return rc;
 }

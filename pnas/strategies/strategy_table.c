@@ -90,7 +90,7 @@ int table_enumerate(search_ctx *s, int max_blocks, space_cell **cells, int *leve
     nprev = n;
   }
   free(prev);
-  strategy_ledger_free(&seen);
+  strategy_ledger_release(&seen);
   if (rc) {
     free(all);
     return -1;
@@ -203,7 +203,7 @@ static int run_repeats(search_ctx *s, const space_cell *all, int total, char *er
       free(lv);
     }
     search_progress_done(r);
-    strategy_ledger_free(&l);
+    strategy_ledger_release(&l);
     search_ctx_close(r);
   }
   free(pick);
@@ -255,7 +255,7 @@ int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen) 
   if (!rc) rc = strategy_write_state(s, &l, total, 1, 0, NULL, NULL, err, errlen);
   if (!rc) rc = run_repeats(s, all, total, err, errlen);
   strategy_ledger_result(&l, res);
-  strategy_ledger_free(&l);
+  strategy_ledger_release(&l);
   free(all);
   return rc;
 }

@@ -68,7 +68,7 @@ static void test_param_count(void) {
     checked++;
   }
   printf("ok   parameter count == cost_network for %d configurations\n", checked);
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
 }
 
 static void test_order(void) {
@@ -120,7 +120,7 @@ static void test_order(void) {
   CHECK(net_param_at(n, last - 1)->shape[0] == 10 && net_param_at(n, last - 1)->shape[1] == 160,
         "fc weight (10, 160)");
   net_free(n);
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
   printf("ok   parameter order and shapes of PNASNet-5\n");
 }
 
@@ -206,7 +206,7 @@ static void test_fd(void) {
   free(w);
   free(g);
   net_free(n);
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
 }
 
 static void test_fast_vs_ref(const char *cell_text, int N, int F) {
@@ -254,7 +254,7 @@ static void test_fast_vs_ref(const char *cell_text, int N, int F) {
     free(g[b]);
     free(w[b]);
     net_free(n[b]);
-    kn_ctx_free(&ctx[b]);
+    kn_ctx_release(&ctx[b]);
   }
 }
 

@@ -156,7 +156,7 @@ static void check_case(const char *cell_text, int N, int F, int C, int H, int W,
 out:
   out_free(&oc), out_free(&og), out_free(&og2);
   net_free(nc_cpu), net_free(nc_gpu), net_free(nc_gpu2);
-  kn_ctx_free(&cpu), kn_ctx_free(&gpu), kn_ctx_free(&gpu2);
+  kn_ctx_release(&cpu), kn_ctx_release(&gpu), kn_ctx_release(&gpu2);
   free(x);
   free(lab);
 }
@@ -183,7 +183,7 @@ static void check_too_big(void) {
     k++;
   }
   printf("     too-big child: %s\n", err);
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
   kn_ctx_init(&ctx, kn_backend_by_name("cuda"), 1);
   ctx.dev = DEV;
   float x[2 * 64] = {0}, logits[20];
@@ -202,7 +202,7 @@ static void check_too_big(void) {
     }
     net_free(n);
   }
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
   bad += k;
   if (!k) printf("ok   a child too big for the GPU fails with a message; the next one trains\n");
 }
@@ -288,8 +288,8 @@ static void check_train_child(void) {
     printf("ok   augmented GPU child: val %.4f\n", au.val_acc);
   }
   setenv("PNAS_CUDA_GRAPHS", "1", 1);
-  data_free(&tr);
-  data_free(&va);
+  data_release(&tr);
+  data_release(&va);
 }
 
 int main(void) {

@@ -539,8 +539,8 @@ int main(void) {
   bad += check_train_state(200, 1, 784, 64, 3);
   bad += check_train_state(97, 3, 35, 13, 5);
   bad += check_oom();
-  kn_ctx_free(&GPU);
-  kn_ctx_free(&REF);
+  kn_ctx_release(&GPU);
+  kn_ctx_release(&REF);
   cuda->dev_close(dev);
   if (bad) {
     fprintf(stderr, "%d CUDA op checks failed\n", bad);

@@ -55,7 +55,7 @@ int main(void) {
     be->free(&ctx, d);
     if (ctx.failed || back[0] != 1 || back[1] != 0 || back[4] != 5)
       fprintf(stderr, "FAIL memory round trip (%s)\n", ctx.reason), bad++;
-    kn_ctx_free(&ctx);
+    kn_ctx_release(&ctx);
     be->dev_close(dev);
   }
   if (bad) return 1;

@@ -943,7 +943,7 @@ int main(void) {
     rng_state = 0x2545F4914F6CDD1Dull; // the same inputs in both schedules
     run_all();
   }
-  kn_ctx_free(&RC);
+  kn_ctx_release(&RC);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   unsigned long long launches, blocks, threads, switches;
   kn_emu_stats(&launches, &blocks, &threads, &switches);

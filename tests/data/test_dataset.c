@@ -76,7 +76,7 @@ static int test_real(void) {
   CHECK(val.c == 1 && val.h == 28 && val.w == 28 && val.classes == 10, "view shape");
   data_set empty = data_view(&tr, tr.n, 0);
   CHECK(empty.n == 0, "empty view n=%d", empty.n);
-  data_free(&val); // a view: must not free the parent's memory
+  data_release(&val); // a view: must not free the parent's memory
   CHECK(val.images == NULL && val.n == 0, "freed view cleared");
   CHECK(tr.labels[59999] < 10 && tr.images != NULL, "parent intact after freeing a view");
 
@@ -107,8 +107,8 @@ static int test_real(void) {
             !strcmp(data_kind_name(DATA_FASHION_MNIST), "fashion-mnist"),
         "kind names");
 
-  data_free(&tr);
-  data_free(&te);
+  data_release(&tr);
+  data_release(&te);
   return check_failures ? 1 : 0;
 }
 
@@ -189,7 +189,7 @@ static void expect_fail(data_kind kind, int train, const char *file, const char 
   data_set d;
   int rc = data_load(kind, tmpdir, train, &d, err, sizeof err);
   CHECK(rc == -1, "%s: expected failure, got rc=%d n=%d", label, rc, d.n);
-  if (rc == 0) data_free(&d);
+  if (rc == 0) data_release(&d);
   CHECK(strstr(err, file) != NULL, "%s: message does not name %s: '%s'", label, file, err);
   CHECK(strstr(err, what) != NULL, "%s: message lacks '%s': '%s'", label, what, err);
   CHECK(d.images == NULL && d.labels == NULL && d.n == 0, "%s: output not cleared", label);
@@ -211,13 +211,13 @@ static void test_bad_fmnist(void) {
     CHECK(!memcmp(d.labels, LAB5, 5), "fixture labels");
     CHECK(d.images[0] == 3 && d.images[784 * 4 + 783] == (uint8_t)((784 * 4 + 783) * 7 + 3),
           "fixture pixels");
-    data_free(&d);
+    data_release(&d);
   }
   rc = data_load(DATA_FASHION_MNIST, tmpdir, 0, &d, err, sizeof err);
   CHECK(rc == 0, "valid uncompressed fixture: %s", err);
   if (rc == 0) {
     CHECK(d.n == 5 && !memcmp(d.labels, LAB5, 5), "uncompressed fixture content");
-    data_free(&d);
+    data_release(&d);
   }
 
   const char *IMG = "train-images-idx3-ubyte.gz", *LBL = "train-labels-idx1-ubyte.gz";
@@ -306,7 +306,7 @@ static void test_bad_fmnist(void) {
   write_idx_labels("train-labels-idx1-ubyte", 0x801, 5, LAB5, 5); // raw fallback for labels
   rc = data_load(DATA_FASHION_MNIST, tmpdir, 1, &d, err, sizeof err);
   CHECK(rc == 0, "gz images + raw labels: %s", err);
-  if (rc == 0) data_free(&d);
+  if (rc == 0) data_release(&d);
 }
 
 static void write_cifar(const char *name, int records, int bad_label_at, long cut) {
@@ -348,11 +348,11 @@ static void test_bad_cifar(void) {
     // Last row = record 2 of batch 5: label 6, pixel i = (2 + i) & 255.
     CHECK(d.labels[10] == 6 && d.images[(size_t)10 * 3072 + 3071] == (uint8_t)(2 + 3071),
           "cifar last row");
-    data_free(&d);
+    data_release(&d);
   }
   rc = data_load(DATA_CIFAR10, tmpdir, 0, &d, err, sizeof err);
   CHECK(rc == 0 && d.n == 3, "valid cifar test: %s", err);
-  if (rc == 0) data_free(&d);
+  if (rc == 0) data_release(&d);
   // The folder the official tarball unpacks into is found below the given directory.
   {
     char sub[512], tb[600];
@@ -364,7 +364,7 @@ static void test_bad_cifar(void) {
     unlink(tb);
     rc = data_load(DATA_CIFAR10, tmpdir, 0, &d, err, sizeof err);
     CHECK(rc == 0 && d.n == 4, "cifar-10-batches-bin subfolder: %s", err);
-    if (rc == 0) data_free(&d);
+    if (rc == 0) data_release(&d);
     snprintf(tb, sizeof tb, "%s/test_batch.bin", sub);
     unlink(tb);
     rmdir(sub);

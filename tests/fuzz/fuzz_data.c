@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == 0) {
     FUZZ_CHECK(d.classes == 10, "%d classes", d.classes);
     for (int i = 0; i < d.n; i++) FUZZ_CHECK(d.labels[i] < d.classes, "label %d", d.labels[i]);
-    data_free(&d);
+    data_release(&d);
   } else {
     FUZZ_CHECK(err[0], "rejected without a message");
   }

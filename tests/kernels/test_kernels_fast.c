@@ -354,8 +354,8 @@ int main(void) {
   bad += check_bn((kn_shape){9, 6, 14, 14});
   bad += check_bn((kn_shape){4, 5, 7, 9});
   bad += check_elementwise();
-  kn_ctx_free(&REF);
-  for (int t = 0; t < 3; t++) kn_ctx_free(&CPU[t]);
+  kn_ctx_release(&REF);
+  for (int t = 0; t < 3; t++) kn_ctx_release(&CPU[t]);
   if (bad) {
     fprintf(stderr, "%d fast-path checks failed\n", bad);
     return 1;

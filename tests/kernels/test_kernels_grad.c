@@ -374,7 +374,7 @@ int main(void) {
         bad += check_pool(&ctx, max, 1, 2, 6, 7, s);
       }
     bad += check_misc(&ctx);
-    kn_ctx_free(&ctx);
+    kn_ctx_release(&ctx);
   }
   if (bad) {
     fprintf(stderr, "%d gradient checks failed\n", bad);

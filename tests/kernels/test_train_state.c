@@ -71,7 +71,7 @@ static void check_backend(const kn_backend *be) {
   be->topk_count(&ctx, 4, 6, z, zl, cnt);
   CHECK(cnt[0] == 12 && cnt[1] == 23, "%s topk_count: %d %d, want 12 23", be->name, cnt[0],
         cnt[1]);
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
   if (!bad) printf("ok   %s: gather_u8, loss_acc, tick, topk_count\n", be->name);
 }
 
@@ -122,7 +122,7 @@ static void check_aug(const kn_backend *be) {
   st[0] = 4;
   be->gather_u8(&ctx, N, C, H, W, img, lab, perm, st, lut, &aug, x2, xl);
   CHECK(memcmp(x, x2, sizeof x), "%s augmentation identical for another step", be->name);
-  kn_ctx_free(&ctx);
+  kn_ctx_release(&ctx);
   if (!bad) printf("ok   %s: augmentation (%d flips of 64, %d distinct offsets)\n", be->name, flips,
                    distinct);
 }

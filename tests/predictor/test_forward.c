@@ -127,7 +127,7 @@ int main(void) {
       free(gb);
       free(rb);
       free(ord);
-      lstm_ws_free(&w);
+      lstm_ws_release(&w);
     }
     // Prefix-sharing scorer, 2 models, 1 and 2 threads.
     float *ref1 = malloc((size_t)n * sizeof *ref1);
@@ -143,7 +143,7 @@ int main(void) {
       CHECK(report(name, got + n, ref1, n) == 0);
     }
     free(ref1);
-    for (int j = 0; j < 2; j++) lstm_free(&m[j]);
+    for (int j = 0; j < 2; j++) lstm_release(&m[j]);
   }
   n = x.n = nall;
   { // MLP scorer
@@ -161,12 +161,12 @@ int main(void) {
     CHECK(mlp_ws_init(&w, n, 100, 100, 100) == 0);
     mlp_forward(&m, &w, x.tok, x.len, n, got);
     CHECK(report("mlp batched", got, ref, n) == 0);
-    mlp_ws_free(&w);
-    mlp_free(&m);
+    mlp_ws_release(&w);
+    mlp_release(&m);
   }
   free(ref);
   free(got);
   free(cells);
-  pred_tokens_free(&x);
+  pred_tokens_release(&x);
   PTEST_END();
 }

@@ -118,8 +118,8 @@ int main(void) {
     lstm_case c = {&m, &w, tok, wt};
     check_groups("lstm", m.p, grad, g, 6, lstm_loss, &c);
     free(grad);
-    lstm_ws_free(&w);
-    lstm_free(&m);
+    lstm_ws_release(&w);
+    lstm_release(&m);
   }
   { // MLP, E = 3, H1 = 4, H2 = 5.
     const int E = 3, H1 = 4, H2 = 5;
@@ -142,8 +142,8 @@ int main(void) {
     mlp_case c = {&m, &w, tok, wt};
     check_groups("mlp", m.p, grad, g, 7, mlp_loss, &c);
     free(grad);
-    mlp_ws_free(&w);
-    mlp_free(&m);
+    mlp_ws_release(&w);
+    mlp_release(&m);
   }
   PTEST_END();
 }

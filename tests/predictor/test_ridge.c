@@ -58,8 +58,8 @@ static void check_fit(int n, double lambda, space_rng *r) {
   CHECK(gmax <= 1e-4 * bmax + 1e-6);
   CHECK_NEAR(pm, ym, 1e-4);
   free(pred), free(res), free(X), free(mu), free(cells), free(y), free(idx);
-  ridge_free(&m);
-  pred_tokens_free(&x);
+  ridge_release(&m);
+  pred_tokens_release(&x);
 }
 
 int main(void) {

@@ -32,7 +32,7 @@ static void test_masking_and_determinism(void) {
     seen_input5 |= a.cell.b[4].in1 == 5 || a.cell.b[4].in2 == 5;
   }
   CHECK(seen_input5, "block 5 never read block 4's output in 400 samples");
-  rl_controller_free(&c);
+  rl_controller_release(&c);
 }
 
 static void test_gradient(void) {
@@ -71,7 +71,7 @@ static void test_gradient(void) {
   CHECK(nonzero > c.nparams / 2, "only %d of %d parameters have a gradient", nonzero, c.nparams);
   printf("gradient check: %d parameters, max |analytic - fd| = %.3g\n", c.nparams, maxerr);
   free(g);
-  rl_controller_free(&c);
+  rl_controller_release(&c);
 }
 
 // Reward = fraction of op tokens equal to max3x3 plus fraction of inputs equal to 1: random
@@ -118,8 +118,8 @@ static void test_learning(void) {
             len > sizeof(float) * (size_t)c.nparams * 3,
         "save image too small");
   free(buf);
-  pred_adam_free(&adam);
-  rl_controller_free(&c);
+  pred_adam_release(&adam);
+  rl_controller_release(&c);
 }
 
 int main(void) {
