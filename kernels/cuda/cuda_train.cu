@@ -2,7 +2,7 @@
 // loss_acc, tick, topk_count) and the SGD step that reads its learning rate from device memory.
 // With them one training step touches no host memory, so it can be captured as a CUDA graph and
 // replayed (cuda_graph.c). Semantics are those of kernels/cpu/host_train.c (the CPU reference).
-// Kernels are static; the extern "C" launchers are declared in kernels/cuda_kernels.h.
+// Kernels are static; the extern "C" launchers are declared in kernels/cuda/cuda_kernels.h.
 #include <math.h>
 
 #include "kernels/cuda/cuda_kernels.h"

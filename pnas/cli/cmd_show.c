@@ -1,5 +1,5 @@
 // `pnas show`: draw a cell as text, Graphviz DOT or SVG (rendered by Graphviz's dot), see
-// pnas/show.h. Usage errors and unparsable cells exit 2; write and Graphviz failures exit 1.
+// pnas/report/show.h. Usage errors and unparsable cells exit 2; write and Graphviz failures exit 1.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

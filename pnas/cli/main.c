@@ -1,5 +1,5 @@
 // The `pnas` binary: dispatches to subcommands. With no subcommand (or only flags) it runs the
-// default search. Subcommands live in pnas/cmd_*.c and are declared in pnas/cli.h.
+// default search. Subcommands live in pnas/cli/cmd_*.c and are declared in pnas/cli/cli.h.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 // (a block reduction without __syncthreads goes wrong), threads that return early never block a
 // barrier, warp shuffles and votes exchange the right lanes, and it reports what a device would
 // fail on (reading an exited lane, a barrier that cannot release, a bad configuration). Written
-// in CUDA syntax and put through gen_emu.cmake like kernels/*.cu.
+// in CUDA syntax and put through gen_emu.cmake like kernels/cuda/*.cu.
 #include <stdio.h>
 #include <string.h>
 

@@ -5,7 +5,7 @@
 #        work; operator* in emu/cuda_runtime.h runs the launch). The launchers are renamed
 #        kn_cuk_* -> kn_emu_cuk_* (no clash with the real ones where the CUDA backend is linked
 #        too), the file includes emu/cuda_runtime.h first (as nvcc does) and keeps its own line
-#        numbers (#line), so diagnostics point at kernels/*.cu.
+#        numbers (#line), so diagnostics point at kernels/cuda/*.cu.
 #  header (HEADER=1, kernels/cuda/cuda_kernels.h): the same renaming, the shim's runtime header by
 #        absolute path, and KN_EMU_HAVE_<launcher> / KN_EMU_LAUNCHERS for the test.
 # Limits: `<<<` and `>>>` may appear only in launches (or comments); kernels must not be

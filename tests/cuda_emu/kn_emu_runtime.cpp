@@ -1,4 +1,4 @@
-// cuda-emu runtime: runs the kernels of kernels/*.cu on the CPU with the CUDA execution model.
+// cuda-emu runtime: runs the kernels of kernels/cuda/*.cu on the CPU with the CUDA execution model.
 //  - The blocks of a grid run one after another (x fastest; reversed by kn_emu_set_reverse).
 //  - The threads of a block are fibers of the launching host thread (own stacks; an assembly
 //    context switch on x86-64, ucontext elsewhere). A fiber runs until it returns or reaches

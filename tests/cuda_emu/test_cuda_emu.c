@@ -1,4 +1,4 @@
-// Our CUDA kernels (kernels/*.cu), RUN on the CPU under the cuda-emu execution model
+// Our CUDA kernels (kernels/cuda/*.cu), RUN on the CPU under the cuda-emu execution model
 // (tests/cuda_emu/emu, kn_emu_runtime.cpp), checked launcher by launcher against the reference
 // backend (kn_backend_ref) or, for pad / crop_acc / bias_rows / bias_grad, a few lines of C here.
 //  - Random inputs (fixed seed), odd shapes, TF-SAME asymmetric padding, strides 1/2, dilation

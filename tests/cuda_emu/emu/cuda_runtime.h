@@ -1,5 +1,5 @@
 // cuda-emu, C++ part: what nvcc provides to a .cu file (it force-includes cuda_runtime.h), for
-// g++. The generated copies of kernels/*.cu (tests/cuda_emu/gen_emu.cmake) include this first.
+// g++. The generated copies of kernels/cuda/*.cu (tests/cuda_emu/gen_emu.cmake) include this first.
 //  - Qualifiers are empty, except __shared__ = static: the blocks of a grid run one after
 //    another and all threads of a block share the one static.
 //  - threadIdx/blockIdx/blockDim/gridDim are globals that the scheduler sets before resuming a

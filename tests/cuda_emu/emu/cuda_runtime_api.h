@@ -1,5 +1,5 @@
 // cuda-emu: a host-only stand-in for the CUDA runtime API, so that our kernels
-// (kernels/*.cu) can be compiled by g++ and RUN on the CPU (tests/cuda_emu). Only this folder is
+// (kernels/cuda/*.cu) can be compiled by g++ and RUN on the CPU (tests/cuda_emu). Only this folder is
 // on the include path of the emulated build; the CUDA toolkit is never used.
 //
 // C part (this file): the types and runtime calls the launchers and the tests use. "Device"
