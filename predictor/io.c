@@ -3,12 +3,25 @@
 //    "hidden": H, "train_loss": [M floats], "members": [[{"name", "shape": [..],
 //    "data": bin (float32 little-endian)}, ...] x M]}
 // Loading checks every name, shape and size, so a wrong or damaged file is an error, not a crash.
+//
+// Checksum: files written since this change end with an eighth key, "crc32": the CRC-32 (the
+// same function as zlib's crc32(), computed here because this library does not link zlib) of
+// every byte of the file before that entry, stored as a msgpack uint32 (0xce + 4 bytes, big
+// endian), so the entry is always the last 11 bytes: a5 "crc32" ce XX XX XX XX. Loading a
+// file whose map has the "crc32" key checks it and refuses a mismatch (a flipped byte) with
+// PRED_EFORMAT. Older files (version 1 with 7 keys, no checksum) are still read, unchecked:
+// the version stays 1. A map with 8 keys but no "crc32" is refused as damaged. Loading also
+// refuses any non-finite weight (NaN, inf), naming the member and tensor, so a predictor never
+// scores a cell NaN because of its file.
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "searchspace/msgpack_check.h"
 
@@ -56,6 +69,26 @@ static int member_specs(const pred_ensemble *e, int m, tspec *t) {
   return k;
 }
 
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): equal to zlib's crc32(0, p, n).
+static uint32_t crc32_ieee(const void *p, size_t n) {
+  static uint32_t table[256];
+  static int ready = 0; // benign race: every thread computes the same table
+  if (!ready) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    ready = 1;
+  }
+  uint32_t c = 0xFFFFFFFFu;
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) c = table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+#define CRC_ENTRY 11 // a5 'c' 'r' 'c' '3' '2' ce b3 b2 b1 b0
+
 static size_t numel(const tspec *t) {
   return t->ndim == 1 ? (size_t)t->shape[0] : (size_t)t->shape[0] * t->shape[1];
 }
@@ -76,7 +109,7 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 7);
+  msgpack_pack_map(&pk, 8); // the eighth entry, "crc32", is appended below
   pack_str(&pk, "magic");
   pack_str(&pk, PRED_FILE_MAGIC);
   pack_str(&pk, "version");
@@ -128,6 +161,14 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
     }
   }
   free(le);
+  if (rc == PRED_OK && sb.data) {
+    // The checksum of everything so far, as a fixed-width uint32 (see the top of this file).
+    uint32_t crc = crc32_ieee(sb.data, sb.size);
+    unsigned char ent[CRC_ENTRY] = {0xa5, 'c', 'r', 'c', '3', '2', 0xce, (unsigned char)(crc >> 24),
+                                    (unsigned char)(crc >> 16), (unsigned char)(crc >> 8),
+                                    (unsigned char)crc};
+    if (msgpack_sbuffer_write(&sb, (const char *)ent, sizeof ent)) rc = PRED_ENOMEM;
+  }
   if (rc != PRED_OK || !sb.data) {
     msgpack_sbuffer_destroy(&sb);
     snprintf(err, errlen, "out of memory serialising the predictor");
@@ -153,11 +194,24 @@ int pred_ensemble_save(const pred_ensemble *e, const char *path, char *err, size
   }
   memcpy(tmp, path, pl);
   memcpy(tmp + pl, ".tmp", 5);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+  // A fresh tmp (O_EXCL), never through a symbolic link planted at its name; a stale one is
+  // removed only when it is a regular file of ours.
+  struct stat st;
+  FILE *f = NULL;
+  if (lstat(tmp, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
+    snprintf(err, errlen, "%s: exists and is %s; refusing to write through it", tmp,
+             S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file of ours");
     rc = PRED_EIO;
   } else {
+    if (unlink(tmp) && errno != ENOENT) {} // a failure shows as EEXIST below
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0 && !(f = fdopen(fd, "wb"))) close(fd);
+    if (!f) {
+      snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+      rc = PRED_EIO;
+    }
+  }
+  if (f) {
     int bad = fwrite(buf, 1, len, f) != len;
     bad |= fflush(f) != 0;
     bad |= fclose(f) != 0;
@@ -207,10 +261,28 @@ static int str_eq(const msgpack_object *o, const char *s) {
 
 #define REGEN "; refit it (pnas predictor retrain) to regenerate"
 
-static int load_obj(pred_ensemble *e, const msgpack_object *root, char *err, size_t errlen) {
+// buf, len: the whole file, root: its parsed map (for the checksum; see the top of the file).
+static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *buf, size_t len,
+                    char *err, size_t errlen) {
   if (root->type != MSGPACK_OBJECT_MAP || !str_eq(find_key(root, "magic"), PRED_FILE_MAGIC)) {
     snprintf(err, errlen, "not a pnas predictor file (no \"%s\" magic)", PRED_FILE_MAGIC);
     return PRED_EFORMAT;
+  }
+  const msgpack_object *crc = find_key(root, "crc32");
+  if (crc || root->via.map.size == 8) {
+    const unsigned char *t = (const unsigned char *)buf + len - CRC_ENTRY;
+    if (!crc || len < CRC_ENTRY || memcmp(t, "\xa5" "crc32" "\xce", 7)) {
+      snprintf(err, errlen, "predictor file is damaged (its \"crc32\" entry is missing or not "
+                            "at the end)" REGEN);
+      return PRED_EFORMAT;
+    }
+    uint32_t want = (uint32_t)t[7] << 24 | (uint32_t)t[8] << 16 | (uint32_t)t[9] << 8 | t[10];
+    uint32_t got = crc32_ieee(buf, len - CRC_ENTRY);
+    if (got != want) {
+      snprintf(err, errlen, "predictor file is corrupt: checksum mismatch (crc32 %08x, the file "
+                            "says %08x)" REGEN, got, want);
+      return PRED_EFORMAT;
+    }
   }
   int64_t ver, E, H;
   if (get_int(find_key(root, "version"), &ver)) {
@@ -290,6 +362,12 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, char *err, siz
         uint32_t u = (uint32_t)b[4 * j] | (uint32_t)b[4 * j + 1] << 8 |
                      (uint32_t)b[4 * j + 2] << 16 | (uint32_t)b[4 * j + 3] << 24;
         memcpy(&t[i].data[j], &u, 4);
+        if (!isfinite(t[i].data[j])) {
+          snprintf(err, errlen, "predictor file: member %d tensor \"%s\" holds a non-finite "
+                                "weight (%g at index %zu)" REGEN,
+                   m, t[i].name, (double)t[i].data[j], j);
+          return PRED_EFORMAT;
+        }
       }
     }
   }
@@ -332,7 +410,7 @@ int pred_ensemble_load_mem(pred_ensemble **out, const char *buf, size_t len, cha
       snprintf(err, errlen, "out of memory");
       rc = PRED_ENOMEM;
     } else {
-      rc = load_obj(e, &u.data, err, errlen);
+      rc = load_obj(e, &u.data, buf, off, err, errlen);
     }
   }
   if (rc == PRED_OK && off != len) {

@@ -403,6 +403,13 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   // Host backends read the loss after every step (free: host memory), so a diverged child stops
   // at once; a device reads it only when it is logged and at the end of each epoch.
   int host = S.be->dev_open == NULL;
+  // Divergence without NaN or inf: a loss that explodes to a huge finite value (--lr 100 gives
+  // 1e15) trains nothing, yet would be validated and recorded as a trained child. An untrained
+  // classifier starts near ln(classes) (2.3 for 10 classes) and training lowers it, so a mean
+  // step loss above 100 x ln(classes) (230 for 10 classes; at least 100) is taken as diverged.
+  // The mean is over the steps since the last read-back: every step on a host backend, the
+  // steps between log points / epoch ends on a device.
+  const double loss_limit = 100.0 * (classes > 2 ? log((double)classes) : 1.0);
   int every = cfg->verbose ? (int)(steps_per_epoch / 10 > 0 ? steps_per_epoch / 10 : 1) : 0;
   const float mom = (float)cfg->momentum, wd = (float)cfg->weight_decay;
   double tr0 = now_s();
@@ -416,6 +423,8 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     sess_set_state(&S, step, 0, table[step]);
     sess_reset_acc(&S);
     double acc[3] = {0, -1, 0};
+    double read_sum = 0; // acc[0] and the epoch's step count at the last read-back
+    int64_t read_s = 0;
     for (int64_t s = 0; s < steps_per_epoch; s++, step++) {
       sess_step(&S, img, lab, perm_dev, mom, wd);
       int logged = cfg->progress && every && (s + 1) % every == 0 && s + 1 < steps_per_epoch;
@@ -437,6 +446,16 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
         res->examples = bad * batch;
         goto done;
       }
+      double win = (acc[0] - read_sum) / (double)(s + 1 - read_s);
+      if (!(win <= loss_limit)) {
+        rc = failf(res, "diverged: loss %.3g at step %lld (epoch %d; over %.0f = 100 x ln %d "
+                        "classes)",
+                   win, (long long)step, e, loss_limit, classes);
+        res->steps = step; // as for NaN: the steps before the one that failed (0-based)
+        res->examples = step * batch;
+        goto done;
+      }
+      read_sum = acc[0], read_s = s + 1;
       if (logged) {
         double el = now_s() - tr0;
         double lr = 0.5 * cfg->lr * (1.0 + cos(M_PI * (double)step / (double)total));

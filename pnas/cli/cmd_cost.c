@@ -1,4 +1,5 @@
 // `pnas cost`: parameters and mult-adds of the full network for a cell (searchspace/cost.h).
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,15 @@ static const char USAGE[] =
     "Parameters and multiply-adds (per image) of the network built from CELL.\n"
     "Defaults per dataset: fashion-mnist 28x28x1, cifar10 32x32x3 (stem multiplier 3, 10 classes),\n"
     "imagenet 224x224x3 (stem multiplier 1, 1000 classes). Defaults N=3 F=48.\n";
+
+// Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
+static int flush_stdout(const char *cmd) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+  fprintf(stderr, "%s: cannot write the output to stdout: %s\n", cmd,
+          errno ? strerror(errno) : "write error");
+  return 1;
+}
 
 int cmd_cost(int argc, char **argv) {
   const char *cell_text = NULL, *dataset = "cifar10";
@@ -70,5 +80,5 @@ int cmd_cost(int argc, char **argv) {
     printf("params     %lld (%.2fM)\nmult-adds  %lld (%.1fM)\n", (long long)r.params,
            r.params / 1e6, (long long)r.mult_adds, r.mult_adds / 1e6);
   }
-  return 0;
+  return flush_stdout("pnas cost");
 }

@@ -1,6 +1,7 @@
 // `pnas inspect DIR [--json]`: a run's summary (per level: models, failures, best, mean), or
 // every record as one JSON object per line.
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,15 @@
 static const char USAGE[] = "usage: pnas inspect DIR [--json] [--salvage]\n"
                             "Summarises a run directory; --json prints every record of its "
                             "results log as one JSON object per line.\n";
+
+// Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
+static int flush_stdout(const char *cmd) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+  fprintf(stderr, "%s: cannot write the output to stdout: %s\n", cmd,
+          errno ? strerror(errno) : "write error");
+  return 1;
+}
 
 int cmd_inspect(int argc, char **argv) {
   int json = 0, salvage = 0, npos = 0;
@@ -41,7 +51,7 @@ int cmd_inspect(int argc, char **argv) {
       puts(line);
     }
     free(recs);
-    return 0;
+    return flush_stdout("pnas inspect");
   }
   search_config cfg;
   if (search_config_load(&cfg, pos[0], err, sizeof err) == 0)
@@ -93,5 +103,5 @@ int cmd_inspect(int argc, char **argv) {
       printf("failed: %s: %s\n", text, recs[i].reason);
     }
   free(recs);
-  return 0;
+  return flush_stdout("pnas inspect");
 }

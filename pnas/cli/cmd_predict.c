@@ -1,6 +1,8 @@
 // `pnas predict --model FILE --cell CELL [--cell CELL ...] [--file PATH] [--json]`: loads a
 // saved predictor ensemble (predictor/predictor.h) and prints each cell's predicted accuracy,
 // the members' mean and spread (population std). It does not fit anything.
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,14 @@ int cmd_predict(int argc, char **argv) {
       rc = 1;
     }
   }
+  // Never print nan: finite weights (checked at load) can still overflow to inf or nan.
+  for (int i = 0; !rc && i < cells.n; i++)
+    if (!isfinite(mean[i]) || !isfinite(sd[i])) {
+      fprintf(stderr, "pnas predict: %s: the predictor gives a non-finite score for cell %s; "
+                      "the model is diverged or damaged: refit it (pnas predictor retrain)\n",
+              model, cells.text[i]);
+      rc = 1;
+    }
   if (!rc) {
     if (json) {
       printf("{\"model\": ");
@@ -172,6 +182,10 @@ int cmd_predict(int argc, char **argv) {
     } else {
       for (int i = 0; i < cells.n; i++)
         printf("%.4f +- %.4f  %s\n", mean[i], sd[i], cells.text[i]);
+    }
+    if (fflush(stdout) || ferror(stdout)) {
+      fprintf(stderr, "pnas predict: cannot write the output: %s\n", strerror(errno));
+      rc = 1;
     }
   }
   pred_ensemble_free(e);

@@ -14,14 +14,14 @@
 #include "predictor/rank.h"
 
 static const char USAGE[] =
-    "usage: pnas predictor retrain --run DIR [--model lstm|mlp|ridge] [--members M] [--epochs E]\n"
+    "usage: pnas predictor retrain --run DIR [--model mlp|lstm|ridge] [--members M] [--epochs E]\n"
     "                              [--seed s] [--topk k] [--threads t] [--json]\n"
     "       pnas predictor eval --run DIR --model FILE [--topk k] [--threads t] [--json]\n"
     "retrain: per level b, fit on the run's cells with <= b blocks and test on the cells with\n"
     "b+1 blocks (Spearman, Kendall tau-b, precision@k); then fit on everything and save to\n"
     "DIR/predictor-retrained-<model>.msgpack.\n"
     "eval: score every measured cell of the run with a saved predictor, per level and overall.\n"
-    "       pnas predictor eval --table DIR [--model lstm|mlp|ridge] [--members M] [--epochs E]\n"
+    "       pnas predictor eval --table DIR [--model mlp|lstm|ridge] [--members M] [--epochs E]\n"
     "                           [--seeds S] [--dump FILE] [--threads t] [--json]\n"
     "eval --table: the paper's Table 1 setting on a benchmark table: fit on every cell of\n"
     "levels <= b exactly as a PNAS search with seed k fits its level-b predictor (k = 1..S [5]),\n"
@@ -385,22 +385,22 @@ int cmd_predictor(int argc, char **argv) {
       fprintf(stderr, "pnas predictor eval: give --run or --table, not both\n");
       return 2;
     }
-    if (members < 2 && strcmp(model ? model : "lstm", "ridge")) {
+    if (members < 2 && strcmp(model ? model : "mlp", "ridge")) {
       fprintf(stderr, "pnas predictor eval: --members must be at least 2\n");
       return 2;
     }
-    return eval_table(table, model ? model : "lstm", members, epochs, seeds, dump, threads, json);
+    return eval_table(table, model ? model : "mlp", members, epochs, seeds, dump, threads, json);
   }
   if (!run) {
     fprintf(stderr, "pnas predictor %s: --run DIR is required\n", sub);
     return 2;
   }
   if (!strcmp(sub, "retrain")) {
-    if (members < 2 && strcmp(model ? model : "lstm", "ridge")) {
+    if (members < 2 && strcmp(model ? model : "mlp", "ridge")) {
       fprintf(stderr, "pnas predictor retrain: --members must be at least 2\n");
       return 2;
     }
-    return retrain(run, model ? model : "lstm", members, epochs, seed, topk, threads, json);
+    return retrain(run, model ? model : "mlp", members, epochs, seed, topk, threads, json);
   }
   if (!strcmp(sub, "eval")) {
     if (!model) {

@@ -145,7 +145,14 @@ int cmd_search(int argc, char **argv) {
       struct tm tm;
       localtime_r(&t, &tm);
       mkdir("runs", 0755);
-      strftime(def, sizeof def, "runs/%Y%m%d-%H%M%S", &tm);
+      char stamp[40];
+      strftime(stamp, sizeof stamp, "runs/%Y%m%d-%H%M%S", &tm);
+      // Two searches started in the same second must not share a directory: the name is
+      // claimed by creating it (mkdir is atomic); a taken one gets the suffix -2, -3, ...
+      snprintf(def, sizeof def, "%s", stamp);
+      struct stat taken;
+      for (int k = 2; mkdir(def, 0755) && stat(def, &taken) == 0 && k < 10000; k++)
+        snprintf(def, sizeof def, "%s-%d", stamp, k);
       run = def;
     }
     struct stat st;

@@ -45,7 +45,12 @@ int cmd_show(int argc, char **argv) {
   }
   if (fmt == 2) {
     if (show_write_svg(&cell, out_path, err, sizeof err)) {
-      fprintf(stderr, "pnas show: %s\n", err);
+      // dot writes the SVG to our stdout itself: its failure there is a write error on stdout
+      fprintf(stderr, "pnas show: %s%s\n", err, out_path ? "" : " (writing the SVG to stdout)");
+      return 1;
+    }
+    if (fflush(stdout) || ferror(stdout)) {
+      fprintf(stderr, "pnas show: write error on stdout: %s\n", strerror(errno));
       return 1;
     }
     return 0;

@@ -1,4 +1,5 @@
 // `pnas space count|expand|canon`: the search space from the command line.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,15 @@ static const char USAGE[] =
     "children of CELL (one per line, canonical text); canon: the canonical form of CELL.\n"
     "LIST: comma-separated operators (default all 8): identity, sep3x3, sep5x5, sep7x7,\n"
     "conv1x7_7x1, avg3x3, max3x3, dil3x3.\n";
+
+// Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
+static int flush_stdout(const char *cmd) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+  fprintf(stderr, "%s: cannot write the output to stdout: %s\n", cmd,
+          errno ? strerror(errno) : "write error");
+  return 1;
+}
 
 int cmd_space(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -52,7 +62,7 @@ int cmd_space(int argc, char **argv) {
     else
       printf("level %d: %d unique new blocks (%lld ordered)%s\n", blocks, unique, ordered,
              blocks == 1 ? " = unique 1-block cells" : "");
-    return 0;
+    return flush_stdout("pnas space");
   }
   if (strcmp(sub, "expand") && strcmp(sub, "canon")) {
     fprintf(stderr, "pnas space: unknown subcommand '%s' (count, expand, canon)\n", sub);
@@ -72,7 +82,7 @@ int cmd_space(int argc, char **argv) {
     space_canon(&c);
     space_format(&c, text, sizeof text);
     printf("%s\n", text);
-    return 0;
+    return flush_stdout("pnas space");
   }
   if (space_check(&c, mask, err, sizeof err)) {
     fprintf(stderr, "pnas space expand: %s\n", err);
@@ -81,7 +91,7 @@ int cmd_space(int argc, char **argv) {
   int n = space_expand(&c, mask, NULL, 0);
   if (count_only) {
     printf("%d\n", n);
-    return 0;
+    return flush_stdout("pnas space");
   }
   space_cell *kids = malloc(sizeof *kids * (size_t)(n ? n : 1));
   if (!kids) {
@@ -94,5 +104,5 @@ int cmd_space(int argc, char **argv) {
     printf("%s\n", text);
   }
   free(kids);
-  return 0;
+  return flush_stdout("pnas space");
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ struct store {
   char dir[1024];
   char log_path[1100];
   int fd; // append fd of the log
+  // DIR/.lock, held with an exclusive flock from store_open to store_close (see store_lock).
+  int lock_fd;
   store_record *recs;
   int n, cap;
   // Open-addressing index over (hash, settings) -> first record index + 1.
@@ -299,7 +302,26 @@ int store_write_file(const char *dir, const char *name, const void *data, size_t
   char path[1200], tmp[1210];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // The tmp file is created fresh (O_EXCL) and never through a symbolic link (O_NOFOLLOW; with
+  // O_EXCL a symlink at tmp makes open fail): a link planted at name.tmp cannot redirect the
+  // write to another file. A stale tmp (a crash between open and rename) is removed only when
+  // it is a regular file owned by us; anything else there is refused.
+  struct stat st;
+  if (lstat(tmp, &st) == 0) {
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+      pnas_seterr(err, errlen,
+             "%s: exists and is %s; refusing to write through it (remove it if it is yours)",
+             tmp, S_ISLNK(st.st_mode) ? "a symbolic link"
+                  : !S_ISREG(st.st_mode) ? "not a regular file"
+                                         : "owned by another user");
+      return -1;
+    }
+    if (unlink(tmp) && errno != ENOENT) {
+      pnas_seterr(err, errlen, "%s: cannot remove the stale temporary file: %s", tmp, strerror(errno));
+      return -1;
+    }
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     pnas_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
     return -1;
@@ -481,7 +503,12 @@ const store_record *store_find(const store *s, uint64_t hash, uint64_t settings)
 static int copy_bytes(const char *from, long off, const char *to) {
   FILE *f = fopen(from, "rb"), *g = NULL;
   if (!f) return -1;
-  if (fseek(f, off, SEEK_SET) == 0 && (g = fopen(to, "wb"))) {
+  int gfd = -1;
+  if (fseek(f, off, SEEK_SET) == 0 &&
+      (gfd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0 &&
+      !(g = fdopen(gfd, "wb")))
+    close(gfd);
+  if (g) {
     char b[4096];
     size_t k;
     while ((k = fread(b, 1, sizeof b, f)) > 0) fwrite(b, 1, k, g);
@@ -489,6 +516,72 @@ static int copy_bytes(const char *from, long off, const char *to) {
   }
   fclose(f);
   return g ? 0 : -1;
+}
+
+// The run directory's lock: DIR/.lock (created when missing, never through a symbolic link)
+// held with a non-blocking exclusive flock for the life of the open store, so two searches (or
+// a search and a resume) never append to one log. The kernel drops it when the process dies
+// (kill -9 included), so there is no stale lock to clean up; the file stays, holding the pid and
+// host of the last holder. Nothing in the directory is written before the lock is held, and a
+// refused open changes nothing. flock locks belong to the open file, so a second store_open of
+// the same directory in one process is refused too (close the first store before reopening).
+// Returns the lock fd, or -1 with err.
+static int store_lock(const char *dir, char *err, size_t errlen) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    pnas_seterr(err, errlen, "%s: cannot open the run directory's lock file: %s", path,
+           strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    pnas_seterr(err, errlen, "%s: the lock file is not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  while (flock(fd, LOCK_EX | LOCK_NB)) {
+    if (errno == EINTR) continue;
+    int e = errno;
+    if (e != EWOULDBLOCK) {
+      pnas_seterr(err, errlen, "%s: cannot lock the run directory: %s", path, strerror(e));
+      close(fd);
+      return -1;
+    }
+    // Held: say by whom (the holder wrote "pid host" once it had the lock).
+    char buf[300] = {0};
+    ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    long pid = got > 0 ? strtol(buf, NULL, 10) : 0;
+    char host[256] = "";
+    const char *sp = got > 0 ? strchr(buf, ' ') : NULL;
+    if (sp) sscanf(sp + 1, "%255s", host);
+    if (pid > 0 && pid == (long)getpid()) {
+      pnas_seterr(err, errlen,
+             "run directory %s is already open in this process (is --cache the run directory "
+             "itself?)",
+             dir);
+      return -1;
+    }
+    char who[320];
+    if (pid > 0)
+      snprintf(who, sizeof who, "pid %ld%s%s", pid, host[0] ? " on " : "", host);
+    else
+      snprintf(who, sizeof who, "pid unknown");
+    pnas_seterr(err, errlen,
+           "run directory %s is in use by %s (another search or resume); wait for it or "
+           "choose another --run",
+           dir, who);
+    return -1;
+  }
+  char host[256] = "?", line[320];
+  if (gethostname(host, sizeof host)) snprintf(host, sizeof host, "?");
+  host[sizeof host - 1] = '\0';
+  int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), host);
+  // Best effort: the content only names the holder in the refusal message.
+  if (ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)n, 0) < 0) {}
+  return fd;
 }
 
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen) {
@@ -511,21 +604,39 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     return -1;
   }
   s->fd = -1;
+  s->lock_fd = -1;
   const char *fault = getenv("PNAS_FAULT_WRITE_AFTER");
   s->fault_after = fault && *fault ? strtol(fault, NULL, 10) : -1;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   snprintf(s->log_path, sizeof s->log_path, "%s/%s", dir, STORE_LOG_NAME);
+  if (!create && lstat(s->log_path, &st) != 0) {
+    pnas_seterr(err, errlen, "%s: no results log in this directory (is it a pnas run?)", dir);
+    free(s);
+    return -1;
+  }
+  s->lock_fd = store_lock(dir, err, errlen);
+  if (s->lock_fd < 0) {
+    free(s);
+    return -1;
+  }
+  // The log is read, truncated (torn tail) and appended to by name: never through a link.
+  if (lstat(s->log_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    pnas_seterr(err, errlen, "%s: is %s, not a results log; refusing to use it", s->log_path,
+           S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+    store_close(s);
+    return -1;
+  }
   if (access(s->log_path, F_OK) != 0) {
     if (!create) {
       pnas_seterr(err, errlen, "%s: no results log in this directory (is it a pnas run?)", dir);
-      free(s);
+      store_close(s);
       return -1;
     }
     uint8_t hdr[12];
     memcpy(hdr, STORE_LOG_MAGIC, 8);
     put_u32(hdr + 8, STORE_LOG_VERSION);
     if (store_write_file(dir, STORE_LOG_NAME, hdr, sizeof hdr, err, errlen)) {
-      free(s);
+      store_close(s);
       return -1;
     }
   }
@@ -533,11 +644,11 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   int corrupt_skipped = 0;
   if (store_read_log(s->log_path, 0, &s->recs, &s->n, &torn_at, err, errlen)) {
     if (!salvage || strstr(err, "bad magic") || strstr(err, "version")) {
-      free(s);
+      store_close(s);
       return -1;
     }
     if (store_read_log(s->log_path, 1, &s->recs, &s->n, &torn_at, err, errlen)) {
-      free(s);
+      store_close(s);
       return -1;
     }
     corrupt_skipped = 1;
@@ -572,7 +683,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
       return -1;
     }
   }
-  s->fd = open(s->log_path, O_WRONLY | O_APPEND);
+  s->fd = open(s->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (s->fd < 0) {
     pnas_seterr(err, errlen, "%s: cannot open for appending: %s", s->log_path, strerror(errno));
     store_close(s);
@@ -604,6 +715,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
 void store_close(store *s) {
   if (!s) return;
   if (s->fd >= 0) close(s->fd);
+  if (s->lock_fd >= 0) close(s->lock_fd); // releases the flock (see store_lock)
   free(s->recs);
   free(s->slots);
   free(s);

@@ -91,20 +91,43 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+// The hash of every input of a fit: the fit is a deterministic function of it.
+static uint64_t fit_key(const search_config *cfg, const pred_fit_config *pc, const measured *m) {
+  uint64_t h = 1469598103934665603ULL;
+#define MIX(p, n)                                                                              \
+  for (size_t q_ = 0; q_ < (size_t)(n); q_++) h = (h ^ ((const unsigned char *)(p))[q_]) * 1099511628211ULL
+  MIX(cfg->predictor, strlen(cfg->predictor));
+  MIX(&pc->members, sizeof pc->members);
+  MIX(&pc->epochs, sizeof pc->epochs);
+  MIX(&pc->batch, sizeof pc->batch);
+  MIX(&pc->min_steps, sizeof pc->min_steps);
+  MIX(&pc->lr, sizeof pc->lr);
+  MIX(&pc->seed, sizeof pc->seed);
+  MIX(&pc->embed, sizeof pc->embed);
+  MIX(&pc->hidden, sizeof pc->hidden);
+  MIX(&pc->ridge_lambda, sizeof pc->ridge_lambda);
+  for (int i = 0; i < m->n; i++) {
+    uint64_t ch = space_hash(&m->cells[i]);
+    MIX(&ch, sizeof ch);
+    MIX(&m->acc[i], sizeof m->acc[i]);
+  }
+#undef MIX
+  return h;
+}
+
 // Fits the level-b predictor on everything measured, or reloads the one saved by an earlier
-// (interrupted) run of the same search, so that resume takes the same decisions.
+// (interrupted) run of the same search, so that resume takes the same decisions. A saved
+// predictor counts only when its key file (predictor-L<b>.key: the hash of every input of the
+// fit) matches this fit's inputs: a predictor left by another search in the same directory, or
+// fitted on other records, is refitted with a warning, never used.
 static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int level, char *err,
                                       size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
-  char path[1200];
-  snprintf(path, sizeof path, "%s/predictor-L%d.msgpack", store_dir(search_ctx_store(s)), level);
-  pred_ensemble *e = NULL;
-  FILE *f = fopen(path, "rb");
-  if (f) {
-    fclose(f);
-    if (pred_ensemble_load(&e, path, err, errlen) == PRED_OK) return e;
-    fprintf(stderr, "pnas: warning: %s unreadable (%s); refitting\n", path, err);
-  }
+  const char *dir = store_dir(search_ctx_store(s));
+  char path[1200], kname[64], kpath[1300], want[32];
+  snprintf(path, sizeof path, "%s/predictor-L%d.msgpack", dir, level);
+  snprintf(kname, sizeof kname, "predictor-L%d.key", level);
+  snprintf(kpath, sizeof kpath, "%s/%s", dir, kname);
   pred_fit_config pc;
   pred_kind kind = (pred_kind)pred_kind_from_name(cfg->predictor);
   pred_fit_config_default(&pc, kind);
@@ -113,51 +136,52 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
   pc.lr = pred_lr_for_level(level);
   pc.seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)level;
   pc.threads = cfg->threads;
-  // A shared fit cache (compare --fit-cache): the key hashes every input of the fit.
+  uint64_t key = fit_key(cfg, &pc, m);
+  snprintf(want, sizeof want, "%016llx\n", (unsigned long long)key);
+  pred_ensemble *e = NULL;
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    fclose(f);
+    void *kd = NULL;
+    size_t kl = 0;
+    char e2[256];
+    int match = store_read_file(kpath, &kd, &kl, e2, sizeof e2) == 0 && kl == strlen(want) &&
+                !memcmp(kd, want, kl);
+    free(kd);
+    if (!match)
+      fprintf(stderr, "pnas: warning: %s was not fitted on this search's records (stale, or "
+                      "from another search); refitting\n", path);
+    else if (pred_ensemble_load(&e, path, err, errlen) == PRED_OK)
+      return e;
+    else
+      fprintf(stderr, "pnas: warning: %s unreadable (%s); refitting\n", path, err);
+  }
+  // A shared fit cache (compare --fit-cache), under the same key.
   char cpath[1400] = "";
   const char *fc = search_ctx_fit_cache(s);
   if (fc) {
-    uint64_t h = 1469598103934665603ULL;
-#define MIX(p, n)                                                                              \
-  for (size_t q_ = 0; q_ < (size_t)(n); q_++) h = (h ^ ((const unsigned char *)(p))[q_]) * 1099511628211ULL
-    MIX(cfg->predictor, strlen(cfg->predictor));
-    MIX(&pc.members, sizeof pc.members);
-    MIX(&pc.epochs, sizeof pc.epochs);
-    MIX(&pc.batch, sizeof pc.batch);
-    MIX(&pc.min_steps, sizeof pc.min_steps);
-    MIX(&pc.lr, sizeof pc.lr);
-    MIX(&pc.seed, sizeof pc.seed);
-    MIX(&pc.embed, sizeof pc.embed);
-    MIX(&pc.hidden, sizeof pc.hidden);
-    MIX(&pc.ridge_lambda, sizeof pc.ridge_lambda);
-    for (int i = 0; i < m->n; i++) {
-      uint64_t ch = space_hash(&m->cells[i]);
-      MIX(&ch, sizeof ch);
-      MIX(&m->acc[i], sizeof m->acc[i]);
-    }
-#undef MIX
-    snprintf(cpath, sizeof cpath, "%s/fit-%016llx.msgpack", fc, (unsigned long long)h);
+    snprintf(cpath, sizeof cpath, "%s/fit-%016llx.msgpack", fc, (unsigned long long)key);
     char e2[256];
-    if (pred_ensemble_load(&e, cpath, e2, sizeof e2) == PRED_OK) {
-      if (pred_ensemble_save(e, path, err, errlen) != PRED_OK) {
-        pred_ensemble_free(e);
-        return NULL;
-      }
-      return e;
+    if (pred_ensemble_load(&e, cpath, e2, sizeof e2) != PRED_OK) e = NULL;
+  }
+  int fitted = e == NULL;
+  if (fitted) {
+    e = pred_ensemble_new();
+    if (!e) {
+      snprintf(err, errlen, "out of memory");
+      return NULL;
     }
-    e = NULL;
+    if (pred_ensemble_fit(e, m->cells, m->acc, m->n, &pc, err, errlen) != PRED_OK) {
+      pred_ensemble_free(e);
+      return NULL;
+    }
   }
-  e = pred_ensemble_new();
-  if (!e) {
-    snprintf(err, errlen, "out of memory");
-    return NULL;
-  }
-  if (pred_ensemble_fit(e, m->cells, m->acc, m->n, &pc, err, errlen) != PRED_OK ||
-      pred_ensemble_save(e, path, err, errlen) != PRED_OK) {
+  if (pred_ensemble_save(e, path, err, errlen) != PRED_OK ||
+      store_write_file(dir, kname, want, strlen(want), err, errlen)) {
     pred_ensemble_free(e);
     return NULL;
   }
-  if (cpath[0]) { // publish atomically (tmp + rename): parallel replays may share the cache
+  if (cpath[0] && fitted) { // publish atomically (tmp + rename): parallel replays share it
     char *buf;
     size_t len;
     char e2[256];

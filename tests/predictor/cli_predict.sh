@@ -32,4 +32,45 @@ head -c 100 "$D/m.msgpack" >"$D/t.msgpack"
 [ $? -eq 1 ] || fail "truncated model should exit 1"
 cat "$D/err"
 grep -q "truncated" "$D/err" || fail "truncated message"
+# The checksum is zlib's crc32 of every byte before the final "crc32" entry (a5 crc32 ce + u32).
+python3 - "$D/m.msgpack" <<'PY' || fail "the file's checksum is not zlib's crc32 of the rest"
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+assert d[-11:-4] == b"\xa5crc32\xce", d[-11:]
+assert struct.unpack(">I", d[-4:])[0] == zlib.crc32(d[:-11])
+PY
+# Variants: a flipped byte (crc kept), a NaN weight / a huge weight (crc recomputed), and the
+# file as written before checksums (map of 7 entries, no crc32 entry).
+python3 - "$D" <<'PY' || fail "cannot make the damaged variants"
+import struct, sys, zlib
+D = sys.argv[1]; d = bytearray(open(D + "/m.msgpack", "rb").read())
+def crc(b): return bytes(b[:-4]) + struct.pack(">I", zlib.crc32(bytes(b[:-11])))
+f = bytearray(d); f[len(d) // 2] ^= 0x04; open(D + "/flip.msgpack", "wb").write(f)
+i = d.find(b"\xa4data\xc4") + 7  # the first weight of the first tensor stored as bin8: ridge "b"
+v = bytearray(d); v[i:i + 4] = struct.pack("<f", float("nan")); open(D + "/nan.msgpack", "wb").write(crc(v))
+v, j = bytearray(d), 0  # every weight 3e38: all finite, the scores overflow to inf
+while (j := d.find(b"\xa4data", j) + 1) > 0:
+    n, at = (d[j + 5], j + 6) if d[j + 4] == 0xc4 else (struct.unpack(">H", d[j + 5:j + 7])[0], j + 7)
+    v[at:at + n] = struct.pack("<f", 3e38) * (n // 4)
+open(D + "/huge.msgpack", "wb").write(crc(v))
+o = bytearray(d[:-11]); o[0] = 0x87; open(D + "/old.msgpack", "wb").write(bytes(o))
+PY
+"$PNAS" predict --model "$D/flip.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
+[ $? -eq 1 ] || fail "a flipped byte should exit 1"
+grep -q "flip.msgpack: predictor file is corrupt: checksum mismatch" "$D/err" || fail "flip message: $(cat "$D/err")"
+[ ! -s "$D/out" ] || fail "output from a corrupt model"
+"$PNAS" predict --model "$D/nan.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
+[ $? -eq 1 ] || fail "a NaN weight should exit 1"
+grep -q "nan.msgpack: predictor file: member 0 tensor \"b\" holds a non-finite weight (nan" "$D/err" ||
+  fail "NaN message: $(cat "$D/err")"
+[ ! -s "$D/out" ] || fail "output from a NaN model"
+cat "$D/err"
+"$PNAS" predict --model "$D/huge.msgpack" --cell pnasnet-5 --cell 0:identity,0:identity > "$D/out" 2> "$D/err"
+rc=$?
+cat "$D/out" "$D/err"
+grep -qi nan "$D/out" && fail "predict printed nan"
+[ $rc -eq 1 ] || fail "huge weights: exit $rc, want 1"
+grep -q "huge.msgpack: the predictor gives a non-finite score" "$D/err" || fail "huge weights: no message"
+"$PNAS" predict --model "$D/old.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err" || fail "a file without checksum"
+[ "$(cat "$D/out")" = "$(echo "$out" | head -1)" ] || fail "the file without checksum predicts otherwise"
 echo ok

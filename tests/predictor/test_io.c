@@ -1,10 +1,15 @@
 // Save -> load -> bit-identical predictions for each predictor kind (file and memory), and
 // clear errors (status + message, no crash) for missing, empty, truncated, garbage,
-// wrong-magic, wrong-version, wrong-shape and trailing-garbage files.
+// wrong-magic, wrong-version, wrong-shape and trailing-garbage files. Checksums: a saved file
+// ends with its "crc32" entry; a flipped byte anywhere in it is refused ("checksum mismatch"),
+// a file without the entry (written before checksums) still loads; a NaN or inf weight is
+// refused at load with a message naming the tensor.
+#include <math.h>
 #include <msgpack.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "predictor/ensemble.h"
 #include "predictor/predictor.h"
 #include "ptest.h"
 
@@ -160,17 +165,97 @@ int main(void) {
   write_file(path, sb.data, sb.size);
   expect_load_error(path, PRED_EFORMAT, "version 99");
   msgpack_sbuffer_destroy(&sb);
-  { // shapes that disagree with "embed": patch its value 8 -> 9
+  // The checksum entry closes the file: a5 "crc32" ce + 4 bytes, after a map of 8 entries.
+  CHECK(saved_lstm_len > 11 && (unsigned char)saved_lstm[0] == 0x88 &&
+        !memcmp(saved_lstm + saved_lstm_len - 11, "\xa5" "crc32" "\xce", 7));
+  // The same file as written before checksums: 7 entries, no crc32.
+  size_t old_len = saved_lstm_len - 11;
+  char *old_fmt = malloc(saved_lstm_len);
+  memcpy(old_fmt, saved_lstm, old_len);
+  old_fmt[0] = (char)0x87;
+  {
+    pred_ensemble *a = NULL, *b = NULL;
+    CHECK(pred_ensemble_load_mem(&a, saved_lstm, saved_lstm_len, err, sizeof err) == PRED_OK);
+    CHECK(pred_ensemble_load_mem(&b, old_fmt, old_len, err, sizeof err) == PRED_OK);
+    float m1[NT], m2[NT];
+    CHECK(a && b && pred_ensemble_predict(a, test, NT, m1, NULL, 1, err, sizeof err) == PRED_OK &&
+          pred_ensemble_predict(b, test, NT, m2, NULL, 1, err, sizeof err) == PRED_OK &&
+          !memcmp(m1, m2, sizeof m1));
+    printf("a file without a checksum (written before them) loads, predicts the same\n");
+    pred_ensemble_free(a);
+    pred_ensemble_free(b);
+  }
+  { // a flipped byte in a weight, in the middle, in the checksum itself: refused
+    size_t at[] = {saved_lstm_len / 2, saved_lstm_len - 200, saved_lstm_len - 1};
+    for (int i = 0; i < 3; i++) {
+      char *t = malloc(saved_lstm_len);
+      memcpy(t, saved_lstm, saved_lstm_len);
+      t[at[i]] ^= 0x10;
+      snprintf(path, sizeof path, "%s/flip%d.msgpack", dir, i);
+      write_file(path, t, saved_lstm_len);
+      free(t);
+      expect_load_error(path, PRED_EFORMAT, "checksum mismatch");
+    }
+    // The eighth entry renamed: the checksum cannot be found, the file is refused.
     char *t = malloc(saved_lstm_len);
     memcpy(t, saved_lstm, saved_lstm_len);
-    char *p = find_bytes(t, saved_lstm_len, "\xa5" "embed", 6);
-    CHECK(p != NULL && (unsigned char)p[6] == 8);
-    if (p) p[6] = 9;
-    snprintf(path, sizeof path, "%s/shape.msgpack", dir);
+    t[saved_lstm_len - 10] = 'C';
+    snprintf(path, sizeof path, "%s/nocrc.msgpack", dir);
     write_file(path, t, saved_lstm_len);
     free(t);
-    expect_load_error(path, PRED_EFORMAT, "must be \"emb_in\" (11, 9)");
+    expect_load_error(path, PRED_EFORMAT, "crc32");
   }
+  { // shapes that disagree with "embed": patch its value 8 -> 9 (checked: the checksum; without
+    // a checksum: the shapes)
+    char *t = malloc(saved_lstm_len);
+    for (int v = 0; v < 2; v++) {
+      size_t len = v ? old_len : saved_lstm_len;
+      memcpy(t, v ? old_fmt : saved_lstm, len);
+      char *p = find_bytes(t, len, "\xa5" "embed", 6);
+      CHECK(p != NULL && (unsigned char)p[6] == 8);
+      if (p) p[6] = 9;
+      snprintf(path, sizeof path, "%s/shape%d.msgpack", dir, v);
+      write_file(path, t, len);
+      expect_load_error(path, PRED_EFORMAT, v ? "must be \"emb_in\" (11, 9)" : "checksum mismatch");
+    }
+    free(t);
+  }
+  { // non-finite weights, saved with a valid checksum: refused at load, naming the tensor
+    pred_ensemble *e = NULL;
+    CHECK(pred_ensemble_load_mem(&e, saved_lstm, saved_lstm_len, err, sizeof err) == PRED_OK);
+    for (int v = 0; e && v < 2; v++) {
+      e->lstm[1].v.w_hh[5] = v ? INFINITY : NAN;
+      char *b;
+      size_t bl;
+      CHECK(pred_ensemble_save_mem(e, &b, &bl, err, sizeof err) == PRED_OK);
+      snprintf(path, sizeof path, "%s/nonfinite%d.msgpack", dir, v);
+      write_file(path, b, bl);
+      free(b);
+      expect_load_error(path, PRED_EFORMAT, "member 1 tensor \"w_hh\" holds a non-finite weight");
+      char err2[512];
+      pred_ensemble *x = (pred_ensemble *)1;
+      CHECK(pred_ensemble_load(&x, path, err2, sizeof err2) == PRED_EFORMAT && x == NULL &&
+            strstr(err2, path) == err2);
+    }
+    pred_ensemble_free(e);
+  }
+  { // no write through a link planted at the tmp name
+    char victim[300], link[300];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    write_file(victim, "victim", 6);
+    snprintf(path, sizeof path, "%s/linked.msgpack", dir);
+    snprintf(link, sizeof link, "%s.tmp", path);
+    CHECK(symlink(victim, link) == 0);
+    pred_ensemble *e = NULL;
+    CHECK(pred_ensemble_load_mem(&e, saved_lstm, saved_lstm_len, err, sizeof err) == PRED_OK);
+    CHECK(e && pred_ensemble_save(e, path, err, sizeof err) == PRED_EIO && strstr(err, "symbolic link"));
+    pred_ensemble_free(e);
+    FILE *f = fopen(victim, "rb");
+    char vb[16] = "";
+    CHECK(f && fread(vb, 1, sizeof vb, f) == 6 && !memcmp(vb, "victim", 6));
+    if (f) fclose(f);
+  }
+  free(old_fmt);
   { // an unfitted ensemble cannot be saved or used
     pred_ensemble *e = pred_ensemble_new();
     char *b;
