@@ -1,10 +1,9 @@
-// Cost model of the child network (DESIGN.md s.2): walks the same layout the trainer builds
-// and sums trainable parameters (conv weights, depthwise weights, BN gamma+beta, FC weight+bias)
+// Cost model of the child network (DESIGN.md s.2): reads the network walk (layout.h) the
+// exporter and the network builder read too, and sums trainable parameters (conv weights, depthwise weights, BN gamma+beta, FC weight+bias)
 // and per-image multiply-adds (convolutions and the FC layer). It allocates nothing.
 #include "searchspace/cost.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include "searchspace/layout.h"
 
 typedef struct {
   int c, h, w;
@@ -64,85 +63,48 @@ static void op_cost(tally *t, int op, int F, int strided, shape3 out) {
   }
 }
 
-// One cell with F filters reading prev = H[c-1] and pp = H[c-2]; returns the output shape.
-static shape3 cell_cost(tally *t, const space_cell *cell, int F, int stride, shape3 prev,
-                        shape3 pp) {
-  // H[c-2]: factorized reduction when the spatial size differs, 1x1 when channels differ.
-  if (pp.h != prev.h || pp.w != prev.w) {
-    shape3 o = {F, half(pp.h), half(pp.w)};
-    conv(t, pp.c, F / 2, 1, 1, o);
-    conv(t, pp.c, F - F / 2, 1, 1, o);
+typedef struct {
+  tally t;
+  const space_cell *cell;
+} walk_ctx;
+
+// One cell of the walk (layout.h): H[c-2] and H[c-1] preprocessing, then every branch op.
+static void cell_cost(void *ctx, const space_cell_layout *L) {
+  walk_ctx *w = ctx;
+  tally *t = &w->t;
+  int F = L->filters;
+  if (L->pp == SPACE_PP_FR) {
+    shape3 o = {F, half(L->pp_h), half(L->pp_w)};
+    conv(t, L->pp_c, F / 2, 1, 1, o);
+    conv(t, L->pp_c, F - F / 2, 1, 1, o);
     bn(t, F);
-  } else if (pp.c != F) {
-    conv(t, pp.c, F, 1, 1, pp);
+  } else if (L->pp == SPACE_PP_CONV) {
+    conv(t, L->pp_c, F, 1, 1, (shape3){L->pp_c, L->pp_h, L->pp_w});
     bn(t, F);
   }
   // H[c-1]: always ReLU-1x1-BN.
-  shape3 p1 = {F, prev.h, prev.w};
-  conv(t, prev.c, F, 1, 1, p1);
+  conv(t, L->prev_c, F, 1, 1, (shape3){F, L->prev_h, L->prev_w});
   bn(t, F);
-  shape3 out = {F, stride == 2 ? half(prev.h) : prev.h, stride == 2 ? half(prev.w) : prev.w};
-  for (int i = 0; i < cell->nblocks; i++) {
-    const space_block *b = &cell->b[i];
-    op_cost(t, b->op1, F, stride == 2 && b->in1 < 2, out);
-    op_cost(t, b->op2, F, stride == 2 && b->in2 < 2, out);
+  shape3 out = {F, L->out_h, L->out_w};
+  for (int i = 0; i < w->cell->nblocks; i++) {
+    const space_block *b = &w->cell->b[i];
+    op_cost(t, b->op1, F, L->stride == 2 && b->in1 < 2, out);
+    op_cost(t, b->op2, F, L->stride == 2 && b->in2 < 2, out);
   }
-  out.c = F * cell->nblocks;
-  return out;
 }
 
 int cost_network(const space_cell *cell, const cost_config *cfg, cost_result *r, char *err,
                  size_t errlen) {
-  if (cell->nblocks < 1 || cfg->N < 1 || cfg->F < 1 || cfg->in_c < 1 || cfg->in_h < 1 ||
-      cfg->in_w < 1 || cfg->classes < 1 || cfg->stem_mult <= 0) {
-    if (err && errlen)
-      snprintf(err, errlen, "cost: invalid configuration (N=%d F=%d input %dx%dx%d classes %d)",
-               cfg->N, cfg->F, cfg->in_c, cfg->in_h, cfg->in_w, cfg->classes);
-    return -1;
-  }
-  tally t = {0, 0};
-  int ncells = 3 * cfg->N;
-  int red1 = ncells / 3, red2 = 2 * ncells / 3;
-  shape3 prev, pp;
-  if (cfg->stem == COST_STEM_IMAGENET) {
-    if (cfg->in_h < 3 || cfg->in_w < 3) {
-      if (err && errlen) snprintf(err, errlen, "cost: image smaller than the 3x3 stem");
-      return -1;
-    }
-    int sc = (int)(32 * cfg->stem_mult);
-    shape3 s = {sc, (cfg->in_h - 3) / 2 + 1, (cfg->in_w - 3) / 2 + 1}; // 3x3 stride-2 valid
-    conv(&t, cfg->in_c, sc, 3, 3, s);
-    bn(&t, sc);
-    prev = pp = s;
-    // Two stride-2 stem cells at F/4 and F/2; the first uses the stem conv for both inputs.
-    for (int k = 0; k < 2; k++) {
-      int Fk = k == 0 ? cfg->F / 4 : cfg->F / 2;
-      shape3 o = cell_cost(&t, cell, Fk, 2, prev, pp);
-      pp = prev;
-      prev = o;
-    }
-  } else {
-    int sc = (int)(cfg->F * cfg->stem_mult);
-    shape3 s = {sc, cfg->in_h, cfg->in_w};
-    conv(&t, cfg->in_c, sc, 3, 3, s);
-    bn(&t, sc);
-    prev = pp = s;
-  }
-  int F = cfg->F;
-  for (int i = 0; i < ncells; i++) {
-    int stride = 1;
-    if (i == red1 || i == red2) {
-      stride = 2;
-      F *= 2;
-    }
-    shape3 o = cell_cost(&t, cell, F, stride, prev, pp);
-    pp = prev;
-    prev = o;
-  }
+  walk_ctx w = {{0, 0}, cell};
+  space_net_layout net;
+  if (space_net_walk(cell->nblocks, cfg, &net, cell_cost, &w, err, errlen)) return -1;
+  // Stem: 3x3 conv + BN (ImageNet: stride-2 valid; CIFAR: stride 1 'same').
+  conv(&w.t, cfg->in_c, net.c, 3, 3, (shape3){net.c, net.h, net.w});
+  bn(&w.t, net.c);
   // Head: ReLU, global average pool, FC with bias.
-  t.params += (int64_t)prev.c * cfg->classes + cfg->classes;
-  t.madds += (int64_t)prev.c * cfg->classes;
-  r->params = t.params;
-  r->mult_adds = t.madds;
+  w.t.params += (int64_t)net.final_c * cfg->classes + cfg->classes;
+  w.t.madds += (int64_t)net.final_c * cfg->classes;
+  r->params = w.t.params;
+  r->mult_adds = w.t.madds;
   return 0;
 }

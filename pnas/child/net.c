@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "searchspace/layout.h"
 
 typedef enum {
   ND_CONV,
@@ -299,12 +300,16 @@ static int emit_op(net *n, int x, int op, int F, int stride, const char *what) {
   return x;
 }
 
-// One cell with F filters; prev = H[c-1], pp = H[c-2]. Returns the output tensor (B*F ch).
-static int emit_cell(net *n, const space_cell *cell, int ci, int F, int stride, int prev, int pp) {
-  snprintf(n->prefix, sizeof n->prefix, "cell%d.", ci);
+// One cell of the network walk (searchspace/layout.h: filters, stride, how H[c-2] is brought to
+// the cell's shape); prev = H[c-1], pp = H[c-2]. Returns the output tensor (B*F ch).
+static int emit_cell(net *n, const space_cell *cell, const space_cell_layout *L, int prev, int pp) {
+  int F = L->filters, stride = L->stride;
+  snprintf(n->prefix, sizeof n->prefix, "cell%d.", L->index);
   ntensor a = n->t[prev], b = n->t[pp];
+  PNAS_ASSERT(a.c == L->prev_c && a.h == L->prev_h && a.w == L->prev_w && b.c == L->pp_c &&
+              b.h == L->pp_h && b.w == L->pp_w); // the tape follows the walk
   int h1, h0;
-  if (b.h != a.h || b.w != a.w) { // factorized reduction of H[c-2]
+  if (L->pp == SPACE_PP_FR) { // factorized reduction of H[c-2]
     int r = emit_relu(n, pp);
     int ca = emit_conv(n, emit_sub(n, r, 0), F / 2, 1, 1, 1, 1, "pp.fr_a");
     int cb = emit_conv(n, emit_sub(n, r, 1), F - F / 2, 1, 1, 1, 1, "pp.fr_b");
@@ -313,7 +318,7 @@ static int emit_cell(net *n, const space_cell *cell, int ci, int F, int stride, 
     emit_concat(n, ca, cat, 0);
     emit_concat(n, cb, cat, F / 2);
     h1 = emit_bn(n, cat, "pp.bn");
-  } else if (b.c != F) {
+  } else if (L->pp == SPACE_PP_CONV) {
     h1 = relu_conv1x1_bn(n, pp, F, 1, "pp");
   } else {
     h1 = pp;
@@ -434,6 +439,21 @@ static void init_params(net *n, uint64_t seed, float *host) {
   }
 }
 
+// The cells in the walk's order, each reading the two previous outputs.
+typedef struct {
+  net *n;
+  const space_cell *cell;
+  int prev, pp; // tensors H[c-1], H[c-2] for the next cell
+} build_walk;
+
+static void build_cell(void *ctx, const space_cell_layout *L) {
+  build_walk *w = ctx;
+  if (w->n->oom) return;
+  int o = emit_cell(w->n, w->cell, L, w->prev, w->pp);
+  w->pp = w->prev;
+  w->prev = o;
+}
+
 int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx *ctx,
                uint64_t seed, char *err, size_t errlen) {
   *out = NULL;
@@ -454,19 +474,18 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   // --- build the tape
   n->input = new_tensor(n, cfg->in_c, cfg->in_h, cfg->in_w);
   snprintf(n->prefix, sizeof n->prefix, "stem.");
-  int stem = emit_bn(n, emit_conv(n, n->input, (int)(cfg->F * cfg->stem_mult), 3, 3, 1, 1, "conv"),
-                     "bn");
-  int prev = stem, pp = stem, F = cfg->F, ncells = 3 * cfg->N;
-  for (int i = 0; i < ncells && !n->oom; i++) {
-    int stride = 1;
-    if (i == ncells / 3 || i == 2 * ncells / 3) {
-      stride = 2;
-      F *= 2;
-    }
-    int o = emit_cell(n, cell, i, F, stride, prev, pp);
-    pp = prev;
-    prev = o;
+  cost_config cc = {.N = cfg->N, .F = cfg->F, .in_c = cfg->in_c, .in_h = cfg->in_h,
+                    .in_w = cfg->in_w, .classes = cfg->classes, .stem = COST_STEM_CIFAR,
+                    .stem_mult = cfg->stem_mult};
+  space_net_layout lay; // walked twice: the stem's channels first, then the cells in order
+  if (space_net_walk(cell->nblocks, &cc, &lay, NULL, NULL, err, errlen)) {
+    net_free(n);
+    return -1;
   }
+  int stem = emit_bn(n, emit_conv(n, n->input, lay.c, 3, 3, 1, 1, "conv"), "bn");
+  build_walk bw = {n, cell, stem, stem};
+  space_net_walk(cell->nblocks, &cc, &lay, build_cell, &bw, NULL, 0);
+  int prev = bw.prev;
   snprintf(n->prefix, sizeof n->prefix, "head.");
   if (!n->oom) {
     ntensor last = n->t[prev];

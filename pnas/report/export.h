@@ -1,8 +1,8 @@
 // Exporting a cell: the concrete layout of the child network (DESIGN.md s.2) with every
 // per-cell decision resolved (filters, stride, H[c-2] preprocessing, shapes), the ordered list of
 // its trainable tensors, and writers for a JSON genotype and a self-contained PyTorch module.
-// The layout walk mirrors searchspace/cost.c; export_tensors() must sum to cost_network()'s
-// parameter count (checked by export_net_init). Printing and exit codes live in cmd_export.c.
+// The layout comes from the network walk (searchspace/layout.h); export_tensors() must sum to
+// cost_network()'s parameter count (checked by export_net_init). Printing and exit codes live in cmd_export.c.
 #ifndef PNAS_EXPORT_H
 #define PNAS_EXPORT_H
 
@@ -11,20 +11,11 @@
 
 #include "searchspace/cell.h"
 #include "searchspace/cost.h"
+#include "searchspace/layout.h"
 
-typedef enum {
-  EXPORT_PP_NONE = 0, // H[c-2] used unchanged
-  EXPORT_PP_FR,       // factorized reduction (spatial size differs from H[c-1])
-  EXPORT_PP_CONV,     // ReLU-1x1 conv-BN (channels differ from the cell's filters)
-} export_pp;
-
-typedef struct {
-  int filters, stride;
-  int prev_c, prev_h, prev_w; // H[c-1] as it enters the cell
-  int pp_c, pp_h, pp_w;       // H[c-2] as it enters the cell
-  export_pp pp;
-  int out_c, out_h, out_w;    // concat of all block outputs
-} export_cell_layout;
+// A cell's resolved layout is searchspace/layout.h's (the walk the cost model and the network
+// builder read too).
+typedef space_cell_layout export_cell_layout;
 
 #define EXPORT_MAX_CELLS (3 * 64 + 2) // 3N cells (N <= 64) + the two ImageNet stem cells
 
@@ -54,7 +45,7 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
 typedef void (*export_tensor_fn)(void *ctx, const char *name, const int *shape, int ndim);
 int64_t export_tensors(const export_net *net, export_tensor_fn fn, void *ctx);
 
-const char *export_pp_name(export_pp pp); // "none", "fr", "conv"
+const char *export_pp_name(space_pp pp); // "none", "fr", "conv"
 
 // Writers; 0 ok, -1 on a write error (errno set by stdio).
 int export_write_json(const export_net *net, const char *dataset, FILE *f);

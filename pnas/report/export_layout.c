@@ -1,6 +1,6 @@
 // The resolved layout of the child network for export (see export.h): per-cell filters, stride,
-// H[c-2] preprocessing and shapes, and the ordered list of trainable tensors. It follows the
-// same walk as searchspace/cost.c and checks its parameter total against cost_network().
+// H[c-2] preprocessing and shapes from the network walk (searchspace/layout.h), and the ordered
+// list of trainable tensors, whose total is checked against cost_network().
 #include "pnas/report/export.h"
 
 #include <stdio.h>
@@ -24,36 +24,22 @@ int export_config_for_dataset(const char *dataset, cost_config *cfg) {
   return 0;
 }
 
-const char *export_pp_name(export_pp pp) {
+const char *export_pp_name(space_pp pp) {
   switch (pp) {
-  case EXPORT_PP_NONE:
+  case SPACE_PP_NONE:
     return "none";
-  case EXPORT_PP_FR:
+  case SPACE_PP_FR:
     return "fr";
-  case EXPORT_PP_CONV:
+  case SPACE_PP_CONV:
     return "conv";
   }
   return "?";
 }
 
-static int half(int x) { return (x + 1) / 2; } // 'same' padding with stride 2
-
-// Fills one cell's layout from its inputs; returns it.
-static export_cell_layout cell_layout(int F, int stride, int prev_c, int prev_h, int prev_w,
-                                      int pp_c, int pp_h, int pp_w, int nblocks) {
-  export_cell_layout L = {.filters = F, .stride = stride};
-  L.prev_c = prev_c, L.prev_h = prev_h, L.prev_w = prev_w;
-  L.pp_c = pp_c, L.pp_h = pp_h, L.pp_w = pp_w;
-  if (pp_h != prev_h || pp_w != prev_w)
-    L.pp = EXPORT_PP_FR;
-  else if (pp_c != F)
-    L.pp = EXPORT_PP_CONV;
-  else
-    L.pp = EXPORT_PP_NONE;
-  L.out_c = F * nblocks;
-  L.out_h = stride == 2 ? half(prev_h) : prev_h;
-  L.out_w = stride == 2 ? half(prev_w) : prev_w;
-  return L;
+// Stores one cell of the walk (searchspace/layout.h).
+static void keep_cell(void *ctx, const space_cell_layout *L) {
+  export_net *net = ctx;
+  if (L->index < EXPORT_MAX_CELLS) net->cells[L->index] = *L;
 }
 
 static void count_tensor(void *ctx, const char *name, const int *shape, int ndim) {
@@ -75,48 +61,18 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
   if (cost_network(cell, cfg, &net->cost, err, errlen)) return -1;
   net->cell = *cell;
   net->cfg = *cfg;
-  int prev_c, prev_h, prev_w, pp_c, pp_h, pp_w;
-  if (cfg->stem == COST_STEM_IMAGENET) {
-    net->stem_c = (int)(32 * cfg->stem_mult);
-    net->stem_stride = 2, net->stem_pad = 0; // 3x3 stride-2 valid conv
-    net->stem_h = (cfg->in_h - 3) / 2 + 1, net->stem_w = (cfg->in_w - 3) / 2 + 1;
-  } else {
-    net->stem_c = (int)(cfg->F * cfg->stem_mult);
-    net->stem_stride = 1, net->stem_pad = 1;
-    net->stem_h = cfg->in_h, net->stem_w = cfg->in_w;
-  }
+  space_net_layout L;
+  if (space_net_walk(cell->nblocks, cfg, &L, keep_cell, net, err, errlen)) return -1;
+  net->stem_c = L.c, net->stem_stride = L.stride, net->stem_pad = L.pad;
+  net->stem_h = L.h, net->stem_w = L.w;
   if (net->stem_c < 1 || (cfg->F < 4 && cfg->stem == COST_STEM_IMAGENET) || cfg->F < 2) {
     pnas_seterr(err, errlen, "F=%d / stem multiplier %g leave a layer without channels", cfg->F,
             cfg->stem_mult);
     return -1;
   }
-  prev_c = pp_c = net->stem_c;
-  prev_h = pp_h = net->stem_h;
-  prev_w = pp_w = net->stem_w;
-  int n = 0;
-  if (cfg->stem == COST_STEM_IMAGENET) {
-    for (int k = 0; k < 2; k++) {
-      int Fk = k == 0 ? cfg->F / 4 : cfg->F / 2;
-      export_cell_layout L =
-          cell_layout(Fk, 2, prev_c, prev_h, prev_w, pp_c, pp_h, pp_w, cell->nblocks);
-      net->cells[n++] = L;
-      pp_c = prev_c, pp_h = prev_h, pp_w = prev_w;
-      prev_c = L.out_c, prev_h = L.out_h, prev_w = L.out_w;
-    }
-    net->nstem_cells = 2;
-  }
-  int ncells = 3 * cfg->N, red1 = ncells / 3, red2 = 2 * ncells / 3, F = cfg->F;
-  for (int i = 0; i < ncells; i++) {
-    int stride = 1;
-    if (i == red1 || i == red2) stride = 2, F *= 2;
-    export_cell_layout L =
-        cell_layout(F, stride, prev_c, prev_h, prev_w, pp_c, pp_h, pp_w, cell->nblocks);
-    net->cells[n++] = L;
-    pp_c = prev_c, pp_h = prev_h, pp_w = prev_w;
-    prev_c = L.out_c, prev_h = L.out_h, prev_w = L.out_w;
-  }
-  net->ncells = n;
-  net->final_c = prev_c;
+  net->nstem_cells = cfg->stem == COST_STEM_IMAGENET ? 2 : 0;
+  net->ncells = L.ncells;
+  net->final_c = L.final_c;
   // The exported module and the cost model must describe the same network.
   int64_t total = export_tensors(net, count_tensor, NULL);
   if (total != net->cost.params) {
@@ -215,14 +171,14 @@ int64_t export_tensors(const export_net *net, export_tensor_fn fn, void *ctx) {
   for (int i = 0; i < net->ncells; i++) {
     const export_cell_layout *L = &net->cells[i];
     int F = L->filters;
-    if (L->pp == EXPORT_PP_FR) {
+    if (L->pp == SPACE_PP_FR) {
       snprintf(p, sizeof p, "cells.%d.pre_pp.conv_a", i);
       conv_w(&w, p, F / 2, L->pp_c, 1, 1);
       snprintf(p, sizeof p, "cells.%d.pre_pp.conv_b", i);
       conv_w(&w, p, F - F / 2, L->pp_c, 1, 1);
       snprintf(p, sizeof p, "cells.%d.pre_pp.bn", i);
       bn_wb(&w, p, F);
-    } else if (L->pp == EXPORT_PP_CONV) {
+    } else if (L->pp == SPACE_PP_CONV) {
       snprintf(p, sizeof p, "cells.%d.pre_pp.1", i);
       conv_w(&w, p, F, L->pp_c, 1, 1);
       snprintf(p, sizeof p, "cells.%d.pre_pp.2", i);
