@@ -407,8 +407,10 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   // 1e15) trains nothing, yet would be validated and recorded as a trained child. An untrained
   // classifier starts near ln(classes) (2.3 for 10 classes) and training lowers it, so a mean
   // step loss above 100 x ln(classes) (230 for 10 classes; at least 100) is taken as diverged.
-  // The mean is over the steps since the last read-back: every step on a host backend, the
-  // steps between log points / epoch ends on a device.
+  // It is checked where a device reads the loss back (log points and epoch ends), on every
+  // backend alike, over the steps since the previous such point, so the CPU and a device fail
+  // the same child at the same step with the same reason (a NaN/inf found first keeps its own
+  // exact step, as before).
   const double loss_limit = 100.0 * (classes > 2 ? log((double)classes) : 1.0);
   int every = cfg->verbose ? (int)(steps_per_epoch / 10 > 0 ? steps_per_epoch / 10 : 1) : 0;
   const float mom = (float)cfg->momentum, wd = (float)cfg->weight_decay;
@@ -446,6 +448,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
         res->examples = bad * batch;
         goto done;
       }
+      if (!logged && s + 1 < steps_per_epoch) continue; // the host reads on: NaN at once
       double win = (acc[0] - read_sum) / (double)(s + 1 - read_s);
       if (!(win <= loss_limit)) {
         rc = failf(res, "diverged: loss %.3g at step %lld (epoch %d; over %.0f = 100 x ln %d "

@@ -521,9 +521,9 @@ static int copy_bytes(const char *from, long off, const char *to) {
 // The run directory's lock: DIR/.lock (created when missing, never through a symbolic link)
 // held with a non-blocking exclusive flock for the life of the open store, so two searches (or
 // a search and a resume) never append to one log. The kernel drops it when the process dies
-// (kill -9 included), so there is no stale lock to clean up; the file stays, holding the pid and
-// host of the last holder. Nothing in the directory is written before the lock is held, and a
-// refused open changes nothing. flock locks belong to the open file, so a second store_open of
+// (kill -9 included), so there is no stale lock to clean up; the file stays, empty once its
+// holder closed the store (it may keep the pid of a killed one). Nothing in the directory is
+// written before the lock is held, and a refused open changes nothing. flock locks belong to the open file, so a second store_open of
 // the same directory in one process is refused too (close the first store before reopening).
 // Returns the lock fd, or -1 with err.
 static int store_lock(const char *dir, char *err, size_t errlen) {
@@ -715,7 +715,12 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
 void store_close(store *s) {
   if (!s) return;
   if (s->fd >= 0) close(s->fd);
-  if (s->lock_fd >= 0) close(s->lock_fd); // releases the flock (see store_lock)
+  if (s->lock_fd >= 0) {
+    // Empty it again before the flock goes (with the close): a run at rest, or one whose open
+    // failed, is byte-for-byte what it was (the file only names a live holder).
+    if (ftruncate(s->lock_fd, 0)) {}
+    close(s->lock_fd);
+  }
   free(s->recs);
   free(s->slots);
   free(s);

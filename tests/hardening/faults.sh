@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Resource faults: the disk fills up while a record is written. (1) Injected: PNAS_FAULT_WRITE_AFTER=N
 # (honoured by store_append: the append after N good ones writes half its frame, then fails with
-# ENOSPC), at a level-2 child (the tmpfs case below fills up during level 1). (2) Real: the run directory on a tmpfs of 8 KiB
-# (two pages: config + log), when this container may mount one; skipped (said so) otherwise.
+# ENOSPC), at a level-2 child (the tmpfs case below fills up during level 1). (2) Real: the run directory on a tmpfs of 12 KiB
+# (three pages: config, the lock file .lock while the search runs, and the log), when this container may mount one; skipped (said so) otherwise.
 # Each time: exit 1, a message naming the log and the full disk, the log intact (N complete
 # records, no torn tail), and `pnas search --resume` after the fault completes the search with
 # the same records and result as the uninterrupted reference.
@@ -45,7 +45,7 @@ for n in 22; do
 done
 
 mkdir -p "$M"
-if mount -t tmpfs -o size=8k tmpfs "$M" 2> /dev/null; then
+if mount -t tmpfs -o size=12k tmpfs "$M" 2> /dev/null; then
   "$PNAS" search "${ARGS[@]}" --run "$M/run" > /dev/null 2> "$T/full.err"
   rc=$?
   [ $rc = 1 ] || fail "tmpfs full: exit $rc, want 1: $(tail -2 "$T/full.err")"
@@ -54,7 +54,7 @@ if mount -t tmpfs -o size=8k tmpfs "$M" 2> /dev/null; then
   check_stopped "$M/run" "$T/full.err" "$n"
   mount -o remount,size=4m "$M" || fail "cannot grow the tmpfs"
   check_resumed "$M/run"
-  echo "ok   real full disk (8 KiB tmpfs) at record $((n + 1)): exit 1, log intact ($n records), resume after freeing space completes identically"
+  echo "ok   real full disk (12 KiB tmpfs) at record $((n + 1)): exit 1, log intact ($n records), resume after freeing space completes identically"
 else
   echo "skipped: real full disk (cannot mount a tmpfs here); the injected faults above ran"
 fi

@@ -64,8 +64,8 @@ wait "$holder" 2> /dev/null
 holder=
 "$PNAS" search --resume "$T/r" > "$T/out" 2> "$T/err" || fail "resume after the holder died"
 grep -q "dropping a torn last record" "$T/err" || fail "resume did not see the torn record"
-grep -qE "^[0-9]+ " "$T/r/.lock" || fail "no pid in $T/r/.lock"
-echo "2. holder gone: the resume runs (and drops the torn record)"
+[ ! -s "$T/r/.lock" ] || fail "$T/r/.lock not emptied when the resume closed the run"
+echo "2. holder gone: the resume runs (and drops the torn record); the lock file is empty after"
 
 # 3. Two searches at once on one new --run: at most one runs, the other is refused cleanly.
 "$PNAS" search "${SMALL[@]}" --run "$T/same" > "$T/o1" 2> "$T/e1" &

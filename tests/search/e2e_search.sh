@@ -28,8 +28,8 @@ grep -q "pnas train --cell" "$T/a.out" || fail "no retrain command printed"
 # The run's surrogate: retrain with the paper protocol, evaluate, predict; bad model files.
 "$PNAS" predictor retrain --run "$T/a" --members 2 --epochs 20 --json > "$T/rt.json" || fail "retrain"
 grep -q '"train_level": 1, "test_level": 2, "ntrain": 21, "ntest": 4' "$T/rt.json" || fail "retrain table: $(cat "$T/rt.json")"
-[ -s "$T/a/predictor-retrained-lstm.msgpack" ] || fail "retrained predictor not saved"
-"$PNAS" predictor eval --run "$T/a" --model "$T/a/predictor-retrained-lstm.msgpack" --json | grep -q '"level": 2, "cells": 4' || fail "predictor eval"
+[ -s "$T/a/predictor-retrained-mlp.msgpack" ] || fail "retrained predictor not saved"
+"$PNAS" predictor eval --run "$T/a" --model "$T/a/predictor-retrained-mlp.msgpack" --json | grep -q '"level": 2, "cells": 4' || fail "predictor eval"
 "$PNAS" predict --model "$T/a/predictor-L2.msgpack" --cell 0:sep3x3,1:max3x3 > "$T/p.out" || fail "predict"
 "$PNAS" predictor eval --run "$T/a" --model "$T/a/config.msgpack" 2> "$T/e.err"; rc=$?
 [ $rc = 1 ] && grep -q "not a pnas predictor file" "$T/e.err" || fail "foreign model file: rc $rc $(cat "$T/e.err")"
