@@ -11,7 +11,10 @@
 
 static const char USAGE[] = "usage: pnas inspect DIR [--json] [--salvage]\n"
                             "Summarises a run directory; --json prints every record of its "
-                            "results log as one JSON object per line.\n";
+                            "results log as one JSON object per line.\n"
+                            "examples:\n"
+                            "  pnas inspect runs/a\n"
+                            "  pnas inspect runs/a --json | head\n";
 
 // Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
 static int flush_stdout(const char *cmd) {
