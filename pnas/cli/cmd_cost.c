@@ -12,7 +12,10 @@ static const char USAGE[] =
     "                 [--image-size s] [--classes c] [--stem-multiplier m] [--json]\n"
     "Parameters and multiply-adds (per image) of the network built from CELL.\n"
     "Defaults per dataset: fashion-mnist 28x28x1, cifar10 32x32x3 (stem multiplier 3, 10 classes),\n"
-    "imagenet 224x224x3 (stem multiplier 1, 1000 classes). Defaults N=3 F=48.\n";
+    "imagenet 224x224x3 (stem multiplier 1, 1000 classes). Defaults N=3 F=48.\n"
+    "examples:\n"
+    "  pnas cost --cell pnasnet-5 --dataset cifar10 --N 3 --F 48\n"
+    "  pnas cost --cell pnasnet-5 --dataset imagenet --N 4 --F 216 --image-size 331 --stem-multiplier 3\n";
 
 // Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
 static int flush_stdout(const char *cmd) {

@@ -11,7 +11,10 @@
 
 static const char USAGE[] = "usage: pnas inspect DIR [--json] [--salvage]\n"
                             "Summarises a run directory; --json prints every record of its "
-                            "results log as one JSON object per line.\n";
+                            "results log as one JSON object per line.\n"
+                            "examples:\n"
+                            "  pnas inspect runs/a\n"
+                            "  pnas inspect runs/a --json | head\n";
 
 // Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
 static int flush_stdout(const char *cmd) {
@@ -93,8 +96,19 @@ int cmd_inspect(int argc, char **argv) {
   if (best_i >= 0) {
     char text[SPACE_TEXT_MAX];
     space_format(&recs[best_i].cell, text, sizeof text);
-    printf("best cell of the deepest level: %s  acc %.4f  params %lld\n", text,
-           recs[best_i].val_acc, (long long)recs[best_i].params);
+    printf("best cell of the deepest level: %s  acc %.4f  params %lld  mult-adds %lld\n", text,
+           recs[best_i].val_acc, (long long)recs[best_i].params,
+           (long long)recs[best_i].mult_adds);
+    // The best of every level (a shallower cell may be better and smaller); ties by cell hash.
+    const store_record *over = NULL;
+    for (int i = 0; i < n; i++)
+      if (search_record_better(&recs[i], over)) over = &recs[i];
+    if (over && over->val_acc > recs[best_i].val_acc) {
+      space_format(&over->cell, text, sizeof text);
+      printf("best cell overall (level %d): %s  acc %.4f  params %lld  mult-adds %lld\n",
+             over->cell.nblocks, text, over->val_acc, (long long)over->params,
+             (long long)over->mult_adds);
+    }
   }
   for (int i = 0; i < n; i++)
     if (!recs[i].ok) {

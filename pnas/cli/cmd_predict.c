@@ -20,7 +20,8 @@ static const char USAGE[] =
     "  --cell CELL    a cell in text form (I1:O1,I2:O2;...) or a built-in name; repeatable\n"
     "  --file PATH    also read cells from PATH, one per line ('-' = stdin; # comments)\n"
     "  --json         one JSON object instead of text\n"
-    "  --threads N    scoring threads (default: OpenMP's default)\n";
+    "  --threads N    scoring threads (default: OpenMP's default)\n"
+    "example: pnas predict --model runs/a/predictor-L2.msgpack --cell '0:sep3x3,1:max3x3'\n";
 
 typedef struct {
   space_cell *c;

@@ -15,7 +15,10 @@ static const char USAGE[] =
     "  text  readable description (default)\n"
     "  dot   Graphviz source\n"
     "  svg   SVG rendered by Graphviz's `dot -Tsvg` (must be on PATH)\n"
-    "Output goes to stdout without --out.\n";
+    "Output goes to stdout without --out.\n"
+    "examples:\n"
+    "  pnas show --cell pnasnet-5\n"
+    "  pnas show --cell pnasnet-5 --format svg --out pnasnet5.svg\n";
 
 int cmd_show(int argc, char **argv) {
   const char *cell_text = NULL, *format = "text", *out_path = NULL;

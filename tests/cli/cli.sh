@@ -14,7 +14,7 @@ for c in $cmds; do
   cmp -s "$T/h1" "$T/h2" || fail "pnas help $c differs from pnas $c --help"
   grep -q "usage: pnas" "$T/h1" || fail "pnas help $c: no usage line"
 done
-for c in search compare table train; do
+for c in $cmds; do
   "$PNAS" help "$c" | grep -qi "example" || fail "no example in pnas help $c"
 done
 "$PNAS" serach > /dev/null 2> "$T/e"; [ $? = 2 ] || fail "pnas serach: exit status"

@@ -129,6 +129,22 @@ for s in j["strategies"]:
     assert abs(j["optimum"] - s["best"][0] - s["regret"][0]) < 1e-6, s
 ' "$WORK/cmp1/table-report.json" || fail "report figures inconsistent"
   grep -q "^Verdict" "$WORK/cmp1/table-report.md" || fail "no verdict"
+  # inspect names the best cell overall whenever it beats the deepest level's best.
+  for d in "$WORK"/cmp1/pnas-seed*; do
+    python3 - "$PNAS" "$d" <<'PY' || fail "inspect's best cells in $d"
+import json, subprocess, sys
+pnas, d = sys.argv[1:]
+recs = [json.loads(l) for l in subprocess.run([pnas, "inspect", d, "--json"], capture_output=True, text=True).stdout.splitlines()]
+out = subprocess.run([pnas, "inspect", d], capture_output=True, text=True).stdout
+ok = [r for r in recs if r["ok"]]
+deep = max(r["level"] for r in ok)
+bd = max(r["val_acc"] for r in ok if r["level"] == deep)
+bo = max(r["val_acc"] for r in ok)
+assert ("best cell of the deepest level:" in out and "acc %.4f" % bd in out), out
+assert (bo > bd) == ("best cell overall" in out), (bo, bd, out)
+if bo > bd: assert "acc %.4f" % bo in out.split("best cell overall")[1], out
+PY
+  done
   grep -qE "[0-9]x (fewer|more)|as many" "$WORK/cmp1/table-report.md" || fail "no fewer/more sentence"
   if grep -qE "needs 0\.[0-9]+x" "$WORK/cmp1/table-report.md"; then fail "a bare ratio below 1"; fi
   # A cell outside the table: a 3-block search on a 2-level table.
