@@ -8,21 +8,20 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "searchspace/ops.h"
 
-static const char *const OP_NAMES[SPACE_NUM_OPS] = {
-    "identity", "sep3x3", "sep5x5", "sep7x7", "conv1x7_7x1", "avg3x3", "max3x3", "dil3x3",
-};
 
 #define PNASNET5_TEXT                                                                            \
   "1:sep5x5,1:max3x3;0:sep7x7,0:max3x3;0:sep5x5,0:sep3x3;4:sep3x3,0:max3x3;1:sep3x3,0:identity"
 
 const char *space_op_name(int op) {
-  return (op >= 0 && op < SPACE_NUM_OPS) ? OP_NAMES[op] : "?";
+  const space_op_def *d = space_op_def_of(op);
+  return d ? d->name : "?";
 }
 
 int space_op_from_name(const char *s, size_t len) {
   for (int i = 0; i < SPACE_NUM_OPS; i++)
-    if (strlen(OP_NAMES[i]) == len && !strncmp(OP_NAMES[i], s, len)) return i;
+    if (strlen(space_op_name(i)) == len && !strncmp(space_op_name(i), s, len)) return i;
   return -1;
 }
 
@@ -37,7 +36,7 @@ void space_format_ops(uint32_t mask, char *buf, size_t n) {
   if (n) buf[0] = '\0';
   for (int i = 0; i < SPACE_NUM_OPS; i++) {
     if (!((mask >> i) & 1)) continue;
-    int w = snprintf(buf + used, used < n ? n - used : 0, "%s%s", used ? "," : "", OP_NAMES[i]);
+    int w = snprintf(buf + used, used < n ? n - used : 0, "%s%s", used ? "," : "", space_op_name(i));
     if (w > 0) used += (size_t)w;
     if (used >= n) break;
   }

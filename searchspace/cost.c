@@ -4,6 +4,7 @@
 #include "searchspace/cost.h"
 
 #include "searchspace/layout.h"
+#include "searchspace/ops.h"
 
 typedef struct {
   int c, h, w;
@@ -18,48 +19,25 @@ static void conv(tally *t, int cin, int cout, int kh, int kw, shape3 out) {
   t->madds += (int64_t)cin * cout * kh * kw * out.h * out.w;
 }
 
-static void dwconv(tally *t, int c, int k, shape3 out) {
-  t->params += (int64_t)c * k * k;
-  t->madds += (int64_t)c * k * k * out.h * out.w;
+static void dwconv(tally *t, int c, int kh, int kw, shape3 out) {
+  t->params += (int64_t)c * kh * kw;
+  t->madds += (int64_t)c * kh * kw * out.h * out.w;
 }
 
 static void bn(tally *t, int c) { t->params += 2 * (int64_t)c; }
 
 static int half(int x) { return (x + 1) / 2; } // 'same' padding, stride 2
 
-// One branch op on F channels: out is the branch output shape, strided says whether the op
-// itself applies stride 2 (only ops that read the cell inputs in a reduction cell).
+// One branch op on F channels (its rows in ops.h): out is the branch output shape, strided says
+// whether the op applies stride 2 (only ops that read the cell inputs in a reduction cell).
+// Every layer's output has the branch's output shape.
 static void op_cost(tally *t, int op, int F, int strided, shape3 out) {
-  switch (op) {
-  case SPACE_OP_SEP3X3:
-  case SPACE_OP_SEP5X5:
-  case SPACE_OP_SEP7X7: {
-    int k = op == SPACE_OP_SEP3X3 ? 3 : op == SPACE_OP_SEP5X5 ? 5 : 7;
-    for (int rep = 0; rep < 2; rep++) {
-      dwconv(t, F, k, out);
-      conv(t, F, F, 1, 1, out);
-      bn(t, F);
-    }
-    break;
-  }
-  case SPACE_OP_IDENTITY:
-    if (strided) {
-      conv(t, F, F, 1, 1, out);
-      bn(t, F);
-    }
-    break;
-  case SPACE_OP_AVG3X3:
-  case SPACE_OP_MAX3X3:
-    break;
-  case SPACE_OP_CONV1X7_7X1:
-    conv(t, F, F, 1, 7, out);
-    conv(t, F, F, 7, 1, out);
-    bn(t, F);
-    break;
-  case SPACE_OP_DIL3X3:
-    conv(t, F, F, 3, 3, out);
-    bn(t, F);
-    break;
+  const space_op_def *d = space_op_layers(op, strided);
+  for (int i = 0; i < d->nlayers; i++) {
+    const space_layer *l = &d->layer[i];
+    if (l->kind == SPACE_L_CONV) conv(t, F, F, l->kh, l->kw, out);
+    else if (l->kind == SPACE_L_DWCONV) dwconv(t, F, l->kh, l->kw, out);
+    else if (l->kind == SPACE_L_BN) bn(t, F);
   }
 }
 

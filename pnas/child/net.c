@@ -12,6 +12,7 @@
 
 #include "common/common.h"
 #include "searchspace/layout.h"
+#include "searchspace/ops.h"
 
 typedef enum {
   ND_CONV,
@@ -255,49 +256,45 @@ static int relu_conv1x1_bn(net *n, int x, int F, int stride, const char *what) {
   return emit_bn(n, c, nm);
 }
 
+// One branch: the layers of the op's row in the operator table (searchspace/ops.h), the layer
+// marked strided applying `stride`. A strided 1x1 conv samples rows/cols 0, 2, ... (TF SAME).
 static int emit_op(net *n, int x, int op, int F, int stride, const char *what) {
+  const space_op_def *d = space_op_layers(op, stride == 2);
+  PNAS_ASSERT(d);
   char nm[72];
-  switch (op) {
-  case SPACE_OP_SEP3X3:
-  case SPACE_OP_SEP5X5:
-  case SPACE_OP_SEP7X7: {
-    int k = op == SPACE_OP_SEP3X3 ? 3 : op == SPACE_OP_SEP5X5 ? 5 : 7;
-    int y = x;
-    for (int rep = 1; rep <= 2; rep++) {
+  int y = x;
+  for (int i = 0; i < d->nlayers; i++) {
+    const space_layer *l = &d->layer[i];
+    int s = l->strided ? stride : 1;
+    if (l->name) snprintf(nm, sizeof nm, "%s.%s", what, l->name);
+    switch (l->kind) {
+    case SPACE_L_RELU:
       y = emit_relu(n, y);
-      snprintf(nm, sizeof nm, "%s.dw%d", what, rep);
-      y = emit_dw(n, y, k, rep == 1 ? stride : 1, nm);
-      snprintf(nm, sizeof nm, "%s.pw%d", what, rep);
-      y = emit_conv(n, y, F, 1, 1, 1, 1, nm);
-      snprintf(nm, sizeof nm, "%s.bn%d", what, rep);
+      break;
+    case SPACE_L_CONV:
+      if (l->kh == 1 && l->kw == 1 && s == 2) {
+        y = emit_sub(n, y, 0);
+        s = 1;
+      }
+      y = emit_conv(n, y, F, l->kh, l->kw, s, l->dil, nm);
+      break;
+    case SPACE_L_DWCONV:
+      PNAS_ASSERT(l->kh == l->kw && l->dil == 1); // the depthwise kernels are square, undilated
+      y = emit_dw(n, y, l->kh, s, nm);
+      break;
+    case SPACE_L_BN:
       y = emit_bn(n, y, nm);
+      break;
+    case SPACE_L_MAXPOOL:
+    case SPACE_L_AVGPOOL:
+      PNAS_ASSERT(l->kh == 3 && l->kw == 3); // the pooling kernels have a 3x3 window
+      y = emit_pool(n, y, l->kind == SPACE_L_MAXPOOL, s);
+      break;
+    default:
+      PNAS_ASSERT(!"unknown layer kind");
     }
-    return y;
   }
-  case SPACE_OP_IDENTITY:
-    return stride == 1 ? x : relu_conv1x1_bn(n, x, F, stride, what);
-  case SPACE_OP_AVG3X3:
-  case SPACE_OP_MAX3X3:
-    return emit_pool(n, x, op == SPACE_OP_MAX3X3, stride);
-  case SPACE_OP_CONV1X7_7X1: {
-    int y = emit_relu(n, x);
-    snprintf(nm, sizeof nm, "%s.conv1x7", what);
-    y = emit_conv(n, y, F, 1, 7, stride, 1, nm);
-    snprintf(nm, sizeof nm, "%s.conv7x1", what);
-    y = emit_conv(n, y, F, 7, 1, 1, 1, nm);
-    snprintf(nm, sizeof nm, "%s.bn", what);
-    return emit_bn(n, y, nm);
-  }
-  case SPACE_OP_DIL3X3: {
-    int y = emit_relu(n, x);
-    snprintf(nm, sizeof nm, "%s.conv", what);
-    y = emit_conv(n, y, F, 3, 3, stride, 2, nm);
-    snprintf(nm, sizeof nm, "%s.bn", what);
-    return emit_bn(n, y, nm);
-  }
-  }
-  PNAS_ASSERT(!"unknown op");
-  return x;
+  return y;
 }
 
 // One cell of the network walk (searchspace/layout.h: filters, stride, how H[c-2] is brought to

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "searchspace/ops.h"
 
 int export_config_for_dataset(const char *dataset, cost_config *cfg) {
   cost_config c = {.N = 3, .F = 48, .stem = COST_STEM_CIFAR, .stem_mult = 3, .classes = 10};
@@ -115,51 +116,18 @@ static void bn_wb(walker *w, const char *prefix, int c) {
   emit(w, name, 1, c, 0, 0, 0);
 }
 
-// Module indices inside the exported nn.Sequential objects (ReLU modules hold no parameters but
-// take an index): ReLUConvBN = (ReLU, conv, BN); SepConv = (ReLU, dw, pw, BN, ReLU, dw, pw, BN);
-// Conv1x7_7x1 = (ReLU, conv1x7, conv7x1, BN).
+// An op's tensors follow its rows in the operator table (searchspace/ops.h): the exported
+// module is an nn.Sequential of the layers, so a layer's index there is its index in the row
+// (ReLU and pooling hold no parameters but take an index).
 static void op_tensors(walker *w, const char *p, int op, int C, int strided) {
+  const space_op_def *d = space_op_layers(op, strided);
   char q[160];
-  switch (op) {
-  case SPACE_OP_SEP3X3:
-  case SPACE_OP_SEP5X5:
-  case SPACE_OP_SEP7X7: {
-    int k = op == SPACE_OP_SEP3X3 ? 3 : op == SPACE_OP_SEP5X5 ? 5 : 7;
-    for (int rep = 0; rep < 2; rep++) {
-      int base = 4 * rep;
-      snprintf(q, sizeof q, "%s.%d", p, base + 1);
-      conv_w(w, q, C, 1, k, k); // depthwise (groups = C)
-      snprintf(q, sizeof q, "%s.%d", p, base + 2);
-      conv_w(w, q, C, C, 1, 1); // pointwise
-      snprintf(q, sizeof q, "%s.%d", p, base + 3);
-      bn_wb(w, q, C);
-    }
-    break;
-  }
-  case SPACE_OP_IDENTITY:
-    if (strided) {
-      snprintf(q, sizeof q, "%s.1", p);
-      conv_w(w, q, C, C, 1, 1);
-      snprintf(q, sizeof q, "%s.2", p);
-      bn_wb(w, q, C);
-    }
-    break;
-  case SPACE_OP_CONV1X7_7X1:
-    snprintf(q, sizeof q, "%s.1", p);
-    conv_w(w, q, C, C, 1, 7);
-    snprintf(q, sizeof q, "%s.2", p);
-    conv_w(w, q, C, C, 7, 1);
-    snprintf(q, sizeof q, "%s.3", p);
-    bn_wb(w, q, C);
-    break;
-  case SPACE_OP_DIL3X3:
-    snprintf(q, sizeof q, "%s.1", p);
-    conv_w(w, q, C, C, 3, 3);
-    snprintf(q, sizeof q, "%s.2", p);
-    bn_wb(w, q, C);
-    break;
-  default: // avg3x3, max3x3: no parameters
-    break;
+  for (int i = 0; i < d->nlayers; i++) {
+    const space_layer *l = &d->layer[i];
+    snprintf(q, sizeof q, "%s.%d", p, i);
+    if (l->kind == SPACE_L_CONV) conv_w(w, q, C, C, l->kh, l->kw);
+    else if (l->kind == SPACE_L_DWCONV) conv_w(w, q, C, 1, l->kh, l->kw); // groups = C
+    else if (l->kind == SPACE_L_BN) bn_wb(w, q, C);
   }
 }
 

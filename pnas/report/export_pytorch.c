@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "pnas/report/export.h"
+#include "searchspace/ops.h"
 
 // The fixed part of the module. Registration order of parameters is the order the C network
 // uses; the comment block written before it spells it out.
@@ -62,49 +63,34 @@ static const char *const PY_BODY[] = {
     "        return self.bn(torch.cat([a, b], 1))",
     "",
     "",
-    "class SepConv(nn.Sequential):",
-    "    \"\"\"Two repetitions of ReLU, depthwise kxk, pointwise 1x1, BN; stride in the first.",
-    "    'SAME' padding as TensorFlow and the C kernels (SameConv2d).\"\"\"",
-    "",
-    "    def __init__(self, c, k, stride):",
-    "        super().__init__(",
-    "            nn.ReLU(),",
-    "            SameConv2d(c, c, k, stride, groups=c, bias=False),",
-    "            nn.Conv2d(c, c, 1, bias=False),",
-    "            _bn(c),",
-    "            nn.ReLU(),",
-    "            SameConv2d(c, c, k, 1, groups=c, bias=False),",
-    "            nn.Conv2d(c, c, 1, bias=False),",
-    "            _bn(c),",
-    "        )",
-    "",
-    "",
-    "class Conv1x7_7x1(nn.Sequential):",
-    "    \"\"\"ReLU, 1x7 conv (carries the stride), 7x1 conv, BN.\"\"\"",
-    "",
-    "    def __init__(self, c, stride):",
-    "        super().__init__(",
-    "            nn.ReLU(),",
-    "            SameConv2d(c, c, (1, 7), stride, bias=False),",
-    "            SameConv2d(c, c, (7, 1), 1, bias=False),",
-    "            _bn(c),",
-    "        )",
-    "",
-    "",
     "def make_op(name, c, stride):",
-    "    if name in (\"sep3x3\", \"sep5x5\", \"sep7x7\"):",
-    "        return SepConv(c, int(name[3]), stride)",
-    "    if name == \"avg3x3\":",
-    "        return nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)",
-    "    if name == \"max3x3\":",
-    "        return nn.MaxPool2d(3, stride, padding=1)",
-    "    if name == \"identity\":",
-    "        return ReLUConvBN(c, c, 1, stride) if stride == 2 else nn.Identity()",
-    "    if name == \"conv1x7_7x1\":",
-    "        return Conv1x7_7x1(c, stride)",
-    "    if name == \"dil3x3\":",
-    "        return ReLUConvBN(c, c, 3, stride, dilation=2)",
-    "    raise ValueError(\"unknown op \" + name)",
+    "    \"\"\"The op's layers (its row of OPS) as an nn.Sequential on c channels; the layer marked",
+    "    strided applies the stride. An op that must reduce but has no such layer (the identity)",
+    "    becomes PROJECTION. Convolutions use 'SAME' padding as TensorFlow and the C kernels.\"\"\"",
+    "    layers = OPS[name]",
+    "    if stride == 2 and not any(len(l) > 1 and l[4] for l in layers):",
+    "        layers = PROJECTION",
+    "    mods = []",
+    "    for layer in layers:",
+    "        kind = layer[0]",
+    "        if kind == \"relu\":",
+    "            mods.append(nn.ReLU())",
+    "        elif kind == \"bn\":",
+    "            mods.append(_bn(c))",
+    "        else:",
+    "            kh, kw, dil, strided = layer[1:]",
+    "            s = stride if strided else 1",
+    "            if kind in (\"conv\", \"dw\"):",
+    "                groups = c if kind == \"dw\" else 1",
+    "                mods.append(SameConv2d(c, c, (kh, kw), s, 0, dil, groups=groups, bias=False))",
+    "            elif kind == \"max\":",
+    "                mods.append(nn.MaxPool2d((kh, kw), s, padding=(kh // 2, kw // 2)))",
+    "            elif kind == \"avg\":",
+    "                mods.append(nn.AvgPool2d((kh, kw), s, padding=(kh // 2, kw // 2),",
+    "                                         count_include_pad=False))",
+    "            else:",
+    "                raise ValueError(\"unknown layer \" + kind)",
+    "    return nn.Sequential(*mods) if mods else nn.Identity()",
     "",
     "",
     "class Cell(nn.Module):",
@@ -168,6 +154,51 @@ static const char *const PY_BODY[] = {
     "    print(\"output\", tuple(model(x).shape), \"params\", n, \"expected\", PARAMS)",
 };
 
+// The parameters of every operator in registration order, from the operator table.
+static void write_op_params(FILE *f) {
+  for (int op = -1; op < SPACE_NUM_OPS; op++) {
+    const space_op_def *d = op < 0 ? space_op_projection() : space_op_def_of(op);
+    if (op < 0)
+      fputs("#       an op with no strided layer (identity) at stride 2:", f);
+    else
+      fprintf(f, "#       %s:", d->name);
+    int any = 0;
+    for (int i = 0; i < d->nlayers; i++) {
+      const space_layer *l = &d->layer[i];
+      if (l->kind == SPACE_L_CONV || l->kind == SPACE_L_DWCONV)
+        fprintf(f, "%s %s (F, %s, %d, %d)", any++ ? "," : "", l->name,
+                l->kind == SPACE_L_DWCONV ? "1" : "F", l->kh, l->kw);
+      else if (l->kind == SPACE_L_BN)
+        fprintf(f, "%s %s w, b", any++ ? "," : "", l->name);
+    }
+    fprintf(f, "%s;\n", any ? "" : " none");
+  }
+}
+
+// OPS and PROJECTION: every operator's layers, as make_op reads them.
+static void write_op_table(FILE *f) {
+  fputs("# Operators as their layers (pnas's operator table): (\"relu\",), (\"bn\",), or\n"
+        "# (kind, kh, kw, dilation, carries the stride) for \"conv\", \"dw\" (depthwise), \"max\", \"avg\".\n",
+        f);
+  for (int op = 0; op <= SPACE_NUM_OPS; op++) {
+    const space_op_def *d = op < SPACE_NUM_OPS ? space_op_def_of(op) : space_op_projection();
+    if (op == 0) fputs("OPS = {\n", f);
+    if (op < SPACE_NUM_OPS)
+      fprintf(f, "    \"%s\": [", d->name);
+    else
+      fputs("}\nPROJECTION = [", f);
+    for (int i = 0; i < d->nlayers; i++) {
+      const space_layer *l = &d->layer[i];
+      const char *k = space_layer_kind_name(l->kind);
+      if (l->kind == SPACE_L_RELU || l->kind == SPACE_L_BN)
+        fprintf(f, "%s(\"%s\",)", i ? ", " : "", k);
+      else
+        fprintf(f, "%s(\"%s\", %d, %d, %d, %d)", i ? ", " : "", k, l->kh, l->kw, l->dil, l->strided);
+    }
+    fputs(op < SPACE_NUM_OPS ? "],\n" : "]\n", f);
+  }
+}
+
 int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
   const cost_config *cfg = &net->cfg;
   char text[SPACE_TEXT_MAX];
@@ -189,14 +220,10 @@ int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
         "#     H[c-2] preprocessing, if any: factorized reduction conv_a (F//2, Cin, 1, 1),\n"
         "#       conv_b (F - F//2, Cin, 1, 1), BN weight, bias; or 1x1 conv (F, Cin, 1, 1), BN w, b;\n"
         "#     H[c-1] 1x1 conv (F, Cin, 1, 1), BN weight, bias;\n"
-        "#     for each block, its left branch then its right branch (stored order of CELL):\n"
-        "#       sepKxK: dw1 (F, 1, K, K), pw1 (F, F, 1, 1), bn1 w, b, dw2 (F, 1, K, K),\n"
-        "#               pw2 (F, F, 1, 1), bn2 w, b;\n"
-        "#       identity with stride 2: conv (F, F, 1, 1), bn w, b;\n"
-        "#       conv1x7_7x1: conv (F, F, 1, 7), conv (F, F, 7, 1), bn w, b;\n"
-        "#       dil3x3: conv (F, F, 3, 3), bn w, b;\n"
-        "#       avg3x3, max3x3, identity with stride 1: none;\n"
-        "#   head: fc weight (classes, C_final), fc bias.\n"
+        "#     for each block, its left branch then its right branch (stored order of CELL):\n",
+        f);
+  write_op_params(f);
+  fputs("#   head: fc weight (classes, C_final), fc bias.\n"
         "# BN running statistics are buffers, not parameters.\n\n",
         f);
   fprintf(f, "CELL_TEXT = \"%s\"\n", text);
@@ -227,7 +254,9 @@ int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
   fputs("]\n", f);
   fprintf(f, "FINAL_CHANNELS = %d\n", net->final_c);
   fprintf(f, "PARAMS = %lld  # trainable parameters (pnas cost)\n", (long long)net->cost.params);
-  fprintf(f, "MULT_ADDS = %lld  # per image (pnas cost)\n\n", (long long)net->cost.mult_adds);
+  fprintf(f, "MULT_ADDS = %lld  # per image (pnas cost)\n", (long long)net->cost.mult_adds);
+  write_op_table(f);
+  fputc('\n', f);
   for (size_t i = 0; i < sizeof PY_BODY / sizeof PY_BODY[0]; i++) {
     fputs(PY_BODY[i], f);
     fputc('\n', f);

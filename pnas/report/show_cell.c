@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "searchspace/ops.h"
 
 extern char **environ;
 
@@ -67,19 +68,18 @@ int show_write_text(const space_cell *c, FILE *f) {
   return ferror(f) ? -1 : 0;
 }
 
+// Fill colour by the operator's family (searchspace/ops.h).
 static const char *op_color(int op) {
-  switch (op) {
-  case SPACE_OP_SEP3X3:
-  case SPACE_OP_SEP5X5:
-  case SPACE_OP_SEP7X7:
+  const space_op_def *d = space_op_def_of(op);
+  switch (d ? d->family : SPACE_FAMILY_CONV) {
+  case SPACE_FAMILY_SEP:
     return "#fff2cc"; // separable convs
-  case SPACE_OP_AVG3X3:
-  case SPACE_OP_MAX3X3:
+  case SPACE_FAMILY_POOL:
     return "#d0e0e3"; // pooling
-  case SPACE_OP_IDENTITY:
+  case SPACE_FAMILY_IDENTITY:
     return "#eeeeee";
   default:
-    return "#f4cccc"; // conv1x7_7x1, dil3x3
+    return "#f4cccc"; // other convs
   }
 }
 
