@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "searchspace/cell.h"
+#include "searchspace/ops.h"
 #include "tests/check.h"
 
 // Pinned: run logs written by earlier versions key their cache on this hash.
@@ -231,6 +232,39 @@ static void test_msgpack(void) {
   }
 }
 
+// The operator table: names round-trip, rows are well formed, exactly the ops that cannot
+// reduce by themselves take the projection at stride 2.
+static void test_op_table(void) {
+  for (int op = 0; op < SPACE_NUM_OPS; op++) {
+    const space_op_def *d = space_op_def_of(op);
+    CHECK(d != NULL && d->nlayers <= SPACE_OP_MAX_LAYERS, "op %d row", op);
+    const char *nm = space_op_name(op);
+    CHECK(space_op_from_name(nm, strlen(nm)) == op, "op %s round trip", nm);
+    int strided = 0, params = 0;
+    for (int i = 0; i < d->nlayers; i++) {
+      const space_layer *l = &d->layer[i];
+      strided += l->strided;
+      int has = l->kind == SPACE_L_CONV || l->kind == SPACE_L_DWCONV || l->kind == SPACE_L_BN;
+      params += has;
+      CHECK(has == (l->name != NULL), "%s layer %d: named iff it has parameters", nm, i);
+      if (l->kind != SPACE_L_RELU && l->kind != SPACE_L_BN)
+        CHECK(l->kh >= 1 && l->kw >= 1 && l->dil >= 1, "%s layer %d window", nm, i);
+    }
+    CHECK(strided <= 1, "%s: %d strided layers", nm, strided);
+    CHECK(space_op_layers(op, 1) == (strided ? d : space_op_projection()), "%s at stride 2", nm);
+    CHECK(space_op_layers(op, 0) == d, "%s at stride 1", nm);
+    CHECK((op == SPACE_OP_IDENTITY) == (d->nlayers == 0), "%s: no layers iff identity", nm);
+    CHECK((op == SPACE_OP_AVG3X3 || op == SPACE_OP_MAX3X3) == (params == 0 && d->nlayers > 0),
+          "%s: parameter-free layers iff pooling", nm);
+  }
+  CHECK(space_op_def_of(-1) == NULL && space_op_def_of(SPACE_NUM_OPS) == NULL, "out of range");
+  CHECK(!strcmp(space_op_name(SPACE_NUM_OPS), "?"), "name out of range");
+  const space_op_def *p = space_op_projection();
+  CHECK(p->nlayers == 3 && p->layer[1].kind == SPACE_L_CONV && p->layer[1].kh == 1 &&
+            p->layer[1].strided,
+        "projection = ReLU, strided 1x1 conv, BN");
+}
+
 int main(void) {
   test_counts();
   test_expansion();
@@ -238,5 +272,6 @@ int main(void) {
   test_tokens();
   test_sample_mutate();
   test_msgpack();
+  test_op_table();
   return CHECK_DONE();
 }
