@@ -103,13 +103,13 @@ static void emit(walker *w, const char *name, int ndim, int a, int b, int c, int
 
 // A conv weight `prefix.weight` (cout, cin, kh, kw).
 static void conv_w(walker *w, const char *prefix, int cout, int cin, int kh, int kw) {
-  char name[160];
+  char name[176];
   snprintf(name, sizeof name, "%s.weight", prefix);
   emit(w, name, 4, cout, cin, kh, kw);
 }
 
 static void bn_wb(walker *w, const char *prefix, int c) {
-  char name[160];
+  char name[176];
   snprintf(name, sizeof name, "%s.weight", prefix);
   emit(w, name, 1, c, 0, 0, 0);
   snprintf(name, sizeof name, "%s.bias", prefix);

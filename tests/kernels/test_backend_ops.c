@@ -52,7 +52,11 @@ static float *up(const float *h, size_t n) {
 // The same at a 4-byte (not 16-byte) aligned address, like a parameter inside the network's
 // parameter vector; free with gfree(p - 1).
 static float *upm(const float *h, size_t n) {
-  float *d = up(h, n + 1);
+  float *d = TST.be->alloc(&TST, (n + 1) * sizeof(float) + 4);
+  if (!d) {
+    fprintf(stderr, "FAIL device alloc of %zu floats\n", n + 1);
+    exit(1);
+  }
   if (n) TST.be->upload(&TST, d + 1, h, n * sizeof(float));
   return d + 1;
 }
@@ -376,7 +380,7 @@ static int check_train_state(int nimg, int c, int hw, int nb, int reps) {
   const kn_backend *R = REF.be, *G = TST.be;
   int k = 0;
   size_t chw = (size_t)c * hw, total = (size_t)nimg * chw;
-  uint8_t *img = malloc(total);
+  uint8_t *img = calloc((total + 3) / 4, 4); // whole floats: it is uploaded as floats
   int32_t *lab = malloc((size_t)nimg * 4), *perm = malloc((size_t)nimg * 4);
   float *lut = kt_alloc((size_t)c * 256);
   for (size_t i = 0; i < total; i++) img[i] = (uint8_t)(kt_uniform() * 256);
