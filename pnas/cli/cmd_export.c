@@ -3,16 +3,22 @@
 // the network they describe. Does not train or load weights.
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "pnas/report/export.h"
+#include "pnas/search/search.h"
 
 static const char USAGE[] =
-    "usage: pnas export --cell CELL [--format json|pytorch] [--dataset D] [--N n] [--F f]\n"
-    "                   [--image-size s] [--classes c] [--stem-multiplier m] [--out FILE]\n"
+    "usage: pnas export (--cell CELL | --run DIR [--cell CELL]) [--format json|pytorch]\n"
+    "                   [--dataset D] [--N n] [--F f] [--image-size s] [--classes c]\n"
+    "                   [--stem-multiplier m] [--out FILE]\n"
     "Export CELL (text form or a built-in name such as pnasnet-5).\n"
+    "  --run DIR  take the dataset from a search's run directory and, without --cell, its best\n"
+    "             cell (the best over all levels, as the search's summary names it); N and F stay\n"
+    "             the full-size defaults (the run's children were smaller: it says which)\n"
     "  json     genotype: cell, canonical form, blocks, hash, settings, params and mult-adds of\n"
     "           the network (as `pnas cost`), per-cell layout and the ordered tensor list\n"
     "  pytorch  self-contained Python source (needs only torch): class PNASNet and build() for\n"
@@ -21,11 +27,53 @@ static const char USAGE[] =
     "cifar10 32x32x3, fashion-mnist 28x28x1 (CIFAR stem, multiplier 3, 10 classes), imagenet\n"
     "224x224x3 (ImageNet stem, multiplier 1, 1000 classes). Output goes to stdout without --out.\n"
     "examples:\n"
+    "  pnas export --run runs/fm1 --format pytorch --out best.py\n"
     "  pnas export --cell pnasnet-5 --format pytorch --out pnasnet5.py\n"
     "  pnas export --cell '0:sep3x3,1:max3x3' --format json\n";
 
+// --run DIR: the run's configuration (dataset) and, when best is not NULL, its best cell over
+// all levels (search_record_better: the search summary's "best cell overall"). 0, or the exit
+// code with a message printed.
+static int from_run(const char *dir, const char *dataset, space_cell *best, search_config *run) {
+  char err[1024], path[1100];
+  if (search_config_load(run, dir, err, sizeof err)) {
+    fprintf(stderr, "pnas export: --run %s: %s\n", dir, err);
+    return 1;
+  }
+  if (dataset && strcmp(dataset, run->dataset)) {
+    fprintf(stderr, "pnas export: --dataset %s, but run %s trained on %s (leave --dataset out)\n",
+            dataset, dir, run->dataset);
+    return 2;
+  }
+  if (!best) return 0;
+  snprintf(path, sizeof path, "%s/results.log", dir);
+  store_record *recs;
+  int n;
+  long torn;
+  if (store_read_log(path, 0, &recs, &n, &torn, err, sizeof err)) { // read-only
+    fprintf(stderr, "pnas export: --run %s: %s\n", dir, err);
+    return 1;
+  }
+  const store_record *b = NULL;
+  for (int i = 0; i < n; i++)
+    if (recs[i].ok && search_record_better(&recs[i], b)) b = &recs[i];
+  if (!b) {
+    fprintf(stderr, "pnas export: run %s has no trained cell yet (give --cell)\n", dir);
+    free(recs);
+    return 1;
+  }
+  *best = b->cell;
+  char text[SPACE_TEXT_MAX];
+  space_format(best, text, sizeof text);
+  fprintf(stderr, "pnas export: best cell of run %s (level %d, validation accuracy %.4f of %d "
+          "records): %s\n", dir, b->level, b->val_acc, n, text);
+  free(recs);
+  return 0;
+}
+
 int cmd_export(int argc, char **argv) {
-  const char *cell_text = NULL, *dataset = "cifar10", *format = "json", *out_path = NULL;
+  const char *cell_text = NULL, *dataset = NULL, *format = "json", *out_path = NULL;
+  const char *run_dir = NULL;
   int N = 3, F = 48, image = -1, classes = -1;
   double stem_mult = -1;
   arg_spec specs[] = {
@@ -38,13 +86,14 @@ int cmd_export(int argc, char **argv) {
       {"classes", ARG_INT, &classes, 1, 1000000, NULL},
       {"stem-multiplier", ARG_DOUBLE, &stem_mult, 0.001, 1000, NULL},
       {"out", ARG_STR, &out_path, 0, -1, NULL},
+      {"run", ARG_STR, &run_dir, 0, -1, NULL},
   };
   int rc = args_parse("pnas export", USAGE, argc, argv, 1, specs, sizeof specs / sizeof specs[0],
                       NULL, 0, NULL);
   if (rc == 3) return 0;
   if (rc) return rc;
-  if (!cell_text) {
-    fprintf(stderr, "pnas export: --cell is required (e.g. --cell pnasnet-5)\n");
+  if (!cell_text && !run_dir) {
+    fprintf(stderr, "pnas export: give --cell CELL (e.g. --cell pnasnet-5) or --run DIR\n");
     return 2;
   }
   int is_json = !strcmp(format, "json"), is_py = !strcmp(format, "pytorch");
@@ -53,11 +102,18 @@ int cmd_export(int argc, char **argv) {
     return 2;
   }
   space_cell cell;
-  char err[256];
-  if (space_parse(cell_text, &cell, err, sizeof err)) {
+  char err[1024];
+  if (cell_text && space_parse(cell_text, &cell, err, sizeof err)) {
     fprintf(stderr, "pnas export: bad --cell: %s\n", err);
     return 2;
   }
+  static search_config run; // the run's settings (--run)
+  if (run_dir) {
+    rc = from_run(run_dir, dataset, cell_text ? NULL : &cell, &run);
+    if (rc) return rc;
+    dataset = run.dataset;
+  }
+  if (!dataset) dataset = "cifar10";
   cost_config cfg;
   if (export_config_for_dataset(dataset, &cfg)) {
     fprintf(stderr, "pnas export: unknown --dataset '%s' (cifar10, fashion-mnist, imagenet)\n",
@@ -73,6 +129,11 @@ int cmd_export(int argc, char **argv) {
     fprintf(stderr, "pnas export: %s\n", err);
     return 1;
   }
+  if (run_dir && (run.N != cfg.N || run.F != cfg.F))
+    fprintf(stderr,
+            "pnas export: network N=%d F=%d (%lld params); the run's children were N=%d F=%d "
+            "(--N %d --F %d exports that size)\n",
+            cfg.N, cfg.F, (long long)net.cost.params, run.N, run.F, run.N, run.F);
   FILE *f = stdout;
   if (out_path) {
     f = fopen(out_path, "w");

@@ -1,10 +1,11 @@
 // JSON genotype writer for `pnas export --format json`: the cell (as given and canonical), its
-// blocks with op names, hash, network settings, cost-model totals and the ordered tensor list.
+// blocks with op names, the layers of each operator it uses, hash, network settings, cost-model totals and the ordered tensor list.
 // Format "pnas-genotype" version 1; regenerate with `pnas export --format json` on a mismatch.
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "pnas/report/export.h"
+#include "searchspace/ops.h"
 
 typedef struct {
   FILE *f;
@@ -17,6 +18,40 @@ static void json_tensor(void *ctx, const char *name, const int *shape, int ndim)
   for (int i = 0; i < ndim; i++) fprintf(t->f, "%s%d", i ? ", " : "", shape[i]);
   fputs("]}", t->f);
   t->first = 0;
+}
+
+// One operator as its layers (searchspace/ops.h): kind, window, dilation, whether the layer
+// applies the op's stride, and the parameter name the network gives it.
+static void json_op_layers(FILE *f, const space_op_def *d) {
+  fputc('[', f);
+  for (int i = 0; i < d->nlayers; i++) {
+    const space_layer *l = &d->layer[i];
+    fprintf(f, "%s{\"layer\": \"%s\"", i ? ", " : "", space_layer_kind_name(l->kind));
+    if (l->kind != SPACE_L_RELU && l->kind != SPACE_L_BN)
+      fprintf(f, ", \"kernel\": [%d, %d], \"dilation\": %d, \"strided\": %s", l->kh, l->kw,
+              l->dil, l->strided ? "true" : "false");
+    if (l->name) fprintf(f, ", \"param\": \"%s\"", l->name);
+    fputc('}', f);
+  }
+  fputc(']', f);
+}
+
+// "operators": the layers of every operator the cell uses, and "projection": what an operator
+// without a strided layer (the identity) becomes where it must reduce.
+static void json_operators(FILE *f, const space_cell *c) {
+  uint32_t used = 0;
+  for (int i = 0; i < c->nblocks; i++) used |= (1u << c->b[i].op1) | (1u << c->b[i].op2);
+  fputs("  \"operators\": {", f);
+  int first = 1;
+  for (int op = 0; op < SPACE_NUM_OPS; op++) {
+    if (!((used >> op) & 1)) continue;
+    fprintf(f, "%s\n    \"%s\": ", first ? "" : ",", space_op_name(op));
+    json_op_layers(f, space_op_def_of(op));
+    first = 0;
+  }
+  fputs("\n  },\n  \"projection\": ", f);
+  json_op_layers(f, space_op_projection());
+  fputs(",\n", f);
 }
 
 int export_write_json(const export_net *net, const char *dataset, FILE *f) {
@@ -36,6 +71,7 @@ int export_write_json(const export_net *net, const char *dataset, FILE *f) {
             b->in2, space_op_name(b->op2));
   }
   fprintf(f, "],\n");
+  json_operators(f, &net->cell);
   fprintf(f, "  \"N\": %d,\n  \"F\": %d,\n  \"dataset\": \"%s\",\n", cfg->N, cfg->F, dataset);
   fprintf(f, "  \"input\": [%d, %d, %d],\n  \"classes\": %d,\n", cfg->in_c, cfg->in_h, cfg->in_w,
           cfg->classes);

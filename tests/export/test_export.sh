@@ -2,10 +2,13 @@
 # `pnas export --format pytorch|json` checked with PyTorch: several cells and (N, F, dataset)
 # settings; the module must build, run forward/backward and match `pnas cost --json` (params and
 # mult-adds) and the JSON tensor list. Skips (exit 77) when /usr/bin/python3 cannot import torch.
-# Usage: test_export.sh PNAS_BINARY CHECK_PYTORCH_PY
+# `pnas export --run DIR` is checked on the committed benchmark table (a run directory): the best
+# cell, found here from the TSV export, must be the one exported, on the run's dataset.
+# Usage: test_export.sh PNAS_BINARY CHECK_PYTORCH_PY RUN_DIR
 set -u
 PNAS=$1
 CHECK=$2
+RUN=$3
 PY=/usr/bin/python3 # Debian's python with torch; plain python3 on PATH may lack it
 if ! "$PY" -c 'import torch' 2>/dev/null; then
   echo "SKIP: $PY cannot import torch"
@@ -37,6 +40,26 @@ pnasnet-5|--dataset fashion-mnist --N 2 --F 24
 0:max3x3,1:sep3x3;0:identity,2:dil3x3|--dataset cifar10 --N 2 --F 16 --stem-multiplier 1
 0:sep7x7,1:avg3x3|--dataset imagenet --N 1 --F 30 --image-size 64 --classes 5 --stem-multiplier 2
 CASES
+# --run: the run's best cell (highest accuracy over all levels, ties by hash, computed here from
+# the TSV export) on the run's dataset (fashion-mnist: a 1-channel input the module must take).
+best=$("$PNAS" table export "$RUN" --format tsv | "$PY" -c '
+import sys
+rows = [l.rstrip("\n").split("\t") for l in sys.stdin][1:]
+ok = [r for r in rows if r[6] == "1"]
+top = max(float(r[2]) for r in ok)
+print([r[0] for r in ok if float(r[2]) == top][0] if sum(float(r[2]) == top for r in ok) == 1 else "TIE")')
+if "$PNAS" export --run "$RUN" --format pytorch --out "$T/run.py" 2> "$T/run.err" &&
+   "$PNAS" export --run "$RUN" --format json --out "$T/run.json" 2>> "$T/run.err" &&
+   "$PNAS" cost --cell "$best" --dataset fashion-mnist --json > "$T/runc.json"; then
+  args+=("$T/run.py" "$T/run.json" "$T/runc.json")
+  grep -q "^CELL_TEXT = \"$best\"" "$T/run.py" && grep -q '^IN_CHANNELS = 1$' "$T/run.py" ||
+    { echo "FAIL: export --run: want cell $best on fashion-mnist, got $(grep -E '^(CELL_TEXT|IN_CHANNELS)' "$T/run.py")"; fail=1; }
+  grep -q "best cell of run .*: $best" "$T/run.err" && grep -q "children were N=1 F=8" "$T/run.err" ||
+    { echo "FAIL: export --run stderr: $(cat "$T/run.err")"; fail=1; }
+else
+  echo "FAIL: export --run $RUN: $(cat "$T/run.err")"
+  fail=1
+fi
 "$PY" "$CHECK" "${args[@]}" || fail=1
 
 # The JSON genotype itself.
@@ -53,7 +76,14 @@ ok = (g["format"] == "pnas-genotype" and g["version"] == 1 and g["blocks"] == wa
       and len(g["hash"]) == 16 and int(g["hash"], 16) > 0 and len(g["cells"]) == 9
       and [c["stride"] for c in g["cells"]] == [1, 1, 1, 2, 1, 1, 2, 1, 1]
       and [c["filters"] for c in g["cells"]] == [48, 48, 48, 96, 96, 96, 192, 192, 192]
-      and 3.1e6 < g["params"] < 3.3e6)  # paper: 3.2M
+      and 3.1e6 < g["params"] < 3.3e6  # paper: 3.2M
+      and sorted(g["operators"]) == ["identity", "max3x3", "sep3x3", "sep5x5", "sep7x7"]
+      and g["operators"]["identity"] == [] and g["operators"]["max3x3"] == [
+          {"layer": "max", "kernel": [3, 3], "dilation": 1, "strided": True}]
+      and [(l["layer"], l.get("kernel"), l.get("strided")) for l in g["operators"]["sep5x5"]] == [
+          ("relu", None, None), ("dw", [5, 5], True), ("conv", [1, 1], False), ("bn", None, None),
+          ("relu", None, None), ("dw", [5, 5], False), ("conv", [1, 1], False), ("bn", None, None)]
+      and [l["layer"] for l in g["projection"]] == ["relu", "conv", "bn"])
 print("json genotype ok" if ok else "FAIL: json genotype %s" % json.dumps(g)[:600])
 sys.exit(0 if ok else 1)
 PYEOF
@@ -77,7 +107,9 @@ expect 2 "bad --cell" --cell '0:sep3x3,5:max3x3'
 expect 2 "bad --cell" --cell 'nonsense'
 expect 2 "unknown --format" --cell pnasnet-5 --format onnx
 expect 2 "unknown --dataset" --cell pnasnet-5 --dataset mnist
-expect 2 "required" --format json
+expect 2 "give --cell" --format json
+expect 2 "trained on fashion-mnist" --run "$RUN" --dataset cifar10
+expect 1 "config.msgpack" --run "$T/no-such-run"
 expect 1 "cannot write" --cell pnasnet-5 --out "$T/no/such/dir/x.json"
 [ $fail -eq 0 ] && echo "ok"
 exit $fail
