@@ -16,6 +16,11 @@ struct pred_ensemble {
   mlp_model *mlp;     // (members) when kind == PRED_MLP
   ridge_model *ridge; // (members) when kind == PRED_RIDGE
   float *loss;        // (members) final training L1
+  // What the ensemble was fitted on (pred_ensemble_domain); dom_cells == 0: unknown (a file
+  // written before the domain was saved).
+  uint32_t dom_ops;   // bit o: some training cell uses operator o
+  int dom_blocks;     // the most blocks of a training cell
+  int dom_cells;      // training cells
 };
 
 // Drops any fitted members. Then allocates M zeroed members of the kind. 0 ok, -1 OOM.

@@ -2,9 +2,11 @@
 //   {"magic": "pnas-predictor", "version": 1, "kind": "lstm"|"mlp"|"ridge", "embed": E,
 //    "hidden": H, "train_loss": [M floats], "members": [[{"name", "shape": [..],
 //    "data": bin (float32 little-endian)}, ...] x M]}
+// plus, in files written since it was recorded, "domain": {"ops": bit mask over the operators,
+// "max_blocks": B, "cells": n}: what the ensemble was fitted on (older files load without it).
 // Loading checks every name, shape and size, so a wrong or damaged file is an error, not a crash.
 //
-// Checksum: files written since this change end with an eighth key, "crc32": the CRC-32 (the
+// Checksum: files written since this change end with a last key, "crc32": the CRC-32 (the
 // same function as zlib's crc32(), computed here because this library does not link zlib) of
 // every byte of the file before that entry, stored as a msgpack uint32 (0xce + 4 bytes, big
 // endian), so the entry is always the last 11 bytes: a5 "crc32" ce XX XX XX XX. Loading a
@@ -109,7 +111,8 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 8); // the eighth entry, "crc32", is appended below
+  int dom = e->dom_cells > 0;
+  msgpack_pack_map(&pk, 8 + dom); // the last entry, "crc32", is appended below
   pack_str(&pk, "magic");
   pack_str(&pk, PRED_FILE_MAGIC);
   pack_str(&pk, "version");
@@ -123,6 +126,16 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
   pack_str(&pk, "train_loss");
   msgpack_pack_array(&pk, (size_t)e->members);
   for (int m = 0; m < e->members; m++) msgpack_pack_float(&pk, e->loss[m]);
+  if (dom) { // what it was fitted on (pred_ensemble_domain)
+    pack_str(&pk, "domain");
+    msgpack_pack_map(&pk, 3);
+    pack_str(&pk, "ops");
+    msgpack_pack_uint32(&pk, e->dom_ops);
+    pack_str(&pk, "max_blocks");
+    msgpack_pack_int(&pk, e->dom_blocks);
+    pack_str(&pk, "cells");
+    msgpack_pack_int(&pk, e->dom_cells);
+  }
   pack_str(&pk, "members");
   msgpack_pack_array(&pk, (size_t)e->members);
   unsigned char *le = NULL;
@@ -269,7 +282,7 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
     return PRED_EFORMAT;
   }
   const msgpack_object *crc = find_key(root, "crc32");
-  if (crc || root->via.map.size == 8) {
+  if (crc || root->via.map.size >= 8) { // 8: crc32 without domain, 9: with
     const unsigned char *t = (const unsigned char *)buf + len - CRC_ENTRY;
     if (!crc || len < CRC_ENTRY || memcmp(t, "\xa5" "crc32" "\xce", 7)) {
       snprintf(err, errlen, "predictor file is damaged (its \"crc32\" entry is missing or not "
@@ -317,6 +330,19 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
   if (pred_ensemble_alloc(e, (pred_kind)k, M, (int)E, (int)H)) {
     snprintf(err, errlen, "out of memory loading a %d-member predictor", M);
     return PRED_ENOMEM;
+  }
+  const msgpack_object *dom = find_key(root, "domain");
+  if (dom) { // optional: absent from files written before it was recorded
+    int64_t ops, mb, nc;
+    if (dom->type != MSGPACK_OBJECT_MAP || get_int(find_key(dom, "ops"), &ops) ||
+        get_int(find_key(dom, "max_blocks"), &mb) || get_int(find_key(dom, "cells"), &nc) ||
+        ops < 0 || ops >= (1LL << SPACE_NUM_OPS) || mb < 1 || mb > SPACE_MAX_BLOCKS || nc < 1 ||
+        nc > INT32_MAX) {
+      snprintf(err, errlen, "predictor file: bad \"domain\" entry" REGEN);
+      pred_ensemble_clear(e);
+      return PRED_EFORMAT;
+    }
+    e->dom_ops = (uint32_t)ops, e->dom_blocks = (int)mb, e->dom_cells = (int)nc;
   }
   const msgpack_object *tl = find_key(root, "train_loss");
   for (int m = 0; m < M; m++) {

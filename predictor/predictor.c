@@ -62,6 +62,31 @@ void pred_fit_config_default(pred_fit_config *cfg, pred_kind kind) {
   }
 }
 
+int pred_ensemble_domain(const pred_ensemble *e, uint32_t *ops, int *max_blocks, int *cells) {
+  if (!e || !e->members || e->dom_cells < 1) return -1;
+  if (ops) *ops = e->dom_ops;
+  if (max_blocks) *max_blocks = e->dom_blocks;
+  if (cells) *cells = e->dom_cells;
+  return 0;
+}
+
+int pred_ensemble_covers(const pred_ensemble *e, const space_cell *c, char *why, size_t n) {
+  uint32_t ops;
+  int blocks;
+  if (pred_ensemble_domain(e, &ops, &blocks, NULL)) return -1;
+  uint32_t used = 0;
+  for (int b = 0; b < c->nblocks; b++) used |= (1u << c->b[b].op1) | (1u << c->b[b].op2);
+  int len = 0;
+  if (why && n) why[0] = 0;
+  if (c->nblocks > blocks && why)
+    len += snprintf(why + len, n - (size_t)len, "%d blocks, fitted on <= %d", c->nblocks, blocks);
+  for (int o = 0; o < SPACE_NUM_OPS && why; o++)
+    if (((used & ~ops) >> o) & 1 && (size_t)len < n)
+      len += snprintf(why + len, n - (size_t)len, "%s%s never seen", len ? "; " : "",
+                      space_op_name(o));
+  return c->nblocks <= blocks && !(used & ~ops);
+}
+
 pred_ensemble *pred_ensemble_new(void) { return calloc(1, sizeof(pred_ensemble)); }
 
 void pred_ensemble_clear(pred_ensemble *e) {
@@ -79,6 +104,8 @@ void pred_ensemble_clear(pred_ensemble *e) {
   e->ridge = NULL;
   e->loss = NULL;
   e->members = 0;
+  e->dom_ops = 0;
+  e->dom_blocks = e->dom_cells = 0;
 }
 
 void pred_ensemble_free(pred_ensemble *e) {
@@ -305,7 +332,18 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
                 pred_kind_name(cfg->kind), m, nidx[m], lr, e->loss[m]);
   }
 done:
-  if (rc != PRED_OK) pred_ensemble_clear(e);
+  if (rc != PRED_OK) {
+    pred_ensemble_clear(e);
+  } else {
+    e->dom_ops = 0;
+    e->dom_blocks = 0;
+    for (int i = 0; i < n; i++) {
+      for (int b = 0; b < cells[i].nblocks; b++)
+        e->dom_ops |= (1u << cells[i].b[b].op1) | (1u << cells[i].b[b].op2);
+      if (cells[i].nblocks > e->dom_blocks) e->dom_blocks = cells[i].nblocks;
+    }
+    e->dom_cells = n;
+  }
   free(fold);
   free(perm);
   free(idx);

@@ -56,6 +56,14 @@ int pred_ensemble_members(const pred_ensemble *e);
 // Mean training L1 of each member in its last epoch (ridge: training L1 of the solution).
 // Returns NULL when unfitted; length pred_ensemble_members().
 const float *pred_ensemble_train_loss(const pred_ensemble *e);
+// What a fitted ensemble was fitted on: the operators used by its training cells (bit mask over
+// space_op), their most blocks and their count. 0, or -1 when unknown (a file saved before this
+// was recorded) or unfitted.
+int pred_ensemble_domain(const pred_ensemble *e, uint32_t *ops, int *max_blocks, int *cells);
+// Whether a score for c is an interpolation: 1 when c's operators were all seen and it has no
+// more blocks than the deepest training cell, 0 when not (why: what lies outside, e.g. "3 blocks,
+// fitted on <= 2"), -1 when the domain is unknown.
+int pred_ensemble_covers(const pred_ensemble *e, const space_cell *c, char *why, size_t n);
 
 // Fits every member from scratch (previous weights are dropped). acc: (n) targets in [0, 1].
 // Member m of M trains on all folds but fold m (folds stratified by nblocks, from cfg->seed).

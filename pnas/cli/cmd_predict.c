@@ -168,6 +168,22 @@ int cmd_predict(int argc, char **argv) {
               model, cells.text[i]);
       rc = 1;
     }
+  // What the predictor was fitted on: a score outside it is an extrapolation, and says so.
+  uint32_t dom_ops = 0;
+  int dom_blocks = 0, dom_cells = 0, dom_known = 0, outside = 0;
+  char dom_ops_text[160] = "";
+  if (!rc) {
+    dom_known = pred_ensemble_domain(e, &dom_ops, &dom_blocks, &dom_cells) == 0;
+    if (dom_known) space_format_ops(dom_ops, dom_ops_text, sizeof dom_ops_text);
+    for (int i = 0; i < cells.n; i++) outside += pred_ensemble_covers(e, &cells.c[i], NULL, 0) == 0;
+    if (!dom_known)
+      fprintf(stderr, "pnas predict: %s does not record what it was fitted on (written by an "
+                      "older pnas): cannot tell interpolation from extrapolation\n", model);
+    else if (outside)
+      fprintf(stderr, "pnas predict: %d of %d cells lie outside what the predictor was fitted on "
+                      "(%d cells of <= %d blocks, operators %s): their scores are extrapolations, "
+                      "marked as such\n", outside, cells.n, dom_cells, dom_blocks, dom_ops_text);
+  }
   if (!rc) {
     if (json) {
       printf("{\"model\": ");
@@ -177,12 +193,31 @@ int cmd_predict(int argc, char **argv) {
       for (int i = 0; i < cells.n; i++) {
         printf("%s{\"cell\": ", i ? ", " : "");
         json_str(cells.text[i]);
-        printf(", \"mean\": %.6f, \"std\": %.6f}", mean[i], sd[i]);
+        printf(", \"mean\": %.6f, \"std\": %.6f", mean[i], sd[i]);
+        char why[160];
+        int in = pred_ensemble_covers(e, &cells.c[i], why, sizeof why);
+        printf(", \"within_fit\": %s", in < 0 ? "null" : in ? "true" : "false");
+        if (in == 0) {
+          printf(", \"extrapolated\": ");
+          json_str(why);
+        }
+        putchar('}');
       }
-      printf("]}\n");
+      printf("], \"fitted_on\": ");
+      if (dom_known)
+        printf("{\"cells\": %d, \"max_blocks\": %d, \"ops\": \"%s\"}", dom_cells, dom_blocks,
+               dom_ops_text);
+      else
+        printf("null");
+      printf("}\n");
     } else {
-      for (int i = 0; i < cells.n; i++)
-        printf("%.4f +- %.4f  %s\n", mean[i], sd[i], cells.text[i]);
+      for (int i = 0; i < cells.n; i++) {
+        char why[160];
+        if (pred_ensemble_covers(e, &cells.c[i], why, sizeof why) == 0)
+          printf("%.4f +- %.4f  %s  [extrapolated: %s]\n", mean[i], sd[i], cells.text[i], why);
+        else
+          printf("%.4f +- %.4f  %s\n", mean[i], sd[i], cells.text[i]);
+      }
     }
     if (fflush(stdout) || ferror(stdout)) {
       fprintf(stderr, "pnas predict: cannot write the output: %s\n", strerror(errno));

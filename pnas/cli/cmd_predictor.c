@@ -15,12 +15,15 @@
 
 static const char USAGE[] =
     "usage: pnas predictor retrain --run DIR [--model mlp|lstm|ridge] [--members M] [--epochs E]\n"
-    "                              [--seed s] [--topk k] [--threads t] [--json]\n"
+    "                              [--seed s] [--topk k] [--threads t] [--json] [--out FILE]\n"
     "       pnas predictor eval --run DIR --model FILE [--topk k] [--threads t] [--json]\n"
     "retrain: per level b, fit on the run's cells with <= b blocks and test on the cells with\n"
     "b+1 blocks (Spearman, Kendall tau-b, precision@k); then fit on everything and save to\n"
-    "DIR/predictor-retrained-<model>.msgpack.\n"
-    "eval: score every measured cell of the run with a saved predictor, per level and overall.\n"
+    "FILE (default predictor-retrained-<model>.msgpack in the current directory; never into\n"
+    "the run).\n"
+    "eval: score every measured cell of the run with a saved predictor, per level; rows at\n"
+    "depths the predictor was fitted on ('fitted') are pooled apart from deeper, held-out rows;\n"
+    "precision@k only where k < cells.\n"
     "       pnas predictor eval --table DIR [--model mlp|lstm|ridge] [--members M] [--epochs E]\n"
     "                           [--seeds S] [--dump FILE] [--threads t] [--json]\n"
     "eval --table: the paper's Table 1 setting on a benchmark table: fit on every cell of\n"
@@ -29,7 +32,7 @@ static const char USAGE[] =
     "32; only where K < cells), the mean true accuracy of the top-K picks against the level\n"
     "mean, next to the table's noise ceiling. --dump FILE: seed 1's predictions as TSV.\n"
     "examples:\n"
-    "  pnas predictor retrain --run runs/a --model mlp\n"
+    "  pnas predictor retrain --run runs/a --model mlp --out a-mlp.msgpack\n"
     "  pnas predictor eval --table data/tables/fm-3ops-b2 --model mlp --seeds 5\n";
 
 // The successfully measured children of a run (all records with ok = 1).
@@ -61,8 +64,8 @@ static int load_run(const char *dir, space_cell **cells, float **acc, int *n, ch
   return 0;
 }
 
-static int retrain(const char *run, const char *model, int members, int epochs, int64_t seed,
-                   int topk, int threads, int json) {
+static int retrain(const char *run, const char *model, const char *out_path, int members,
+                   int epochs, int64_t seed, int topk, int threads, int json) {
   char err[1024];
   int kind = pred_kind_from_name(model);
   if (kind < 0) {
@@ -90,8 +93,10 @@ static int retrain(const char *run, const char *model, int members, int epochs, 
     free(cells), free(acc);
     return 1;
   }
+  // Never into the run directory: a run holds what its search wrote, nothing else.
   char out[1200];
-  snprintf(out, sizeof out, "%s/predictor-retrained-%s.msgpack", run, model);
+  if (out_path) snprintf(out, sizeof out, "%s", out_path);
+  else snprintf(out, sizeof out, "predictor-retrained-%s.msgpack", model);
   if (pred_fit_and_save(cells, acc, n, &cfg, out, err, sizeof err)) {
     fprintf(stderr, "pnas predictor retrain: %s\n", err);
     free(cells), free(acc);
@@ -148,33 +153,69 @@ static int eval(const char *run, const char *model_path, int topk, int threads, 
     fprintf(stderr, "pnas predictor eval: %s\n", err);
     goto out;
   }
-  if (json) printf("{\"model\": \"%s\", \"run\": \"%s\", \"levels\": [", model_path, run);
-  else
-    printf("%s on %s\n%-7s %6s %9s %9s %12s %9s\n", model_path, run, "level", "cells", "spearman",
-           "kendall", "precision@k", "mean|err|");
+  // Rows at depths the predictor was fitted on are not held out (a search's level-b predictor
+  // was fitted on this run's cells of <= b blocks): they are reported apart from deeper rows,
+  // and never pooled with them.
+  uint32_t dops;
+  int dblocks = 0, dcells = 0;
+  int known = pred_ensemble_domain(e, &dops, &dblocks, &dcells) == 0;
+  if (!known)
+    fprintf(stderr, "pnas predictor eval: %s does not record what it was fitted on (written by "
+                    "an older pnas): rows it was fitted on cannot be told from held-out ones\n",
+            model_path);
+  if (json)
+    printf("{\"model\": \"%s\", \"run\": \"%s\", \"fitted_max_blocks\": %d, \"levels\": [",
+           model_path, run, known ? dblocks : 0);
+  else {
+    printf("%s on %s\n", model_path, run);
+    if (known)
+      printf("(fitted on %d cells of <= %d blocks: rows of <= %d blocks are not held out; "
+             "precision@k only where k < cells)\n", dcells, dblocks, dblocks);
+    printf("%-9s %6s %-9s %9s %9s %12s %9s\n", "level", "cells", "rows", "spearman", "kendall",
+           "precision@k", "mean|err|");
+  }
   int first = 1;
-  for (int lvl = 0; lvl <= SPACE_MAX_BLOCKS; lvl++) { // 0 = all levels together
+  // Levels 1..B, then the pooled groups: -1 = every held-out row (deeper than the fit), -2 =
+  // every row at fitted depths; with an unknown domain, 0 = all rows.
+  int groups[SPACE_MAX_BLOCKS + 2], ng = 0;
+  for (int l = 1; l <= SPACE_MAX_BLOCKS; l++) groups[ng++] = l;
+  if (known) groups[ng++] = -1, groups[ng++] = -2;
+  else groups[ng++] = 0;
+  for (int gi = 0; gi < ng; gi++) {
+    int lvl = groups[gi];
     int m = 0;
     double mae = 0;
-    for (int i = 0; i < n; i++)
-      if (lvl == 0 || cells[i].nblocks == lvl) {
+    for (int i = 0; i < n; i++) {
+      int nb = cells[i].nblocks;
+      int in = lvl > 0 ? nb == lvl : lvl == 0 ? 1 : lvl == -1 ? nb > dblocks : nb <= dblocks;
+      if (in) {
         a[m] = acc[i], p[m++] = pred[i];
         mae += fabs((double)pred[i] - acc[i]);
       }
+    }
     if (m < 2) continue;
-    int k = topk < m ? topk : m;
+    const char *rows = !known ? "unknown" : (lvl > 0 ? lvl <= dblocks : lvl == -2) ? "fitted" : "held-out";
     double sp = rank_spearman(p, a, m), kt = rank_kendall_tau_b(p, a, m);
-    double pk = rank_precision_at_k(a, p, m, k);
-    char lvlname[16];
-    if (json)
-      printf("%s{\"level\": %s, \"cells\": %d, \"spearman\": %.6f, \"kendall\": %.6f, "
-             "\"k\": %d, \"precision_at_k\": %.6f, \"mae\": %.6f}",
-             first ? "" : ", ", lvl ? (snprintf(lvlname, sizeof lvlname, "%d", lvl), lvlname) : "\"all\"",
-             m, sp, kt, k, pk, mae / m);
-    else {
-      char name[8];
-      snprintf(name, sizeof name, lvl ? "%d" : "all", lvl);
-      printf("%-7s %6d %9.3f %9.3f %9.3f@%-3d %9.4f\n", name, m, sp, kt, pk, k, mae / m);
+    int has_pk = topk < m; // precision@k of k cells out of k is always 1: not reported
+    double pk = has_pk ? rank_precision_at_k(a, p, m, topk) : NAN;
+    char name[16];
+    if (lvl > 0) snprintf(name, sizeof name, "%d", lvl);
+    else snprintf(name, sizeof name, "%s", lvl == 0 ? "all" : lvl == -1 ? "all>" : "all<=");
+    if (lvl < 0) snprintf(name + strlen(name), sizeof name - strlen(name), "%d", dblocks);
+    if (json) {
+      printf("%s{\"level\": ", first ? "" : ", ");
+      if (lvl > 0) printf("%d", lvl);
+      else printf("\"%s\"", lvl == 0 ? "all" : lvl == -1 ? "held_out" : "fitted");
+      printf(", \"cells\": %d, \"rows\": \"%s\", \"spearman\": %.6f, \"kendall\": %.6f, "
+             "\"k\": %d, \"precision_at_k\": ", m, rows, sp, kt, topk);
+      if (has_pk) printf("%.6f", pk);
+      else printf("null");
+      printf(", \"mae\": %.6f}", mae / m);
+    } else {
+      char pks[24];
+      if (has_pk) snprintf(pks, sizeof pks, "%.3f@%d", pk, topk);
+      else snprintf(pks, sizeof pks, "-");
+      printf("%-9s %6d %-9s %9.3f %9.3f %12s %9.4f\n", name, m, rows, sp, kt, pks, mae / m);
     }
     first = 0;
   }
@@ -366,6 +407,7 @@ int cmd_predictor(int argc, char **argv) {
     return argc < 2 ? 2 : 0;
   }
   const char *sub = argv[1], *run = NULL, *model = NULL, *table = NULL, *dump = NULL;
+  const char *out = NULL;
   int members = 5, epochs = 0, topk = 10, threads = 0, json = 0, seeds = 5;
   int64_t seed = 1;
   arg_spec specs[] = {
@@ -374,7 +416,7 @@ int cmd_predictor(int argc, char **argv) {
       {"seed", ARG_I64, &seed, 0, 9e18, NULL},     {"topk", ARG_INT, &topk, 1, 100000, NULL},
       {"threads", ARG_INT, &threads, 0, 1024, NULL}, {"json", ARG_FLAG, &json, 0, -1, NULL},
       {"table", ARG_STR, &table, 0, -1, NULL},      {"seeds", ARG_INT, &seeds, 1, 1000, NULL},
-      {"dump", ARG_STR, &dump, 0, -1, NULL},
+      {"dump", ARG_STR, &dump, 0, -1, NULL},        {"out", ARG_STR, &out, 0, -1, NULL},
   };
   int rc = args_parse("pnas predictor", USAGE, argc, argv, 2, specs,
                       sizeof specs / sizeof specs[0], NULL, 0, NULL);
@@ -400,7 +442,7 @@ int cmd_predictor(int argc, char **argv) {
       fprintf(stderr, "pnas predictor retrain: --members must be at least 2\n");
       return 2;
     }
-    return retrain(run, model ? model : "mlp", members, epochs, seed, topk, threads, json);
+    return retrain(run, model ? model : "mlp", out, members, epochs, seed, topk, threads, json);
   }
   if (!strcmp(sub, "eval")) {
     if (!model) {

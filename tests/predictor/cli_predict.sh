@@ -53,7 +53,10 @@ while (j := d.find(b"\xa4data", j) + 1) > 0:
     n, at = (d[j + 5], j + 6) if d[j + 4] == 0xc4 else (struct.unpack(">H", d[j + 5:j + 7])[0], j + 7)
     v[at:at + n] = struct.pack("<f", 3e38) * (n // 4)
 open(D + "/huge.msgpack", "wb").write(crc(v))
-o = bytearray(d[:-11]); o[0] = 0x87; open(D + "/old.msgpack", "wb").write(bytes(o))
+# as written before checksums and the fitted-on domain: 7 entries, no "domain", no "crc32"
+a, b = d.find(b"\xa6domain"), d.find(b"\xa7members")
+assert 0 < a < b, (a, b)
+o = bytearray(d[:a] + d[b:-11]); o[0] = 0x87; open(D + "/old.msgpack", "wb").write(bytes(o))
 PY
 "$PNAS" predict --model "$D/flip.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
 [ $? -eq 1 ] || fail "a flipped byte should exit 1"
@@ -73,4 +76,20 @@ grep -qi nan "$D/out" && fail "predict printed nan"
 grep -q "huge.msgpack: the predictor gives a non-finite score" "$D/err" || fail "huge weights: no message"
 "$PNAS" predict --model "$D/old.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err" || fail "a file without checksum"
 [ "$(cat "$D/out")" = "$(echo "$out" | head -1)" ] || fail "the file without checksum predicts otherwise"
+grep -q "does not record what it was fitted on" "$D/err" || fail "old file: no word on its unknown domain"
+# What the model was fitted on (200 cells of 1..5 blocks over all operators) is in the file and
+# in the JSON; a cell inside it is no extrapolation.
+echo "$js" | grep -q '"within_fit": true' || fail "json: within_fit"
+echo "$js" | grep -q '"fitted_on": {"cells": 200, "max_blocks": 5, "ops": "identity,sep3x3,sep5x5,sep7x7,conv1x7_7x1,avg3x3,max3x3,dil3x3"}' ||
+  fail "json: fitted_on: $js"
+python3 - "$D/m.msgpack" "$D/dom.msgpack" <<'PY' || fail "cannot make the damaged-domain variant"
+import struct, sys, zlib
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.find(b"\xaamax_blocks") + 11  # positive fixint 5 -> 99: more blocks than a cell can have
+assert d[i] == 5, d[i]
+d[i] = 99
+open(sys.argv[2], "wb").write(bytes(d[:-4]) + struct.pack(">I", zlib.crc32(bytes(d[:-11]))))
+PY
+"$PNAS" predict --model "$D/dom.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
+[ $? -eq 1 ] && grep -q 'bad "domain" entry' "$D/err" || fail "a bad domain entry: $(cat "$D/err")"
 echo ok

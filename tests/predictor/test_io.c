@@ -165,13 +165,19 @@ int main(void) {
   write_file(path, sb.data, sb.size);
   expect_load_error(path, PRED_EFORMAT, "version 99");
   msgpack_sbuffer_destroy(&sb);
-  // The checksum entry closes the file: a5 "crc32" ce + 4 bytes, after a map of 8 entries.
-  CHECK(saved_lstm_len > 11 && (unsigned char)saved_lstm[0] == 0x88 &&
+  // The checksum entry closes the file: a5 "crc32" ce + 4 bytes, after a map of 9 entries (the
+  // eighth is "domain", what the ensemble was fitted on).
+  CHECK(saved_lstm_len > 11 && (unsigned char)saved_lstm[0] == 0x89 &&
         !memcmp(saved_lstm + saved_lstm_len - 11, "\xa5" "crc32" "\xce", 7));
-  // The same file as written before checksums: 7 entries, no crc32.
-  size_t old_len = saved_lstm_len - 11;
+  // The same file as written before checksums and domains: 7 entries, no crc32, no domain.
+  char *dom = find_bytes(saved_lstm, saved_lstm_len, "\xa6" "domain", 7);
+  char *mem = find_bytes(saved_lstm, saved_lstm_len, "\xa7" "members", 8);
+  CHECK(dom && mem && dom < mem);
+  size_t da = dom ? (size_t)(dom - saved_lstm) : 0, db = mem ? (size_t)(mem - saved_lstm) : 0;
+  size_t old_len = saved_lstm_len - 11 - (db - da);
   char *old_fmt = malloc(saved_lstm_len);
-  memcpy(old_fmt, saved_lstm, old_len);
+  memcpy(old_fmt, saved_lstm, da);
+  memcpy(old_fmt + da, saved_lstm + db, saved_lstm_len - 11 - db);
   old_fmt[0] = (char)0x87;
   {
     pred_ensemble *a = NULL, *b = NULL;
@@ -182,6 +188,13 @@ int main(void) {
           pred_ensemble_predict(b, test, NT, m2, NULL, 1, err, sizeof err) == PRED_OK &&
           !memcmp(m1, m2, sizeof m1));
     printf("a file without a checksum (written before them) loads, predicts the same\n");
+    // The domain survives the round trip; the old file has none.
+    uint32_t ops = 0;
+    int mb = 0, nc = 0;
+    CHECK(a && pred_ensemble_domain(a, &ops, &mb, &nc) == 0 && nc > 0 && mb >= 1 && ops != 0);
+    CHECK(b && pred_ensemble_domain(b, NULL, NULL, NULL) == -1);
+    CHECK(a && pred_ensemble_covers(a, &test[0], NULL, 0) >= 0 &&
+          pred_ensemble_covers(b, &test[0], NULL, 0) == -1);
     pred_ensemble_free(a);
     pred_ensemble_free(b);
   }

@@ -26,11 +26,26 @@ grep -q "best cell (level 2)" "$T/a.out" || fail "no result printed: $(cat "$T/a
 grep -q "pnas train --cell" "$T/a.out" || fail "no retrain command printed"
 
 # The run's surrogate: retrain with the paper protocol, evaluate, predict; bad model files.
-"$PNAS" predictor retrain --run "$T/a" --members 2 --epochs 20 --json > "$T/rt.json" || fail "retrain"
+ls -l "$T/a" > "$T/a.ls"
+"$PNAS" predictor retrain --run "$T/a" --members 2 --epochs 20 --json --out "$T/rt.msgpack" > "$T/rt.json" || fail "retrain"
 grep -q '"train_level": 1, "test_level": 2, "ntrain": 21, "ntest": 4' "$T/rt.json" || fail "retrain table: $(cat "$T/rt.json")"
-[ -s "$T/a/predictor-retrained-mlp.msgpack" ] || fail "retrained predictor not saved"
-"$PNAS" predictor eval --run "$T/a" --model "$T/a/predictor-retrained-mlp.msgpack" --json | grep -q '"level": 2, "cells": 4' || fail "predictor eval"
+[ -s "$T/rt.msgpack" ] || fail "retrained predictor not saved"
+(cd "$T" && "$PNAS" predictor retrain --run a --members 2 --epochs 20 > /dev/null) && [ -s "$T/predictor-retrained-mlp.msgpack" ] ||
+  fail "retrain without --out: not in the current directory"
+ls -l "$T/a" | cmp -s - "$T/a.ls" || fail "retrain changed the run directory"
+"$PNAS" predictor eval --run "$T/a" --model "$T/rt.msgpack" --json | grep -q '"level": 2, "cells": 4, "rows": "fitted"' || fail "predictor eval"
+# A level-1 predictor scored on the run: level 1 rows are the fitted ones, level 2 held out, never
+# pooled; precision@10 of 4 cells is not reported.
+"$PNAS" predictor eval --run "$T/a" --model "$T/a/predictor-L1.msgpack" --json > "$T/ev.json" || fail "eval L1"
+grep -q '"level": 1, "cells": 21, "rows": "fitted"' "$T/ev.json" && grep -q '"level": 2, "cells": 4, "rows": "held-out"' "$T/ev.json" &&
+  grep -q '"level": "held_out", "cells": 4, "rows": "held-out"' "$T/ev.json" && grep -q '"k": 10, "precision_at_k": null' "$T/ev.json" &&
+  ! grep -q '"level": "all"' "$T/ev.json" || fail "eval L1 rows: $(cat "$T/ev.json")"
 "$PNAS" predict --model "$T/a/predictor-L2.msgpack" --cell 0:sep3x3,1:max3x3 > "$T/p.out" || fail "predict"
+# Extrapolation is marked: the level-1 predictor saw neither 2-block cells nor sep7x7.
+"$PNAS" predict --model "$T/a/predictor-L1.msgpack" --cell 0:sep3x3,1:max3x3 --cell '0:sep3x3,1:max3x3;2:sep7x7,0:identity' > "$T/p.out" 2> "$T/p.err" || fail "predict L1"
+head -1 "$T/p.out" | grep -qv extrapolated && tail -1 "$T/p.out" | grep -q '\[extrapolated: 2 blocks, fitted on <= 1; sep7x7 never seen\]' &&
+  grep -q "1 of 2 cells lie outside what the predictor was fitted on (21 cells of <= 1 blocks, operators identity,sep3x3,max3x3)" "$T/p.err" ||
+  fail "extrapolation marks: $(cat "$T/p.out" "$T/p.err")"
 "$PNAS" predictor eval --run "$T/a" --model "$T/a/config.msgpack" 2> "$T/e.err"; rc=$?
 [ $rc = 1 ] && grep -q "not a pnas predictor file" "$T/e.err" || fail "foreign model file: rc $rc $(cat "$T/e.err")"
 "$PNAS" predictor retrain --run "$T/nonexistent" 2> "$T/e.err"; [ $? = 1 ] || fail "missing run accepted"
