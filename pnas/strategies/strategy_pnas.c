@@ -193,6 +193,47 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
   return e;
 }
 
+// What a Spearman correlation over n trained picks can say: the |rho| a random order exceeds
+// with probability at most 5% (two-sided; exact over all n! orders for n <= 8, the normal
+// approximation 1.96 / sqrt(n - 1) above), or that no order of n is significant.
+static void spearman_chance(int n, char *buf, size_t len) {
+  if (n < 3) {
+    snprintf(buf, len, "%d picks: no correlation to speak of", n);
+    return;
+  }
+  if (n > 8) {
+    snprintf(buf, len, "significant at 5%% from |rho| >= %.2f", 1.96 / sqrt(n - 1.0));
+    return;
+  }
+  int perm[8], c[8] = {0}, d2max = n * (n * n - 1) / 3; // sum of d^2 lies in [0, d2max]
+  long hist[200] = {0}, total = 0;                      // d2max <= 168 for n <= 8
+  for (int i = 0; i < n; i++) perm[i] = i;
+  for (int i = 0;;) { // Heap's algorithm over every order
+    int d2 = 0;
+    for (int k = 0; k < n; k++) d2 += (perm[k] - k) * (perm[k] - k);
+    hist[d2]++, total++;
+    while (i < n && c[i] >= i) c[i++] = 0;
+    if (i >= n) break;
+    int t = perm[i % 2 ? c[i] : 0];
+    perm[i % 2 ? c[i] : 0] = perm[i], perm[i] = t;
+    c[i]++, i = 1;
+  }
+  // |rho| >= r <=> d2 <= lo or d2 >= d2max - lo (rho = 1 - 6 d2 / (n (n^2 - 1)) is symmetric).
+  double crit = NAN;
+  long tail = 0;
+  for (int lo = 0; 2 * lo < d2max; lo++) {
+    if (!hist[lo]) continue; // a value no order attains (the distribution is symmetric)
+    tail += hist[lo] + hist[d2max - lo];
+    if ((double)tail / total > 0.05) break;
+    crit = 1.0 - 6.0 * lo / (n * (n * n - 1.0));
+  }
+  if (isnan(crit))
+    snprintf(buf, len, "%d picks: even a perfect order is within chance at 5%%; judge the "
+                       "predictor with pnas predictor eval or a benchmark table", n);
+  else
+    snprintf(buf, len, "significant at 5%% only from |rho| >= %.2f", crit);
+}
+
 int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
   uint32_t ops = search_ctx_ops(s);
@@ -339,9 +380,12 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     rank[b] = rho;
     search_progress_set_rank(s, rho);
     search_progress_done(s);
-    if (!search_ctx_is_replay(s))
+    if (!search_ctx_is_replay(s)) {
+      char chance[160];
+      spearman_chance(nm, chance, sizeof chance);
       fprintf(stderr, "pnas: level %d done: best %.4f, predictor Spearman on the trained %d: "
-                      "%.3f\n", b, level_best, nm, rho);
+                      "%.3f (%s)\n", b, level_best, nm, rho, chance);
+    }
     free(p), free(a);
     if (nbeam == 0) {
       snprintf(err, errlen, "level %d: no child trained successfully", b);
