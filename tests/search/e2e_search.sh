@@ -24,6 +24,8 @@ for f in config.msgpack results.log predictor-L1.msgpack predictor-L2.msgpack st
 done
 grep -q "best cell (level 2)" "$T/a.out" || fail "no result printed: $(cat "$T/a.out")"
 grep -q "pnas train --cell" "$T/a.out" || fail "no retrain command printed"
+grep -q "predictor Spearman on the trained 4: .* (4 picks: even a perfect order is within chance at 5%" "$T/a.err" ||
+  fail "the level's Spearman on 4 picks without its caveat: $(grep 'level 2 done' "$T/a.err")"
 
 # The run's surrogate: retrain with the paper protocol, evaluate, predict; bad model files.
 ls -l "$T/a" > "$T/a.ls"
