@@ -88,7 +88,9 @@ static int choose_device(search_ctx *s, const search_config *cfg, char *err, siz
     snprintf(err, errlen, "--device cuda: %s", msg);
     return -1;
   }
-  fprintf(stderr, "pnas: training children on the CPU (%s)\n", msg);
+  // Once per process: pnas compare opens one search per strategy and seed.
+  static int said;
+  if (!said++) fprintf(stderr, "pnas: training children on the CPU (%s)\n", msg);
   return 0;
 }
 

@@ -25,7 +25,13 @@ if grep -q "^CUDA devices: 0" "$T/probe.txt"; then
   n=$(grep -c "training children on the CPU (no usable GPU" "$T/a.err")
   [ "$n" = 1 ] || fail "--device auto said the fallback $n times: $(cat "$T/a.err")"
   "$PNAS" inspect "$T/a" --json | grep -q '"device": "cpu"' || fail "record device is not cpu"
-  echo "no GPU: --device cuda refused (exit 1), --device auto fell back to the CPU, said once"
+  # pnas compare opens a search per strategy and seed: the fallback is still said once.
+  CARGS=("${ARGS[@]:2}")
+  "$PNAS" compare --strategies random,evolution --seeds 2 "${CARGS[@]}" --out "$T/cmp" > /dev/null \
+    2> "$T/cmp.err" || fail "compare: $(cat "$T/cmp.err")"
+  n=$(grep -c "training children on the CPU (no usable GPU" "$T/cmp.err")
+  [ "$n" = 1 ] || fail "compare said the fallback $n times"
+  echo "no GPU: --device cuda refused (exit 1), --device auto fell back to the CPU, said once (also in compare)"
 else
   for dev in auto cuda; do
     "$PNAS" search "${ARGS[@]}" --device $dev --run "$T/$dev" > /dev/null 2> "$T/$dev.err" ||
