@@ -276,20 +276,28 @@ static void progress_line(search_ctx *s, const store_record *r, int cached) {
   else snprintf(best, sizeof best, "-");
   if (isfinite(s->rank)) snprintf(rank, sizeof rank, "%.2f", s->rank);
   else snprintf(rank, sizeof rank, "-");
+  // Levels mean something for PNAS and table builds (cells grow a block per level); the
+  // baselines sample full-size cells, so their line counts models.
+  char where[64];
+  int leveled = !strcmp(s->cfg.strategy, "pnas") || !strcmp(s->cfg.strategy, "table");
+  if (leveled)
+    snprintf(where, sizeof where, "level %d/%d child %d/%d", s->level, s->levels, s->done, s->todo);
+  else
+    snprintf(where, sizeof where, "%s model %d/%d", s->cfg.strategy, s->done, s->todo);
   if (s->tty) {
-    fprintf(stderr, "\r\033[Klevel %d/%d  child %d/%d  ETA %s  best %s  rank-corr %s", s->level,
-            s->levels, s->done, s->todo, eta, best, rank);
+    if (leveled)
+      fprintf(stderr, "\r\033[K%s  ETA %s  best %s  rank-corr %s", where, eta, best, rank);
+    else
+      fprintf(stderr, "\r\033[K%s  ETA %s  best %s", where, eta, best);
     s->live_open = 1;
   } else if (r) {
     char text[SPACE_TEXT_MAX];
     space_format(&r->cell, text, sizeof text);
     if (r->ok)
-      fprintf(stderr, "level %d/%d child %d/%d %s acc %.4f %.1fs%s  best %s ETA %s\n", s->level,
-              s->levels, s->done, s->todo, text, r->val_acc, r->seconds,
-              cached ? " (cached)" : "", best, eta);
+      fprintf(stderr, "%s %s acc %.4f %.1fs%s  best %s ETA %s\n", where, text, r->val_acc,
+              r->seconds, cached ? " (cached)" : "", best, eta);
     else
-      fprintf(stderr, "level %d/%d child %d/%d %s FAILED: %s%s\n", s->level, s->levels, s->done,
-              s->todo, text, r->reason, cached ? " (cached)" : "");
+      fprintf(stderr, "%s %s FAILED: %s%s\n", where, text, r->reason, cached ? " (cached)" : "");
   }
   fflush(stderr);
 }

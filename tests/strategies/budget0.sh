@@ -15,6 +15,9 @@ ARGS=(--ops identity,max3x3 --max-blocks 2 --beam 2 --budget-models 0 --N 1 --F 
 n=$("$PNAS" inspect "$T/e" --json | wc -l)
 [ "$n" = 12 ] || fail "budget 0: $n models, want 12"
 grep -q "population 6, sample 2, budget 12 models" "$T/e.err" || fail "population cap: $(grep population "$T/e.err")"
+# Baselines have no levels: their progress counts models ("evolution model 12/12"), not "level 2/2".
+grep -q "^evolution model 12/12 " "$T/e.err" && ! grep -q "^level " "$T/e.err" ||
+  fail "evolution progress lines: $(grep -E '^(level|evolution)' "$T/e.err" | tail -2)"
 # Parameter limit: 1-block cells whose network has more parameters than the limit do not count,
 # and no trained cell may exceed it.
 # ops sep3x3,identity: the limit is the parameter count of a cell with one sep3x3, so the three
