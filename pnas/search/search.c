@@ -36,6 +36,8 @@ struct search_ctx {
   int tty;
   int level, levels, todo, done, cached, future;
   double level_t0, child_seconds;
+  double fit_seconds; // PNAS: predictor fits + scoring so far (search_progress_fit) ...
+  int fits;           // ... and how many
   double best;
   double rank;
   int live_open;
@@ -271,7 +273,12 @@ static void progress_line(search_ctx *s, const store_record *r, int cached) {
   int par = s->cfg.workers > 0 ? s->cfg.workers : s->cfg.jobs;
   if (par > left) par = left;
   if (par < 1) par = 1;
-  fmt_time(isfinite(avg) ? avg * left / par : NAN, eta, sizeof eta);
+  double eta_s = isfinite(avg) ? avg * left / par : NAN;
+  // PNAS also fits and scores once per level still to come, and refits at the end: at the mean
+  // time of the fits so far (none yet at level 1).
+  if (isfinite(eta_s) && s->fits > 0 && !strcmp(s->cfg.strategy, "pnas") && s->levels > 1)
+    eta_s += (s->levels - s->level + 1) * (s->fit_seconds / s->fits);
+  fmt_time(eta_s, eta, sizeof eta);
   if (isfinite(s->best)) snprintf(best, sizeof best, "%.4f", s->best);
   else snprintf(best, sizeof best, "-");
   if (isfinite(s->rank)) snprintf(rank, sizeof rank, "%.2f", s->rank);
@@ -315,6 +322,10 @@ void search_progress_level(search_ctx *s, int level, int levels, int todo) {
 
 void search_progress_set_rank(search_ctx *s, double spearman) { s->rank = spearman; }
 void search_progress_future(search_ctx *s, int children) { s->future = children; }
+void search_progress_fit(search_ctx *s, double seconds) {
+  s->fit_seconds += seconds;
+  s->fits++;
+}
 
 void search_progress_done(search_ctx *s) {
   if (s->live_open) {

@@ -159,6 +159,9 @@ void search_progress_level(search_ctx *s, int level, int levels, int todo);
 void search_progress_set_rank(search_ctx *s, double spearman);
 // Children still to come after the current level (counted into the ETA; 0 by default).
 void search_progress_future(search_ctx *s, int children);
+// PNAS: wall seconds of one predictor fit and scoring; the ETA adds their mean once per level
+// still to come and once for the final refit.
+void search_progress_fit(search_ctx *s, double seconds);
 void search_progress_done(search_ctx *s); // ends the live line
 
 typedef struct {

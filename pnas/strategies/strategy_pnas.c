@@ -3,6 +3,7 @@
 // the top K, refit. Resume is a replay: the store answers every finished child and saved
 // per-level predictors are reloaded, so a resumed search takes exactly the same decisions.
 #include <math.h>
+#include <time.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,8 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     free(kids);
     kids = NULL;
     pred_ensemble_free(ens);
+    struct timespec fit_t0, fit_t1;
+    clock_gettime(CLOCK_MONOTONIC, &fit_t0);
     ens = level_predictor(s, &m, b - 1, err, errlen);
     if (!ens) goto out;
     // Expand the beam, dedup, drop over-budget cells.
@@ -318,6 +321,9 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     if (!pred || !spread || !sc) goto oom;
     if (pred_ensemble_predict(ens, kids, nc, pred, spread, cfg->threads, err, errlen) != PRED_OK)
       goto out;
+    clock_gettime(CLOCK_MONOTONIC, &fit_t1);
+    search_progress_fit(s, (double)(fit_t1.tv_sec - fit_t0.tv_sec) +
+                               1e-9 * (double)(fit_t1.tv_nsec - fit_t0.tv_nsec));
     // [ours] --select ucb ranks by mean + kappa x spread (optimism where the members disagree).
     int ucb = !strcmp(cfg->select, "ucb");
     for (int i = 0; i < nc; i++)
