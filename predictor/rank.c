@@ -175,3 +175,31 @@ double rank_precision_at_k(const float *truth, const float *pred, int n, int k) 
   free(top);
   return res;
 }
+
+double rank_spearman_critical(int n) {
+  if (n < 3) return NAN;
+  if (n > 8) return 1.96 / sqrt(n - 1.0);
+  int perm[8], c[8] = {0}, d2max = n * (n * n - 1) / 3; // sum of d^2 lies in [0, d2max]
+  long hist[200] = {0}, total = 0;                      // d2max <= 168 for n <= 8
+  for (int i = 0; i < n; i++) perm[i] = i;
+  for (int i = 0;;) { // Heap's algorithm over every order
+    int d2 = 0;
+    for (int k = 0; k < n; k++) d2 += (perm[k] - k) * (perm[k] - k);
+    hist[d2]++, total++;
+    while (i < n && c[i] >= i) c[i++] = 0;
+    if (i >= n) break;
+    int t = perm[i % 2 ? c[i] : 0];
+    perm[i % 2 ? c[i] : 0] = perm[i], perm[i] = t;
+    c[i]++, i = 1;
+  }
+  // |rho| >= r <=> d2 <= lo or d2 >= d2max - lo (rho = 1 - 6 d2 / (n (n^2 - 1)) is symmetric).
+  double crit = NAN;
+  long tail = 0;
+  for (int lo = 0; 2 * lo < d2max; lo++) {
+    if (!hist[lo]) continue; // a value no order attains
+    tail += hist[lo] + hist[d2max - lo];
+    if ((double)tail / total > 0.05) break;
+    crit = 1.0 - 6.0 * lo / (n * (n * n - 1.0));
+  }
+  return crit;
+}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pnas/report/report_core.h"
+#include "predictor/rank.h"
 #include "pnas/report/show.h"
 
 static const char *colour(const char *name, int g) {
@@ -298,8 +299,8 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "speedup (models)",
                          "examples needed", "speedup (examples)", "seeds reaching it",
                          "models run"}, NULL};
-  tbl ranks = {5, 0, 0, {"PNAS run", "level", "children trained", "Spearman", "Kendall tau-b"},
-               NULL};
+  tbl ranks = {6, 0, 0, {"PNAS run", "level", "children trained", "Spearman", "Kendall tau-b",
+                         "significant at 5% from"}, NULL};
   tbl best = {8, 0, 0, {"strategy", "run", "cell", "blocks", "val top-1", "params", "mult-adds",
                         "found at model"}, NULL};
   if (mkdir(out_dir, 0755) && errno != EEXIST) {
@@ -383,8 +384,12 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   }
   for (int i = 0; i < rep->nranks; i++) {
     const report_rank *k = &rep->ranks[i];
+    double crit = rank_spearman_critical(k->n);
+    char b5[48];
+    if (isnan(crit)) snprintf(b5, sizeof b5, "never (%d children)", k->n);
+    else snprintf(b5, sizeof b5, "|rho| >= %.2f", crit);
     if (tbl_row(&ranks, run_name(&rep->runs[k->run]), fmt(buf, "%d", k->level),
-                fmt(b2, "%d", k->n), fmt(b3, "%.3f", k->spearman), fmt(b4, "%.3f", k->kendall)))
+                fmt(b2, "%d", k->n), fmt(b3, "%.3f", k->spearman), fmt(b4, "%.3f", k->kendall), b5))
       goto oom;
   }
   // Mean per level over seeds.
@@ -396,7 +401,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
           isfinite(rep->ranks[i].kendall))
         ss += rep->ranks[i].spearman, sk += rep->ranks[i].kendall, n++;
     if (n > 1 && tbl_row(&ranks, fmt(buf, "mean of %d runs", n), fmt(b2, "%d", b), "",
-                         fmt(b3, "%.3f", ss / n), fmt(b4, "%.3f", sk / n)))
+                         fmt(b3, "%.3f", ss / n), fmt(b4, "%.3f", sk / n), ""))
       goto oom;
   }
   for (int g = 0; g < rep->ngroups; g++) {
@@ -454,7 +459,10 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   }
   fprintf(f, "## Predictor rank correlation (PNAS)\n\nPer level b >= 2: the ensemble's "
              "predictions (fitted on levels < b) against the measured accuracy of the children "
-             "it chose to train.\n\n");
+             "it chose to train. These are the predictor's own top picks, few and alike, so the "
+             "figure says little: the last column gives the |rho| that random order reaches in "
+             "only 5%% of cases for that many children (never, for 4 or fewer). Judge a predictor "
+             "with `pnas predictor eval` or on a benchmark table.\n\n");
   if (ranks.nrows) tbl_md(f, &ranks);
   else fprintf(f, "No PNAS level with predictions among the inputs.\n\n");
   fprintf(f, "## Best cell of each strategy\n\n");
@@ -524,7 +532,10 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   }
   fputs("<h2>Predictor rank correlation (PNAS)</h2>\n<p>Per level b &gt;= 2: the ensemble's "
         "predictions (fitted on levels &lt; b) against the measured accuracy of the children it "
-        "chose to train.</p>\n",
+        "chose to train. These are the predictor's own top picks, few and alike, so the figure "
+        "says little: the last column gives the |rho| that random order reaches in only 5% of "
+        "cases for that many children (never, for 4 or fewer). Judge a predictor with "
+        "<code>pnas predictor eval</code> or on a benchmark table.</p>\n",
         f);
   if (ranks.nrows) tbl_html(f, &ranks);
   else fputs("<p>No PNAS level with predictions among the inputs.</p>\n", f);

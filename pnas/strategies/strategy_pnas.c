@@ -194,41 +194,12 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
   return e;
 }
 
-// What a Spearman correlation over n trained picks can say: the |rho| a random order exceeds
-// with probability at most 5% (two-sided; exact over all n! orders for n <= 8, the normal
-// approximation 1.96 / sqrt(n - 1) above), or that no order of n is significant.
+// What a Spearman correlation over n trained picks can say (rank_spearman_critical).
 static void spearman_chance(int n, char *buf, size_t len) {
-  if (n < 3) {
+  double crit = rank_spearman_critical(n);
+  if (n < 3)
     snprintf(buf, len, "%d picks: no correlation to speak of", n);
-    return;
-  }
-  if (n > 8) {
-    snprintf(buf, len, "significant at 5%% from |rho| >= %.2f", 1.96 / sqrt(n - 1.0));
-    return;
-  }
-  int perm[8], c[8] = {0}, d2max = n * (n * n - 1) / 3; // sum of d^2 lies in [0, d2max]
-  long hist[200] = {0}, total = 0;                      // d2max <= 168 for n <= 8
-  for (int i = 0; i < n; i++) perm[i] = i;
-  for (int i = 0;;) { // Heap's algorithm over every order
-    int d2 = 0;
-    for (int k = 0; k < n; k++) d2 += (perm[k] - k) * (perm[k] - k);
-    hist[d2]++, total++;
-    while (i < n && c[i] >= i) c[i++] = 0;
-    if (i >= n) break;
-    int t = perm[i % 2 ? c[i] : 0];
-    perm[i % 2 ? c[i] : 0] = perm[i], perm[i] = t;
-    c[i]++, i = 1;
-  }
-  // |rho| >= r <=> d2 <= lo or d2 >= d2max - lo (rho = 1 - 6 d2 / (n (n^2 - 1)) is symmetric).
-  double crit = NAN;
-  long tail = 0;
-  for (int lo = 0; 2 * lo < d2max; lo++) {
-    if (!hist[lo]) continue; // a value no order attains (the distribution is symmetric)
-    tail += hist[lo] + hist[d2max - lo];
-    if ((double)tail / total > 0.05) break;
-    crit = 1.0 - 6.0 * lo / (n * (n * n - 1.0));
-  }
-  if (isnan(crit))
+  else if (isnan(crit))
     snprintf(buf, len, "%d picks: even a perfect order is within chance at 5%%; judge the "
                        "predictor with pnas predictor eval or a benchmark table", n);
   else

@@ -4,6 +4,15 @@
 #include "ptest.h"
 
 int main(void) {
+  { // Critical |rho| at 5% two-sided, from the published exact tables (e.g. Zar 1972):
+    // n = 5: 1.000, 6: 0.886, 7: 0.786, 8: 0.738; none for n <= 4; normal approximation above.
+    CHECK(isnan(rank_spearman_critical(2)) && isnan(rank_spearman_critical(4)));
+    CHECK_NEAR(rank_spearman_critical(5), 1.0, 1e-12);
+    CHECK_NEAR(rank_spearman_critical(6), 0.886, 0.0005);
+    CHECK_NEAR(rank_spearman_critical(7), 0.786, 0.0005);
+    CHECK_NEAR(rank_spearman_critical(8), 0.738, 0.0005);
+    CHECK_NEAR(rank_spearman_critical(20), 1.96 / sqrt(19.0), 1e-12);
+  }
   { // ties in b only. Ranks b = 1, 2, 3.5, 5, 3.5 -> rho = 8 / sqrt(10 * 9.5).
     // Pairs: 8 concordant, 1 discordant (4,5), 1 tied in b -> tau_b = 7 / sqrt(10 * 9).
     float a[] = {1, 2, 3, 4, 5}, b[] = {5, 6, 7, 8, 7};

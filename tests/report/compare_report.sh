@@ -24,7 +24,7 @@ for r in pnas-seed1 pnas-seed2 random-seed1 random-seed2; do
   [ "$n" = 12 ] || fail "$r holds $n models, want 12"
 done
 # Trained once across the comparison: every training (non-cached child line) is a distinct cell.
-trained=$(grep -E '^level .* acc ' "$T/1.err" | grep -vc '(cached)')
+trained=$(grep -E '^(level [0-9]+/[0-9]+ child|[a-z]+ model) .* acc ' "$T/1.err" | grep -vc '(cached)')
 distinct=$("$PNAS" inspect "$T/c/cache" --json | grep -o '"hash": "[0-9a-f]*"' | sort -u | wc -l)
 inc=$("$PNAS" inspect "$T/c/cache" --json | wc -l)
 [ "$trained" = "$inc" ] && [ "$inc" = "$distinct" ] ||
