@@ -40,6 +40,7 @@ typedef struct {
   double *gx;              // (G) examples
   double *gm1, *glo1, *ghi1, *gm5, *glo5, *ghi5; // (G)
   int best_run, best_rec;  // best B-block record over all its seeds (-1 when none)
+  int any_run, any_rec;    // best record of any size over all its seeds (search_record_better)
 } report_group;
 
 // Models needed to reach a target accuracy on the mean curve of a group.

@@ -301,8 +301,8 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
                          "models run"}, NULL};
   tbl ranks = {6, 0, 0, {"PNAS run", "level", "children trained", "Spearman", "Kendall tau-b",
                          "significant at 5% from"}, NULL};
-  tbl best = {8, 0, 0, {"strategy", "run", "cell", "blocks", "val top-1", "params", "mult-adds",
-                        "found at model"}, NULL};
+  tbl best = {9, 0, 0, {"strategy", "which", "run", "cell", "blocks", "val top-1", "params",
+                        "mult-adds", "found at model"}, NULL};
   if (mkdir(out_dir, 0755) && errno != EEXIST) {
     snprintf(err, errlen, "cannot create %s: %s", out_dir, strerror(errno));
     goto fail;
@@ -404,17 +404,26 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
                          fmt(b3, "%.3f", ss / n), fmt(b4, "%.3f", sk / n), ""))
       goto oom;
   }
+  // Each strategy's best B-block cell (its answer) and, when a cell of another size of its runs
+  // is better, that one too (a smaller cell can be the better one).
   for (int g = 0; g < rep->ngroups; g++) {
     const report_group *G = &rep->groups[g];
-    if (G->best_run < 0) continue;
-    const store_record *r = &rep->runs[G->best_run].recs[G->best_rec];
-    char text[SPACE_TEXT_MAX];
-    space_format(&r->cell, text, sizeof text);
-    if (tbl_row(&best, G->name, run_name(&rep->runs[G->best_run]), text,
-                fmt(buf, "%d", r->cell.nblocks), fmt(b2, "%.4f", r->val_acc),
-                fmt(b3, "%lld", (long long)r->params), fmt(b4, "%lld", (long long)r->mult_adds),
-                fmt(b8, "%d", G->best_rec + 1)))
-      goto oom;
+    for (int w = 0; w < 2; w++) {
+      int run = w ? G->any_run : G->best_run, rec = w ? G->any_rec : G->best_rec;
+      if (run < 0) continue;
+      const store_record *r = &rep->runs[run].recs[rec];
+      if (w && G->best_run >= 0 &&
+          !(r->val_acc > rep->runs[G->best_run].recs[G->best_rec].val_acc))
+        continue; // the B-block best is the best overall
+      char text[SPACE_TEXT_MAX], which[32];
+      space_format(&r->cell, text, sizeof text);
+      snprintf(which, sizeof which, "%s", w ? "best overall" : "best of B blocks");
+      if (tbl_row(&best, G->name, which, run_name(&rep->runs[run]), text,
+                  fmt(buf, "%d", r->cell.nblocks), fmt(b2, "%.4f", r->val_acc),
+                  fmt(b3, "%lld", (long long)r->params), fmt(b4, "%lld", (long long)r->mult_adds),
+                  fmt(b8, "%d", rec + 1)))
+        goto oom;
+    }
   }
   char settings[1200];
   settings_line(&rep->runs[0].cfg, settings, sizeof settings);

@@ -158,9 +158,13 @@ static int build_group(report *rep, report_group *g) {
   }
   free(v1);
   g->best_run = g->best_rec = -1;
+  g->any_run = g->any_rec = -1;
   for (int i = 0; i < g->nruns; i++) {
     const report_run *r = &rep->runs[g->runs[i]];
     for (int k = 0; k < r->n; k++) {
+      if (search_record_better(&r->recs[k],
+                               g->any_run < 0 ? NULL : &rep->runs[g->any_run].recs[g->any_rec]))
+        g->any_run = g->runs[i], g->any_rec = k;
       if (!r->recs[k].ok || r->recs[k].cell.nblocks != r->cfg.max_blocks) continue;
       if (g->best_run < 0 ||
           r->recs[k].val_acc > rep->runs[g->best_run].recs[g->best_rec].val_acc)

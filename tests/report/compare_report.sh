@@ -40,11 +40,29 @@ grep -q "^| pnas | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for pnas"
 grep -q "^| random | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for random"
 grep -qE "^\| pnas-seed1 \| 2 \| 2 \| " "$T/c/report.md" || fail "no level-2 rank correlation row"
 grep -qE "^\| pnas-seed1 \| pnas \| 1 \| 12 \| " "$T/c/report.md" || fail "runs table row"
+# Best cells: each strategy's best 2-block cell, and its best of any size when that is better,
+# both found here from the records.
+for s in pnas random; do
+  for k in 1 2; do "$PNAS" inspect "$T/c/$s-seed$k" --json; done > "$T/$s.jsonl"
+  "$PY" - "$T/$s.jsonl" "$T/c/report.md" "$s" <<'PYEOF' || fail "best cells of $s"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["ok"]]
+md = open(sys.argv[2]).read().splitlines()
+def best(rs): return max(rs, key=lambda r: (r["val_acc"], -int(r["hash"], 16)))
+b2, anyb = best([r for r in recs if r["cell"].count(";") == 1]), best(recs)
+rows = [l for l in md if l.startswith("| %s | best " % sys.argv[3])]
+want = ["| %s | best of B blocks | " % sys.argv[3]] + (["| %s | best overall | " % sys.argv[3]] if anyb["val_acc"] > b2["val_acc"] else [])
+ok = [r.split(" | ")[1] for r in rows] == [w.split(" | ")[1] for w in want]
+ok = ok and b2["cell"] in rows[0] and (len(want) == 1 or anyb["cell"] in rows[1])
+print("best cells of %s: %s" % (sys.argv[3], "ok" if ok else "FAIL %s vs %s / %s" % (rows, b2["cell"], anyb["cell"])))
+sys.exit(0 if ok else 1)
+PYEOF
+done
 
 # Same command again: everything replays from the logs, no training, the same report.
 cp "$T/c/report.md" "$T/report1.md"
 "$PNAS" compare "${ARGS[@]}" > "$T/2.out" 2> "$T/2.err" || { tail "$T/2.err"; fail "rerun failed"; }
-new=$(grep -E '^level .* acc ' "$T/2.err" | grep -vc '(cached)')
+new=$(grep -E '^(level [0-9]+/[0-9]+ child|[a-z]+ model) .* acc ' "$T/2.err" | grep -vc '(cached)')
 [ "$new" = 0 ] || fail "the rerun trained $new children"
 grep -q "(continued)" "$T/2.err" || fail "rerun did not continue the runs"
 cmp -s "$T/report1.md" "$T/c/report.md" || fail "rerun changed report.md"
