@@ -25,10 +25,12 @@ typedef struct {
   double *top5;            // (n) mean of the REPORT_TOPK best so far (fewer while fewer exist)
   int64_t *ex;             // (n) examples processed after k+1 models
   double seconds;          // training wall seconds of all its models
+  int group;               // index of its group (report_build)
 } report_run;
 
 typedef struct {
-  char name[16];           // strategy
+  char name[24];           // the strategy; "pnas.2", "pnas.3"... for runs of the same strategy
+                           // under other settings (never pooled as seeds)
   int nruns;
   int *runs;               // (nruns) indices into the runs array
   int L;                   // curves over models: k = 1..L (shortest run of the group)

@@ -344,7 +344,8 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
     search_settings_string(&r->cfg, si, sizeof si);
     mixed |= strcmp(s0, si) != 0 || r->cfg.max_blocks != rep->runs[0].cfg.max_blocks ||
              strcmp(r->cfg.ops, rep->runs[0].cfg.ops) != 0;
-    if (tbl_row(&runs, run_name(r), r->cfg.strategy, fmt(buf, "%lld", (long long)r->cfg.seed),
+    if (tbl_row(&runs, run_name(r), rep->groups[r->group].name,
+                fmt(buf, "%lld", (long long)r->cfg.seed),
                 fmt(b2, "%d", r->n), fmt(b3, "%d", failed),
                 fmt(b4, "%lld", (long long)r->ex[r->n - 1]), fmt(b5, "%.0f", r->seconds),
                 fmt_acc(b6, r->best1[r->n - 1]), fmt_acc(b7, r->top5[r->n - 1])))
@@ -446,9 +447,19 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   if (!f) goto io;
   fprintf(f, "# Search strategy comparison\n\n%d runs: %s.\n\nSettings: %s.\n\n", rep->nruns,
           "each strategy's seeds are listed below", settings);
-  if (mixed)
+  if (mixed) {
     fprintf(f, "**Warning: the runs were not all trained under the same settings, space and "
                "block count; the comparison is not like-for-like.**\n\n");
+    // Runs of one strategy under other settings are separate groups, never pooled as seeds.
+    for (int g = 0; g < rep->ngroups; g++) {
+      char sg[1200];
+      settings_line(&rep->runs[rep->groups[g].runs[0]].cfg, sg, sizeof sg);
+      if (strcmp(sg, settings) || strchr(rep->groups[g].name, '.'))
+        fprintf(f, "- `%s` (%d run%s): %s.\n", rep->groups[g].name, rep->groups[g].nruns,
+                rep->groups[g].nruns > 1 ? "s" : "", sg);
+    }
+    fputc('\n', f);
+  }
   fprintf(f, "## Runs\n\n");
   tbl_md(f, &runs);
   fprintf(f, "## Final accuracy per strategy (over seeds)\n\n");

@@ -80,6 +80,28 @@ int report_load_run(report_run *r, const char *dir, char *err, size_t errlen) {
 
 static const char *const KNOWN[] = {"pnas", "rl", "random", "evolution"};
 
+// Whether two runs are seeds of one experiment: the same strategy, training settings, space,
+// block count and strategy flags; only the seed (and where children train) may differ.
+static int same_config(const search_config *a, const search_config *b) {
+  search_config x = *a, y = *b;
+  x.seed = y.seed = 0;
+  x.threads = y.threads = x.jobs = y.jobs = x.workers = y.workers = 0;
+  memset(x.device, 0, sizeof x.device), memset(y.device, 0, sizeof y.device);
+  memset(x.cache_dir, 0, sizeof x.cache_dir), memset(y.cache_dir, 0, sizeof y.cache_dir);
+  memset(x.data_dir, 0, sizeof x.data_dir), memset(y.data_dir, 0, sizeof y.data_dir);
+  char sx[2048], sy[2048];
+  search_settings_string(&x, sx, sizeof sx);
+  search_settings_string(&y, sy, sizeof sy);
+  return !strcmp(sx, sy) && !strcmp(x.strategy, y.strategy) && !strcmp(x.ops, y.ops) &&
+         x.max_blocks == y.max_blocks && x.beam == y.beam && x.budget_models == y.budget_models &&
+         x.population == y.population && x.sample == y.sample && x.rl_lr == y.rl_lr &&
+         x.rl_entropy == y.rl_entropy && x.rl_batch == y.rl_batch &&
+         !strcmp(x.predictor, y.predictor) && x.members == y.members &&
+         x.pred_epochs == y.pred_epochs && !strcmp(x.select, y.select) && x.kappa == y.kappa &&
+         x.explore == y.explore && x.max_params == y.max_params &&
+         x.max_mult_adds == y.max_mult_adds;
+}
+
 static int group_index(report *rep, const char *name) {
   for (int g = 0; g < rep->ngroups; g++)
     if (!strcmp(rep->groups[g].name, name)) return g;
@@ -251,20 +273,28 @@ int report_build(report *rep, const char *const *dirs, int ndirs, char *err, siz
     }
     rep->nruns++;
   }
-  // Groups: known strategies first, in a fixed order, then any other name.
+  // Groups: the runs of one strategy under one configuration (settings, space, B, strategy
+  // flags) are its seeds; the same strategy under other settings is another group (pnas.2...),
+  // never pooled. Known strategies first, in a fixed order, then any other name.
+  for (int i = 0; i < rep->nruns; i++) rep->runs[i].group = -1;
   for (int pass = 0; pass < 2; pass++)
     for (int q = 0; q < (pass ? rep->nruns : 4); q++) {
       const char *name = pass ? rep->runs[q].cfg.strategy : KNOWN[q];
-      if (group_index(rep, name) >= 0) continue;
-      int any = 0;
-      for (int i = 0; i < rep->nruns; i++) any |= !strcmp(rep->runs[i].cfg.strategy, name);
-      if (!any) continue;
-      report_group *g = &rep->groups[rep->ngroups++];
-      snprintf(g->name, sizeof g->name, "%s", name);
-      g->runs = malloc(sizeof *g->runs * (size_t)rep->nruns);
-      if (!g->runs) goto oom;
-      for (int i = 0; i < rep->nruns; i++)
-        if (!strcmp(rep->runs[i].cfg.strategy, name)) g->runs[g->nruns++] = i;
+      for (int i = 0; i < rep->nruns; i++) {
+        if (rep->runs[i].group >= 0 || strcmp(rep->runs[i].cfg.strategy, name)) continue;
+        int same = 0; // groups of this strategy so far
+        for (int g = 0; g < rep->ngroups; g++)
+          same += !strcmp(rep->runs[rep->groups[g].runs[0]].cfg.strategy, name);
+        report_group *g = &rep->groups[rep->ngroups];
+        if (same) snprintf(g->name, sizeof g->name, "%.12s.%d", name, same + 1);
+        else snprintf(g->name, sizeof g->name, "%.15s", name);
+        g->runs = malloc(sizeof *g->runs * (size_t)rep->nruns);
+        if (!g->runs) goto oom;
+        for (int j = i; j < rep->nruns; j++)
+          if (rep->runs[j].group < 0 && same_config(&rep->runs[i].cfg, &rep->runs[j].cfg))
+            g->runs[g->nruns++] = j, rep->runs[j].group = rep->ngroups;
+        rep->ngroups++;
+      }
     }
   for (int g = 0; g < rep->ngroups; g++)
     if (build_group(rep, &rep->groups[g])) goto oom;

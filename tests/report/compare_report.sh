@@ -75,6 +75,15 @@ rc=$?
 # pnas report on the folder gives the same report.md.
 "$PNAS" report "$T/c" --out "$T/r" > /dev/null 2> "$T/r.err" || { cat "$T/r.err"; fail "pnas report failed"; }
 cmp -s "$T/report1.md" "$T/r/report.md" || fail "pnas report differs from compare's report"
+# Runs of one strategy under other settings are two groups (pnas, pnas.2), never two seeds of one.
+"$PNAS" search --ops identity,max3x3 --max-blocks 2 --beam 2 --N 1 --F 3 --epochs 1 --batch 32 \
+  --train-subset 300 --val-subset 200 --members 2 --predictor-epochs 30 --threads 1 \
+  --run "$T/other" > /dev/null 2>&1 || fail "the F=3 run"
+"$PNAS" report "$T/c/pnas-seed1" "$T/other" --out "$T/mix" > /dev/null 2> "$T/mix.err" ||
+  fail "report of runs with other settings: $(cat "$T/mix.err")"
+grep -qE '^\| pnas \| 1 \| 12 \| ' "$T/mix/report.md" && grep -qE '^\| pnas\.2 \| 1 \| 12 \| ' "$T/mix/report.md" &&
+  grep -q '^- `pnas.2` (1 run): .*F=3' "$T/mix/report.md" && grep -q 'not like-for-like' "$T/mix/report.md" ||
+  fail "mixed settings pooled: $(grep -E '^\| pnas' "$T/mix/report.md")"
 # Usage errors exit 2; failures 1.
 "$PNAS" report --out "$T/x" > /dev/null 2>&1; [ $? = 2 ] || fail "report without runs: not 2"
 "$PNAS" report "$T/c/pnas-seed1" > /dev/null 2>&1; [ $? = 2 ] || fail "report without --out: not 2"
