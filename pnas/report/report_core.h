@@ -22,7 +22,7 @@ typedef struct {
   // Accuracy curves count only ok cells of cfg.max_blocks blocks (what the search answers
   // with); NaN until the first such model. Cost (k, ex) counts every model in the log.
   double *best1;           // (n) best top-1 after k+1 models
-  double *top5;            // (n) mean of the REPORT_TOPK best so far (fewer while fewer exist)
+  double *top5;            // (n) mean of the REPORT_TOPK best so far (NaN while fewer exist)
   int64_t *ex;             // (n) examples processed after k+1 models
   double seconds;          // training wall seconds of all its models
   int group;               // index of its group (report_build)

@@ -166,6 +166,48 @@ static const char *FIGS[4][4] = {
     {"fig-top5-examples.svg", "examples", "5", "mean of the 5 best validation accuracies so far"},
 };
 
+// "2.30x fewer" / "1.50x more" (never a bare ratio below 1): r = the strategy's count over
+// PNAS's. bound: the strategy never reached the target, r is a lower bound.
+static void times_words(char *buf, size_t n, double r, int is_pnas, int bound) {
+  if (is_pnas) snprintf(buf, n, "-");
+  else if (!isfinite(r) || r <= 0) snprintf(buf, n, "?");
+  else if (bound) {
+    if (r >= 1) snprintf(buf, n, "> %.2fx fewer", r);
+    else snprintf(buf, n, "not determined");
+  } else if (r >= 1) snprintf(buf, n, "%.2fx fewer", r);
+  else snprintf(buf, n, "%.2fx more", 1 / r);
+}
+
+// Whether group G has a point on figure i (the mean of the 5 best is undefined until a run has
+// 5 cells of B blocks), and whether figure i has any line at all.
+static int fig_has(const report_group *G, int i) {
+  const double *v = atoi(FIGS[i][2]) == 5 ? G->m5 : G->m1;
+  for (int k = 0; k < G->L; k++)
+    if (isfinite(v[k])) return 1;
+  return 0;
+}
+static int fig_defined(const report *rep, int i) {
+  for (int g = 0; g < rep->ngroups; g++)
+    if (fig_has(&rep->groups[g], i)) return 1;
+  return 0;
+}
+
+// A sentence for figure i when a strategy has no line on it (or none has): 1 when written.
+static int fig_note(const report *rep, int i, char *buf, size_t n) {
+  if (atoi(FIGS[i][2]) != 5 || !strcmp(FIGS[i][1], "examples")) return 0; // said once, by models
+  int len = 0, missing = 0;
+  for (int g = 0; g < rep->ngroups; g++)
+    if (!fig_has(&rep->groups[g], i) && (size_t)len < n)
+      len += snprintf(buf + len, n - (size_t)len, "%s%s", missing++ ? ", " : "",
+                      rep->groups[g].name);
+  if (!missing) return 0;
+  if ((size_t)len < n)
+    snprintf(buf + len, n - (size_t)len, ": fewer than %d cells of B blocks in %s, so no mean of "
+             "the %d best (not drawn%s).", REPORT_TOPK, missing > 1 ? "each run" : "a run",
+             REPORT_TOPK, fig_defined(rep, i) ? "" : "; no figure");
+  return 1;
+}
+
 static int write_gnuplot(const report *rep, const char *dir, char *err, size_t errlen) {
   char path[1400];
   snprintf(path, sizeof path, "%s/plots.gp", dir);
@@ -178,6 +220,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
              "set terminal svg size 720,420 font 'sans,12' background rgb 'white'\n"
              "set grid lc rgb '#dddddd'\nset key left top\nset border lc rgb '#444444'\n");
   for (int i = 0; i < 4; i++) {
+    if (!fig_defined(rep, i)) continue; // a statistic is drawn only where it is defined
     int col = atoi(FIGS[i][2]);
     fprintf(f, "\nset output '%s'\nset xlabel '%s'\nset ylabel '%s'\nplot ", FIGS[i][0],
             !strcmp(FIGS[i][1], "models") ? "models trained" : "examples processed (millions)",
@@ -186,7 +229,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
     const char *sep = "";
     for (int g = 0; g < rep->ngroups; g++) {
       const report_group *G = &rep->groups[g];
-      if (G->nruns < 2) continue;
+      if (G->nruns < 2 || !fig_has(G, i)) continue;
       fprintf(f, "%s'curve-%s-%s.tsv' using 1:%d:%d with filledcurves fs transparent solid 0.15 "
                  "noborder lc rgb '%s' notitle",
               sep, G->name, FIGS[i][1], col + 1, col + 2, colour(G->name, g));
@@ -194,6 +237,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
     }
     for (int g = 0; g < rep->ngroups; g++) {
       const report_group *G = &rep->groups[g];
+      if (!fig_has(G, i)) continue;
       fprintf(f, "%s'curve-%s-%s.tsv' using 1:%d with lines lw 2 lc rgb '%s' title '%s (%d seed%s)'",
               sep, G->name, FIGS[i][1], col, colour(G->name, g), G->name, G->nruns,
               G->nruns > 1 ? "s" : "");
@@ -296,8 +340,8 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
                         "train seconds", "best top-1", "mean top-5"}, NULL};
   tbl sum = {8, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "min", "max",
                        "mean top-5 (mean)", "min .. max"}, NULL};
-  tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "speedup (models)",
-                         "examples needed", "speedup (examples)", "seeds reaching it",
+  tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "PNAS needs (models)",
+                         "examples needed", "PNAS needs (examples)", "seeds reaching it",
                          "models run"}, NULL};
   tbl ranks = {6, 0, 0, {"PNAS run", "level", "children trained", "Spearman", "Kendall tau-b",
                          "significant at 5% from"}, NULL};
@@ -365,17 +409,19 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
       const report_reach *R = t ? rep->reach5 : rep->reach1;
       const report_reach *P = &R[rep->pnas_group];
       double target = t ? rep->target5 : rep->target1;
+      if (!isfinite(target)) continue; // PNAS has no mean of 5 (fewer than 5 B-block cells)
       for (int g = 0; g < rep->ngroups; g++) {
         const report_group *G = &rep->groups[g];
         const report_reach *x = &R[g];
-        if (x->reached)
-          fmt(b2, "%d", x->models), fmt(b4, "%.3g M", x->examples / 1e6),
-              fmt(b3, "%.2fx", (double)x->models / P->models),
-              fmt(b5, "%.2fx", x->examples / P->examples);
-        else
-          fmt(b2, "not reached (> %d)", G->L), fmt(b4, "> %.3g M", G->mex[G->L - 1] / 1e6),
-              fmt(b3, "> %.2fx", (double)G->L / P->models),
-              fmt(b5, "> %.2fx", G->mex[G->L - 1] / P->examples);
+        if (x->reached) {
+          fmt(b2, "%d", x->models), fmt(b4, "%.3g M", x->examples / 1e6);
+          times_words(b3, sizeof b3, (double)x->models / P->models, g == rep->pnas_group, 0);
+          times_words(b5, sizeof b5, x->examples / P->examples, g == rep->pnas_group, 0);
+        } else {
+          fmt(b2, "not reached (> %d)", G->L), fmt(b4, "> %.3g M", G->mex[G->L - 1] / 1e6);
+          times_words(b3, sizeof b3, (double)G->L / P->models, 0, 1);
+          times_words(b5, sizeof b5, G->mex[G->L - 1] / P->examples, 0, 1);
+        }
         if (tbl_row(&reach, G->name, fmt(buf, "%s %.4f", t ? "mean top-5" : "top-1", target), b2,
                     b3, b4, b5, fmt(b6, "%d of %d", x->seeds_reaching, G->nruns),
                     fmt(b7, "%d", G->L)))
@@ -432,11 +478,14 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
       "Accuracy counts only cells of B blocks (the size each search answers with); models and "
       "examples count every trained model, PNAS's smaller cells included (as the paper's "
       "Table 4). \"Mean top-5\" is the mean validation top-1 accuracy of the 5 best models trained so far "
-      "(fewer while fewer exist), as in the PNAS paper; it is not top-5 classification accuracy.";
+      "(defined once 5 exist: an average of fewer would fall as they arrive), as in the PNAS "
+      "paper; it is not top-5 classification accuracy.";
   static const char DEF_REACH[] =
       "Target: PNAS's accuracy, the value its mean-over-seeds curve ends at. \"Models needed\" is "
-      "the first point where a strategy's mean-over-seeds curve reaches the target; the speedup "
-      "divides it by PNAS's own number (larger = PNAS needed fewer). \"Seeds reaching it\" "
+      "the first point where a strategy's mean-over-seeds curve reaches the target; \"PNAS "
+      "needs\" compares it with PNAS's own number: \"2.30x fewer\" means the strategy needed "
+      "2.3 times PNAS's models, \"1.50x more\" that PNAS needed 1.5 times the strategy's; where "
+      "a strategy never reached the target, only a bound is known. \"Seeds reaching it\" "
       "counts the individual runs whose own curve gets there. Examples = training images "
       "processed (steps x batch), summed over the models, cached children included at their "
       "original cost.";
@@ -467,7 +516,11 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   fprintf(f, "## Best-so-far accuracy\n\nLines: mean over seeds; shaded bands: min to max over seeds. "
              "%s\n\n",
           DEF_TOP5);
-  for (int i = 0; i < 4; i++) fprintf(f, "![%s](%s)\n\n", FIGS[i][3], FIGS[i][0]);
+  for (int i = 0; i < 4; i++) {
+    char why[256];
+    if (fig_note(rep, i, why, sizeof why)) fprintf(f, "%s\n\n", why);
+    if (fig_defined(rep, i)) fprintf(f, "![%s](%s)\n\n", FIGS[i][3], FIGS[i][0]);
+  }
   fprintf(f, "Curve data: `curve-<strategy>-models.tsv`, `curve-<strategy>-examples.tsv`; "
              "figures: `gnuplot plots.gp`.\n\n");
   fprintf(f, "## Models needed to reach PNAS's accuracy\n\n");
@@ -528,7 +581,13 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   html_escape(f, DEF_TOP5);
   fputs("</p>\n", f);
   for (int i = 0; i < 4; i++) {
-    char pfx[16];
+    char pfx[16], why[256];
+    if (fig_note(rep, i, why, sizeof why)) {
+      fputs("<p>", f);
+      html_escape(f, why);
+      fputs("</p>\n", f);
+    }
+    if (!fig_defined(rep, i)) continue;
     snprintf(pfx, sizeof pfx, "f%d-", i + 1);
     snprintf(path, sizeof path, "%s/%s", out_dir, FIGS[i][0]);
     fputs("<figure>\n", f);

@@ -72,7 +72,9 @@ int report_load_run(report_run *r, const char *dir, char *err, size_t errlen) {
     double s = 0;
     for (int i = 0; i < ntop; i++) s += top[i];
     r->best1[k] = ntop ? top[0] : NAN;
-    r->top5[k] = ntop ? s / ntop : NAN;
+    // The mean of the 5 best is defined once 5 exist (an average of fewer would fall as the
+    // 2nd..5th arrive and fake progress).
+    r->top5[k] = ntop >= REPORT_TOPK ? s / ntop : NAN;
     r->ex[k] = ex;
   }
   return 0;

@@ -40,6 +40,15 @@ grep -q "^| pnas | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for pnas"
 grep -q "^| random | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for random"
 grep -qE "^\| pnas-seed1 \| 2 \| 2 \| " "$T/c/report.md" || fail "no level-2 rank correlation row"
 grep -qE "^\| pnas-seed1 \| pnas \| 1 \| 12 \| " "$T/c/report.md" || fail "runs table row"
+# Ratios are words, never a bare number below 1 ("0.17x" read as a speed-up).
+grep -qE '\| [0-9.]+x \|' "$T/c/report.md" && fail "a bare ratio: $(grep -E '\| [0-9.]+x \|' "$T/c/report.md")"
+grep -qE '^\| random \| top-1 .*x (fewer|more) \|' "$T/c/report.md" || fail "no worded ratio for random"
+# The mean of the 5 best exists from the 5th B-block model on (random: 12 two-block models per
+# seed); PNAS (2 per seed) has none and the report says so instead of drawing a falling curve.
+awk -F'\t' 'NR > 1 { if (($1 < 5) != ($5 == "nan")) bad = 1 } END { exit bad }' "$T/c/curve-random-models.tsv" ||
+  fail "mean top-5 defined before 5 models: $(head -7 "$T/c/curve-random-models.tsv")"
+grep -q "^pnas: fewer than 5 cells of B blocks" "$T/c/report.md" && [ -s "$T/c/fig-top5-models.svg" ] ||
+  fail "no word on PNAS's missing mean of 5, or no top-5 figure for random"
 # Best cells: each strategy's best 2-block cell, and its best of any size when that is better,
 # both found here from the records.
 for s in pnas random; do
