@@ -76,6 +76,12 @@ int report_load_run(report_run *r, const char *dir, char *err, size_t errlen);
 // Loads every run and computes all statistics. 0 ok, -1 with err.
 int report_build(report *rep, const char *const *dirs, int ndirs, char *err, size_t errlen);
 void report_release(report *rep);
+// 95% percentile bootstrap over seeds (2,000 resamples, fixed RNG seed: deterministic) of the
+// mean of x (n values), or of mean(x) - mean(y) resampling each side on its own (y != NULL).
+// NAN bounds when a side has fewer than REPORT_MIN_BOOT values (the bootstrap of 2-4 seeds is
+// little more than their range).
+#define REPORT_MIN_BOOT 5
+void report_boot(const double *x, int nx, const double *y, int ny, double *lo, double *hi);
 
 // Writes report.md, report.html, the figures (gnuplot) and cell drawings (Graphviz dot) into
 // out_dir (created when missing). 0 ok, -1 with err.

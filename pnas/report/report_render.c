@@ -335,11 +335,56 @@ static const char *run_name(const report_run *r) {
   return s && s[1] ? s + 1 : r->dir;
 }
 
+// Each run's best top-1 after k + 1 models (runs without a B-block cell by then left out).
+static int final_values(const report *rep, const report_group *G, int k, double *v, int max) {
+  int n = 0;
+  for (int i = 0; i < G->nruns && n < max; i++) {
+    const report_run *r = &rep->runs[G->runs[i]];
+    if (k < r->n && isfinite(r->best1[k])) v[n++] = r->best1[k];
+  }
+  return n;
+}
+
+// One sentence per baseline: PNAS against it at the same number of models (the fewer of the
+// two groups' shortest runs), the difference of the means over seeds with a 95% bootstrap
+// interval, and what that shows.
+static void write_verdict(const report *rep, char *buf, size_t n) {
+  int len = 0;
+  buf[0] = 0;
+  if (rep->pnas_group < 0) return;
+  const report_group *P = &rep->groups[rep->pnas_group];
+  for (int g = 0; g < rep->ngroups && (size_t)len < n; g++) {
+    const report_group *G = &rep->groups[g];
+    if (g == rep->pnas_group) continue;
+    int k = (P->L < G->L ? P->L : G->L) - 1;
+    double vp[256], vg[256], lo, hi;
+    int np = final_values(rep, P, k, vp, 256), ng = final_values(rep, G, k, vg, 256);
+    if (!np || !ng) continue;
+    double mp = 0, mg = 0;
+    for (int i = 0; i < np; i++) mp += vp[i] / np;
+    for (int i = 0; i < ng; i++) mg += vg[i] / ng;
+    report_boot(vp, np, vg, ng, &lo, &hi);
+    const char *says = !isfinite(lo)        ? "too few seeds to judge (an interval needs 5 per side)"
+                       : lo > 0             ? "PNAS better"
+                       : hi < 0             ? "PNAS worse"
+                                            : "no difference shown at this number of seeds";
+    len += snprintf(buf + len, n - (size_t)len,
+                    "%sAfter %d models: PNAS %.4f (%d seed%s) vs %s %.4f (%d seed%s): difference "
+                    "%+.4f",
+                    len ? " " : "", k + 1, mp, np, np == 1 ? "" : "s", G->name, mg, ng,
+                    ng == 1 ? "" : "s", mp - mg);
+    if ((size_t)len < n && isfinite(lo))
+      len += snprintf(buf + len, n - (size_t)len, " [%+.4f, %+.4f]", lo, hi);
+    if ((size_t)len < n) len += snprintf(buf + len, n - (size_t)len, ": %s.", says);
+  }
+}
+
 int report_write(const report *rep, const char *out_dir, char *err, size_t errlen) {
   tbl runs = {9, 0, 0, {"run", "strategy", "seed", "models", "failed", "examples",
                         "train seconds", "best top-1", "mean top-5"}, NULL};
-  tbl sum = {8, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "min", "max",
-                       "mean top-5 (mean)", "min .. max"}, NULL};
+  tbl sum = {10, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "95% CI (bootstrap)",
+                        "min", "max", "mean top-5 (mean)", "min .. max", "train s per seed"},
+             NULL};
   tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "PNAS needs (models)",
                          "examples needed", "PNAS needs (examples)", "seeds reaching it",
                          "models run"}, NULL};
@@ -398,12 +443,22 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   for (int g = 0; g < rep->ngroups; g++) {
     const report_group *G = &rep->groups[g];
     int k = G->L - 1;
+    double v[256], lo, hi, secs = 0;
+    int nv = final_values(rep, G, k, v, 256);
+    report_boot(v, nv, NULL, 0, &lo, &hi);
+    for (int i = 0; i < G->nruns; i++) secs += rep->runs[G->runs[i]].seconds;
+    char ci[48], b9[32];
+    if (isfinite(lo)) snprintf(ci, sizeof ci, "[%.4f, %.4f]", lo, hi);
+    else snprintf(ci, sizeof ci, "- (%d seed%s)", nv, nv == 1 ? "" : "s");
     if (tbl_row(&sum, G->name, fmt(buf, "%d", G->nruns), fmt(b2, "%d", G->L),
-                fmt_acc(b3, G->m1[k]), fmt_acc(b4, G->lo1[k]), fmt_acc(b5, G->hi1[k]),
+                fmt_acc(b3, G->m1[k]), ci, fmt_acc(b4, G->lo1[k]), fmt_acc(b5, G->hi1[k]),
                 fmt_acc(b6, G->m5[k]),
-                isfinite(G->lo5[k]) ? fmt(b7, "%.4f .. %.4f", G->lo5[k], G->hi5[k]) : "-"))
+                isfinite(G->lo5[k]) ? fmt(b7, "%.4f .. %.4f", G->lo5[k], G->hi5[k]) : "-",
+                fmt(b9, "%.0f", secs / G->nruns)))
       goto oom;
   }
+  char verdict[4096];
+  write_verdict(rep, verdict, sizeof verdict);
   if (rep->pnas_group >= 0 && isfinite(rep->target1)) {
     for (int t = 0; t < 2; t++) {
       const report_reach *R = t ? rep->reach5 : rep->reach1;
@@ -513,6 +568,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   tbl_md(f, &runs);
   fprintf(f, "## Final accuracy per strategy (over seeds)\n\n");
   tbl_md(f, &sum);
+  if (verdict[0]) fprintf(f, "**Verdict.** %s\n\n", verdict);
   fprintf(f, "## Best-so-far accuracy\n\nLines: mean over seeds; shaded bands: min to max over seeds. "
              "%s\n\n",
           DEF_TOP5);
@@ -576,6 +632,11 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   tbl_html(f, &runs);
   fputs("<h2>Final accuracy per strategy (over seeds)</h2>\n", f);
   tbl_html(f, &sum);
+  if (verdict[0]) {
+    fputs("<p><b>Verdict.</b> ", f);
+    html_escape(f, verdict);
+    fputs("</p>\n", f);
+  }
   fputs("<h2>Best-so-far accuracy</h2>\n<p>Lines: mean over seeds; shaded bands: min to max over seeds. ",
         f);
   html_escape(f, DEF_TOP5);

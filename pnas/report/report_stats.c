@@ -337,3 +337,27 @@ void report_release(report *rep) {
   memset(rep, 0, sizeof *rep);
   rep->pnas_group = -1;
 }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+void report_boot(const double *x, int nx, const double *y, int ny, double *lo, double *hi) {
+  enum { NB = 2000 };
+  *lo = *hi = NAN;
+  if (nx < REPORT_MIN_BOOT || (y && ny < REPORT_MIN_BOOT)) return;
+  static double v[NB];
+  space_rng r;
+  space_rng_seed(&r, 20261203);
+  for (int b = 0; b < NB; b++) {
+    double sx = 0, sy = 0;
+    for (int i = 0; i < nx; i++) sx += x[space_rng_below(&r, nx)];
+    if (y)
+      for (int i = 0; i < ny; i++) sy += y[space_rng_below(&r, ny)];
+    v[b] = sx / nx - (y ? sy / ny : 0);
+  }
+  qsort(v, NB, sizeof *v, cmp_double);
+  *lo = v[(int)(0.025 * NB)];
+  *hi = v[(int)(0.975 * NB) - 1];
+}

@@ -93,6 +93,27 @@ cmp -s "$T/report1.md" "$T/r/report.md" || fail "pnas report differs from compar
 grep -qE '^\| pnas \| 1 \| 12 \| ' "$T/mix/report.md" && grep -qE '^\| pnas\.2 \| 1 \| 12 \| ' "$T/mix/report.md" &&
   grep -q '^- `pnas.2` (1 run): .*F=3' "$T/mix/report.md" && grep -q 'not like-for-like' "$T/mix/report.md" ||
   fail "mixed settings pooled: $(grep -E '^\| pnas' "$T/mix/report.md")"
+# 5 seeds: the final accuracy gets a bootstrap interval over seeds and the verdict an interval
+# of the difference (with 2 seeds they say there are too few); both bracket the mean.
+grep -q "too few seeds to judge" "$T/c/report.md" || fail "2 seeds judged"
+ARGS5=("${ARGS[@]}")
+ARGS5[3]=5
+"$PNAS" compare "${ARGS5[@]}" > /dev/null 2> "$T/5.err" || { tail "$T/5.err"; fail "5 seeds"; }
+"$PY" - "$T/c/report.md" <<'PYEOF' || fail "intervals over 5 seeds"
+import re, sys
+md = open(sys.argv[1]).read()
+rows = {l.split(" | ")[0][2:]: l.split(" | ") for l in md.splitlines() if re.match(r"^\| (pnas|random) \| 5 \|", l)}
+ok = len(rows) == 2
+for name, r in rows.items():
+    mean, (lo, hi), mn, mx = float(r[3]), map(float, r[4].strip("[]").split(", ")), float(r[5]), float(r[6])
+    ok = ok and mn <= lo <= mean <= hi <= mx
+v = re.search(r"\*\*Verdict\.\*\* After (\d+) models: PNAS ([0-9.]+) \(5 seeds\) vs random ([0-9.]+) \(5 seeds\): "
+              r"difference ([-+][0-9.]+) \[([-+][0-9.]+), ([-+][0-9.]+)\]: (PNAS better|PNAS worse|no difference shown)", md)
+ok = ok and v is not None and float(v[5]) <= float(v[4]) <= float(v[6])
+ok = ok and abs(float(v[2]) - float(v[3]) - float(v[4])) < 2e-4
+print("5 seeds:", "ok" if ok else "FAIL", rows, v and v.group(0))
+sys.exit(0 if ok else 1)
+PYEOF
 # Usage errors exit 2; failures 1.
 "$PNAS" report --out "$T/x" > /dev/null 2>&1; [ $? = 2 ] || fail "report without runs: not 2"
 "$PNAS" report "$T/c/pnas-seed1" > /dev/null 2>&1; [ $? = 2 ] || fail "report without --out: not 2"
