@@ -81,6 +81,17 @@ static void print_summary(search_ctx *s, const search_result *res, double wall) 
   free(l1);
 }
 
+// 1 when a and b name the same directory (or, when either is missing, the same path).
+static int same_dir(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  size_t na = strlen(a), nb = strlen(b);
+  while (na > 1 && a[na - 1] == '/') na--;
+  while (nb > 1 && b[nb - 1] == '/') nb--;
+  return na == nb && !strncmp(a, b, na);
+}
+
 int cmd_search(int argc, char **argv) {
   search_config cfg;
   search_config_default(&cfg);
@@ -133,7 +144,17 @@ int cmd_search(int argc, char **argv) {
       return 2;
     }
     run = resume;
-  } else {
+  }
+  // The cache is read, never written (records found there are copied into this run's own log):
+  // it cannot be the run directory itself.
+  if (cfg.cache_dir[0] && run && same_dir(cfg.cache_dir, run)) {
+    fprintf(stderr, "pnas search: --cache %s names the run directory itself; a cache is another "
+                    "run (or a table) whose records this search reuses: give another directory "
+                    "or drop --cache\n",
+            cfg.cache_dir);
+    return 2;
+  }
+  if (!resume) {
     search_config_preset(&cfg, argc, argv);
     if (search_config_check(&cfg, err, sizeof err)) {
       fprintf(stderr, "pnas search: %s\n", err);
@@ -171,8 +192,10 @@ int cmd_search(int argc, char **argv) {
     fprintf(stderr, "pnas search: %s\n", err);
     return 1;
   }
-  if (cfg.cache_dir[0] && search_ctx_set_cache(s, cfg.cache_dir, err, sizeof err)) {
-    fprintf(stderr, "pnas search: --cache: %s\n", err);
+  if (cfg.cache_dir[0] && search_ctx_set_cache(s, cfg.cache_dir, 0, err, sizeof err)) {
+    fprintf(stderr, "pnas search: --cache: %s (a cache is only read: give an existing run "
+                    "directory or table)\n",
+            err);
     search_ctx_close(s);
     return 1;
   }

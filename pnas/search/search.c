@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "kernels/backend.h"
 #include "pnas/search/table.h"
 #include "pnas/child/trainer.h"
@@ -20,6 +21,7 @@ struct search_ctx {
   search_config cfg;
   store *st;
   store *cache; // optional shared cache (another run directory's store), may be NULL
+  int cache_writes; // 1: new results are appended to the cache too (compare's own cache)
   const pnas_table *table; // optional: every child answered from this table (never trained)
   const char *fit_cache;   // optional: shared fitted predictors (search_ctx_set_fit_cache)
   uint32_t ops;
@@ -209,10 +211,12 @@ void search_ctx_close(search_ctx *s) {
   free(s);
 }
 
-int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen) {
+int search_ctx_set_cache(search_ctx *s, const char *dir, int writes, char *err, size_t errlen) {
   store_close(s->cache);
   s->cache = NULL;
-  return store_open(dir, 1, 0, &s->cache, err, errlen);
+  s->cache_writes = writes;
+  return writes ? store_open(dir, 1, 0, &s->cache, err, errlen)
+                : store_open_readonly(dir, &s->cache, err, errlen);
 }
 
 int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t errlen) {
@@ -421,7 +425,7 @@ void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const s
 
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
   if (store_append(s->st, r, err, errlen)) return -1;
-  if (s->cache) {
+  if (s->cache && s->cache_writes) {
     store_record copy = *r;
     if (store_append(s->cache, &copy, err, errlen)) return -1;
   }

@@ -102,11 +102,13 @@ struct kn_device *search_ctx_device(search_ctx *s);
 #define SEARCH_MAX_JOBS 64
 struct kn_device **search_ctx_device_slot(search_ctx *s, int k);
 
-// Shares trained children with other runs (e.g. the strategies of one comparison): before
-// training, the evaluator also looks in the store at dir (created when missing); a hit is
-// copied into this run's log with its original cost, so every run's ledger stays complete.
-// New results are appended to both. 0 ok, -1 with err.
-int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen);
+// Shares trained children with other runs: before training, the evaluator also looks in the
+// store at dir; a hit is copied into this run's log with its original cost, so every run's
+// ledger stays complete. writes = 0 (`pnas search --cache`): dir is another run (or a table)
+// that must exist, read only, never locked or appended to. writes = 1 (the strategies of one
+// `pnas compare`, which owns dir): dir is created when missing and new results are appended to
+// both. 0 ok, -1 with err.
+int search_ctx_set_cache(search_ctx *s, const char *dir, int writes, char *err, size_t errlen);
 
 // Answers every child from a benchmark table (pnas/search/table.h) instead of training: a cell the
 // table lacks is an error that names it. The table must outlive s and hold s's training settings.

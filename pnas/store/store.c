@@ -34,6 +34,7 @@ struct store {
   // Fault injection for tests (tests/hardening/faults.sh): PNAS_FAULT_WRITE_AFTER=N makes the
   // append after N successful ones write half its frame and fail with ENOSPC, like a full disk.
   long fault_after; // -1 = off
+  int readonly;     // store_open_readonly: never appended to, no lock held
 };
 
 static void put_u32(uint8_t *p, uint32_t v) {
@@ -726,6 +727,39 @@ void store_close(store *s) {
   free(s);
 }
 
+int store_open_readonly(const char *dir, store **out, char *err, size_t errlen) {
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return pnas_seterr(err, errlen, "%s: no such run directory", dir);
+  if (!S_ISDIR(st.st_mode))
+    return pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
+  store *s = calloc(1, sizeof *s);
+  if (!s) return pnas_seterr(err, errlen, "out of memory");
+  s->fd = -1;
+  s->lock_fd = -1;
+  s->readonly = 1;
+  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  snprintf(s->log_path, sizeof s->log_path, "%s/%s", dir, STORE_LOG_NAME);
+  if (stat(s->log_path, &st) != 0) {
+    pnas_seterr(err, errlen, "%s: no results log in this directory (is it a pnas run?)", dir);
+    free(s);
+    return -1;
+  }
+  // A torn tail (the run is being written, or was killed) is left as it is: not ours to cut.
+  long torn_at = -1;
+  if (store_read_log(s->log_path, 0, &s->recs, &s->n, &torn_at, err, errlen)) {
+    free(s);
+    return -1;
+  }
+  s->cap = s->n;
+  if (index_rebuild(s)) {
+    store_close(s);
+    return pnas_seterr(err, errlen, "out of memory");
+  }
+  *out = s;
+  return 0;
+}
+
 const char *store_dir(const store *s) { return s->dir; }
 int store_count(const store *s) { return s->n; }
 const store_record *store_get(const store *s, int i) {
@@ -733,6 +767,7 @@ const store_record *store_get(const store *s, int i) {
 }
 
 int store_append(store *s, store_record *rec, char *err, size_t errlen) {
+  PNAS_ASSERT(!s->readonly);
   space_canon(&rec->cell);
   rec->hash = space_hash(&rec->cell);
   rec->level = rec->cell.nblocks;

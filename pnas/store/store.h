@@ -43,6 +43,10 @@ typedef struct store store;
 // rewritten with the good records and the original kept as results.log.corrupt).
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen);
 void store_close(store *s);
+// Opens another run's store for lookups only (a --cache): reads every record, takes no lock
+// (the run may be live), never writes (a torn tail is ignored, not cut off); store_append on it
+// is a bug. A missing directory or log is an error. 0 ok, -1 with err.
+int store_open_readonly(const char *dir, store **out, char *err, size_t errlen);
 const char *store_dir(const store *s);
 int store_count(const store *s);
 const store_record *store_get(const store *s, int i);
