@@ -95,7 +95,7 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
   if (!table && search_ctx_set_cache(s, cache, 1, err, sizeof err)) {
     fprintf(stderr, "pnas compare: %s %s: %s\n", table ? "table" : "cache",
             table ? table->dir : cache, err);
-    search_ctx_close(s);
+    search_ctx_discard(s);
     return 1;
   }
   if (!quiet)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pnas/cli/cli.h"
 #include "pnas/search/search.h"
@@ -92,11 +93,24 @@ static int same_dir(const char *a, const char *b) {
   return na == nb && !strncmp(a, b, na);
 }
 
+// Records in DIR/results.log: -2 when there is no log, -1 when it cannot be read.
+static int run_records(const char *dir) {
+  char log[1100], err[512];
+  struct stat st;
+  snprintf(log, sizeof log, "%s/%s", dir, STORE_LOG_NAME);
+  if (lstat(log, &st) != 0) return -2;
+  store_record *recs = NULL;
+  int n = 0;
+  if (store_read_log(log, 0, &recs, &n, NULL, err, sizeof err)) return -1;
+  free(recs);
+  return n;
+}
+
 int cmd_search(int argc, char **argv) {
   search_config cfg;
   search_config_default(&cfg);
   const char *run = NULL, *resume = NULL;
-  int salvage = 0, threads = -1;
+  int salvage = 0, threads = -1, made_default = 0;
   arg_spec specs[64];
   int n = search_config_args(&cfg, specs, 60);
   // With --resume only where children train may change (--threads, --jobs, --device); any
@@ -134,6 +148,12 @@ int cmd_search(int argc, char **argv) {
     snprintf(device, sizeof device, "%s", cfg.device);
     if (search_config_load(&cfg, resume, err, sizeof err)) {
       fprintf(stderr, "pnas search: cannot resume: %s\n", err);
+      struct stat st;
+      int nrec = run_records(resume);
+      if (stat(resume, &st) == 0 && S_ISDIR(st.st_mode) && (nrec == 0 || nrec == -2))
+        fprintf(stderr, "  %s holds no trained children (a start that failed?): start a new "
+                        "search there instead, with your flags and --run %s\n",
+                resume, resume);
       return 1;
     }
     if (threads > 0) cfg.threads = threads;
@@ -161,6 +181,7 @@ int cmd_search(int argc, char **argv) {
       return 2;
     }
     if (!run) {
+      made_default = 1;
       static char def[64];
       time_t t = time(NULL);
       struct tm tm;
@@ -176,10 +197,14 @@ int cmd_search(int argc, char **argv) {
         snprintf(def, sizeof def, "%s-%d", stamp, k);
       run = def;
     }
-    struct stat st;
-    char log[1100];
-    snprintf(log, sizeof log, "%s/results.log", run);
-    if (stat(log, &st) == 0) {
+    // A log without records (a start that failed before its first child, e.g. with an older
+    // pnas) holds nothing to continue: the new search takes the directory over.
+    int nrec = run_records(run);
+    if (nrec == 0) {
+      fprintf(stderr, "pnas: %s holds no trained children (an earlier start failed); starting a "
+                      "new search there\n",
+              run);
+    } else if (nrec != -2) {
       fprintf(stderr, "pnas search: %s already holds a search; continue it with "
                       "`pnas search --resume %s` or choose another --run\n",
               run, run);
@@ -190,13 +215,15 @@ int cmd_search(int argc, char **argv) {
   search_ctx *s;
   if (search_ctx_open(&s, &cfg, run, resume != NULL, salvage, err, sizeof err)) {
     fprintf(stderr, "pnas search: %s\n", err);
+    if (made_default) rmdir(run); // the name this start claimed (empty again: see search_ctx_discard)
     return 1;
   }
   if (cfg.cache_dir[0] && search_ctx_set_cache(s, cfg.cache_dir, 0, err, sizeof err)) {
     fprintf(stderr, "pnas search: --cache: %s (a cache is only read: give an existing run "
                     "directory or table)\n",
             err);
-    search_ctx_close(s);
+    search_ctx_discard(s);
+    if (made_default) rmdir(run);
     return 1;
   }
   fprintf(stderr, "pnas: %s search, run directory %s%s\n", cfg.strategy, run,

@@ -22,6 +22,7 @@ struct search_ctx {
   store *st;
   store *cache; // optional shared cache (another run directory's store), may be NULL
   int cache_writes; // 1: new results are appended to the cache too (compare's own cache)
+  int new_run;      // the store was created by this open (not a resume): see search_ctx_discard
   const pnas_table *table; // optional: every child answered from this table (never trained)
   const char *fit_cache;   // optional: shared fitted predictors (search_ctx_set_fit_cache)
   uint32_t ops;
@@ -94,6 +95,25 @@ static int choose_device(search_ctx *s, const search_config *cfg, char *err, siz
   return 0;
 }
 
+// After a failed data load: what the user can do about it, appended to err.
+static void data_fail_hint(search_ctx *s, const char *run_dir, char *err, size_t errlen) {
+  char why[1024];
+  snprintf(why, sizeof why, "%s", err);
+  if (!run_dir) return;
+  if (s->new_run)
+    pnas_seterr(err, errlen, "%s\n  nothing was left in %s: fix --data/--dataset and start the "
+                             "search again (the same --run is free)", why, run_dir);
+  else if (store_count(s->st) == 0)
+    pnas_seterr(err, errlen, "%s\n  %s holds no trained children yet: start it again as a new "
+                             "search with the right --data/--dataset and --run %s",
+                why, run_dir, run_dir);
+  else
+    pnas_seterr(err, errlen, "%s\n  a resume reads the data from where the search started (%s, "
+                             "saved in %s/config.msgpack): put the data back there to continue",
+                why, s->cfg.data_dir[0] ? s->cfg.data_dir : "the dataset's default location",
+                run_dir);
+}
+
 static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
                     int salvage, int load_data, char *err, size_t errlen) {
   if (search_config_check(cfg, err, errlen)) return -1;
@@ -123,8 +143,13 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     free(s);
     return -1;
   }
+  s->new_run = run_dir && !resume;
   if (run_dir && !resume && search_config_save(cfg, run_dir, err, errlen)) {
-    search_ctx_close(s);
+    char why[1024];
+    snprintf(why, sizeof why, "%s", err);
+    pnas_seterr(err, errlen, "%s\n  nothing was left in %s: fix that and start the search again",
+                why, run_dir);
+    search_ctx_discard(s);
     return -1;
   }
   // A resumed run must train under the settings its records were measured with; a config that
@@ -153,14 +178,12 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     *out = s;
     return 0;
   }
-  if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen)) {
-    search_ctx_close(s);
-    return -1;
-  }
-  if (s->full.n <= DATA_VAL_SIZE) {
-    snprintf(err, errlen, "dataset has %d training images; need more than %d (validation)",
-             s->full.n, DATA_VAL_SIZE);
-    search_ctx_close(s);
+  if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen) ||
+      (s->full.n <= DATA_VAL_SIZE &&
+       pnas_seterr(err, errlen, "dataset has %d training images; need more than %d (validation)",
+                   s->full.n, DATA_VAL_SIZE))) {
+    data_fail_hint(s, run_dir, err, errlen);
+    search_ctx_discard(s);
     return -1;
   }
   int ntrain = s->full.n - DATA_VAL_SIZE;
@@ -198,6 +221,20 @@ void search_ctx_set_fit_cache(search_ctx *s, const char *dir) {
   s->fit_cache = dir && dir[0] ? dir : NULL;
 }
 const char *search_ctx_fit_cache(const search_ctx *s) { return s->fit_cache; }
+
+void search_ctx_discard(search_ctx *s) {
+  if (!s) return;
+  if (s->new_run && s->st && store_count(s->st) == 0) {
+    // A start that failed before any child was recorded: take back what it created (the
+    // config, then the store's log, lock and, when it made it, the directory).
+    char path[1200];
+    snprintf(path, sizeof path, "%s/config.msgpack", store_dir(s->st));
+    unlink(path);
+    store_discard(s->st);
+    s->st = NULL;
+  }
+  search_ctx_close(s);
+}
 
 void search_ctx_close(search_ctx *s) {
   if (!s) return;

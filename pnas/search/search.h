@@ -87,6 +87,10 @@ struct kn_device; // kernels/backend.h: a device backend's opened state
 int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
                     int salvage, char *err, size_t errlen);
 void search_ctx_close(search_ctx *s);
+// Closes a context whose new run failed to start (search_ctx_open with resume = 0): when no
+// record was written, the run's config, log and lock file are removed, and its directory when
+// the open created it, so the same command can simply be run again. Otherwise search_ctx_close.
+void search_ctx_discard(search_ctx *s);
 const search_config *search_ctx_config(const search_ctx *s);
 store *search_ctx_store(search_ctx *s);
 uint32_t search_ctx_ops(const search_ctx *s);

@@ -35,6 +35,7 @@ struct store {
   // append after N successful ones write half its frame and fail with ENOSPC, like a full disk.
   long fault_after; // -1 = off
   int readonly;     // store_open_readonly: never appended to, no lock held
+  int made_dir;     // this open created the directory (store_discard removes it again)
 };
 
 static void put_u32(uint8_t *p, uint32_t v) {
@@ -587,6 +588,7 @@ static int store_lock(const char *dir, char *err, size_t errlen) {
 
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen) {
   struct stat st;
+  int made = 0;
   if (stat(dir, &st) == 0) {
     if (!S_ISDIR(st.st_mode)) {
       pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
@@ -598,14 +600,18 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   } else if (mkdir(dir, 0755)) {
     pnas_seterr(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
     return -1;
+  } else {
+    made = 1;
   }
   store *s = calloc(1, sizeof *s);
   if (!s) {
+    if (made) rmdir(dir);
     pnas_seterr(err, errlen, "out of memory");
     return -1;
   }
   s->fd = -1;
   s->lock_fd = -1;
+  s->made_dir = made;
   const char *fault = getenv("PNAS_FAULT_WRITE_AFTER");
   s->fault_after = fault && *fault ? strtol(fault, NULL, 10) : -1;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
@@ -637,7 +643,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     memcpy(hdr, STORE_LOG_MAGIC, 8);
     put_u32(hdr + 8, STORE_LOG_VERSION);
     if (store_write_file(dir, STORE_LOG_NAME, hdr, sizeof hdr, err, errlen)) {
-      store_close(s);
+      store_discard(s); // no log was there: leave the directory as it was
       return -1;
     }
   }
@@ -758,6 +764,24 @@ int store_open_readonly(const char *dir, store **out, char *err, size_t errlen) 
   }
   *out = s;
   return 0;
+}
+
+void store_discard(store *s) {
+  if (!s) return;
+  PNAS_ASSERT(!s->readonly);
+  if (s->n == 0) {
+    // Still under the lock: the log, then the lock file, then (when this open made it) the
+    // directory, which rmdir leaves alone unless it is empty.
+    unlink(s->log_path);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/.lock", s->dir);
+    if (s->lock_fd >= 0) unlink(path);
+  }
+  int made = s->made_dir && s->n == 0;
+  char dir[sizeof s->dir];
+  memcpy(dir, s->dir, sizeof dir);
+  store_close(s);
+  if (made) rmdir(dir);
 }
 
 const char *store_dir(const store *s) { return s->dir; }

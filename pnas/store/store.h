@@ -47,6 +47,10 @@ void store_close(store *s);
 // (the run may be live), never writes (a torn tail is ignored, not cut off); store_append on it
 // is a bug. A missing directory or log is an error. 0 ok, -1 with err.
 int store_open_readonly(const char *dir, store **out, char *err, size_t errlen);
+// Closes a store opened with create=1 after a start that failed: when it holds no records, its
+// log and lock file are removed, and the directory too when this open created it and it is
+// empty then, so the failed start leaves nothing behind. With records it is store_close.
+void store_discard(store *s);
 const char *store_dir(const store *s);
 int store_count(const store *s);
 const store_record *store_get(const store *s, int i);

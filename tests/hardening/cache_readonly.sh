@@ -4,7 +4,7 @@
 #     appends nothing to A (A is byte-for-byte unchanged, still resumable, its figures its own);
 #  2. the cache may be a run that is live (its lock held): it is read without the lock;
 #  3. --cache naming the run directory itself is refused (exit 2) and creates nothing;
-#  4. a --cache that does not exist is an error (exit 1) naming it.
+#  4. a --cache that does not exist is an error (exit 1) that leaves no run directory behind.
 # Usage: cache_readonly.sh PNAS
 set -u
 PNAS=$1
@@ -71,5 +71,6 @@ echo "3. --cache naming the run directory: exit 2, nothing created"
 rc=$?
 [ $rc = 1 ] || fail "missing --cache: exit $rc, want 1"
 grep -q -- "--cache: $T/none: no such run directory" "$T/err" || fail "the message does not name $T/none"
-echo "4. missing --cache: exit 1 naming it"
+[ ! -e "$T/d" ] || fail "the failed start left $T/d ($(ls -A "$T/d"))"
+echo "4. missing --cache: exit 1 naming it, no run directory left"
 echo "cache is read-only: ok"
