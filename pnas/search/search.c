@@ -187,6 +187,15 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     return -1;
   }
   int ntrain = s->full.n - DATA_VAL_SIZE;
+  // A subset larger than the data is the whole of it: said once (a new search, not a worker).
+  if (run_dir && !resume && cfg->train_subset > ntrain)
+    fprintf(stderr, "pnas: warning: --train-subset %d is more than the %d training images of %s "
+                    "(the last %d are validation): training on all %d\n",
+            cfg->train_subset, ntrain, cfg->dataset, DATA_VAL_SIZE, ntrain);
+  if (run_dir && !resume && cfg->val_subset > DATA_VAL_SIZE)
+    fprintf(stderr, "pnas: warning: --val-subset %d is more than the %d validation images of "
+                    "%s: validating on all %d\n",
+            cfg->val_subset, DATA_VAL_SIZE, cfg->dataset, DATA_VAL_SIZE);
   s->train = data_view(&s->full, 0, cfg->train_subset > 0 && cfg->train_subset < ntrain
                                         ? cfg->train_subset
                                         : ntrain);
