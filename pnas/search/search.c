@@ -22,6 +22,7 @@ struct search_ctx {
   store *st;
   store *cache; // optional shared cache (another run directory's store), may be NULL
   int cache_writes; // 1: new results are appended to the cache too (compare's own cache)
+  int retry_below;  // resume: failed-out-of-memory records with seq below this train again
   int new_run;      // the store was created by this open (not a resume): see search_ctx_discard
   const pnas_table *table; // optional: every child answered from this table (never trained)
   const char *fit_cache;   // optional: shared fitted predictors (search_ctx_set_fit_cache)
@@ -166,6 +167,21 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
       search_ctx_close(s);
       return -1;
     }
+  // A child that ran out of memory may fit now (another device, fewer --jobs, memory freed):
+  // a resume trains the children recorded so again, once each; other failures are kept.
+  if (run_dir && resume && load_data) {
+    int oom = 0;
+    for (int i = 0; i < store_count(s->st); i++) {
+      const store_record *r = store_get(s->st, i);
+      if (!r->ok && search_reason_is_oom(r->reason) && store_find(s->st, r->hash, r->settings) == r)
+        oom++;
+    }
+    s->retry_below = store_count(s->st);
+    if (oom)
+      fprintf(stderr, "pnas: %d child%s failed out of memory last time: training %s again "
+                      "(other failures are kept)\n",
+              oom, oom == 1 ? "" : "ren", oom == 1 ? "it" : "them");
+  }
   data_kind_from_name(cfg->dataset, &s->kind);
   if (!load_data) {
     // A replay from a benchmark table trains nothing: only the image shape (for the cost model).
@@ -275,6 +291,14 @@ int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t e
   return 0;
 }
 
+int search_reason_is_oom(const char *why) {
+  for (const char *o = strstr(why, "out of "); o; o = strstr(o + 1, "out of ")) {
+    const char *m = strstr(o, "memory");
+    if (m && m - o <= 24) return 1;
+  }
+  return 0;
+}
+
 int search_record_better(const store_record *a, const store_record *b) {
   if (!a->ok) return 0;
   if (!b || !b->ok) return 1;
@@ -376,6 +400,8 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
                   store_record *out, char *err, size_t errlen) {
   uint64_t hash = space_hash(c);
   const store_record *hit = store_find(s->st, hash, s->settings);
+  if (hit && !hit->ok && hit->seq < s->retry_below && search_reason_is_oom(hit->reason))
+    return 0; // out of memory before this resume: train it again (see ctx_open)
   if (hit) {
     *out = *hit;
     child_done(s, out, 1);

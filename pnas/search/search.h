@@ -179,5 +179,8 @@ typedef struct {
 // tie the smaller cell hash, so that the answer never depends on the order records landed in
 // the log (completion order with --jobs or MPI workers).
 int search_record_better(const store_record *a, const store_record *b);
+// 1 when a failure reason says the child ran out of memory ("out of memory ...", "out of GPU
+// memory: ...", "out of cuda memory for ...", "net: out of memory allocating ...").
+int search_reason_is_oom(const char *why);
 
 #endif

@@ -486,7 +486,10 @@ static int index_rebuild(store *s) {
         break;
       }
       const store_record *o = &s->recs[s->slots[j] - 1];
-      if (o->hash == r->hash && o->settings == r->settings) break; // keep the first
+      if (o->hash == r->hash && o->settings == r->settings) {
+        if (!o->ok) s->slots[j] = i + 1; // a later record supersedes a failed one (a retry)
+        break; // else keep the first
+      }
     }
   }
   return 0;
@@ -849,7 +852,10 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
       break;
     }
     const store_record *o = &s->recs[s->slots[j] - 1];
-    if (o->hash == rec->hash && o->settings == rec->settings) break;
+    if (o->hash == rec->hash && o->settings == rec->settings) {
+      if (!o->ok) s->slots[j] = s->n; // a retry supersedes the failed record
+      break;
+    }
   }
   return 0;
 }

@@ -54,7 +54,9 @@ void store_discard(store *s);
 const char *store_dir(const store *s);
 int store_count(const store *s);
 const store_record *store_get(const store *s, int i);
-// The first record of this cell under these settings, or NULL.
+// The record of this cell under these settings, or NULL: the first, except that a failed record
+// is superseded by a later one of the same cell (a retry). A run never holds two records of
+// one cell otherwise.
 const store_record *store_find(const store *s, uint64_t hash, uint64_t settings);
 // Appends, flushes and fsyncs one record; sets rec->seq and rec->time. 0 ok, -1 (with err) when
 // the write fails - then the log is left as it was (a partial frame is truncated away).
