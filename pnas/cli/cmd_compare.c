@@ -92,10 +92,10 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
     return 1;
   }
   search_ctx_set_fit_cache(s, fit_cache_dir);
-  if (!table && search_ctx_set_cache(s, cache, err, sizeof err)) {
+  if (!table && search_ctx_set_cache(s, cache, 1, err, sizeof err)) {
     fprintf(stderr, "pnas compare: %s %s: %s\n", table ? "table" : "cache",
             table ? table->dir : cache, err);
-    search_ctx_close(s);
+    search_ctx_discard(s);
     return 1;
   }
   if (!quiet)

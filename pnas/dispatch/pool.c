@@ -85,15 +85,7 @@ static pool_trainer g_trainer; // tests only (pool_set_trainer)
 
 void pool_set_trainer(pool_trainer f) { g_trainer = f; }
 
-// A failure that says it ran out of memory: "out of memory ...", "out of GPU memory: ...",
-// "out of cuda memory for ...", "net: out of memory allocating ...".
-static int is_oom(const char *why) {
-  for (const char *o = strstr(why, "out of "); o; o = strstr(o + 1, "out of ")) {
-    const char *m = strstr(o, "memory");
-    if (m && m - o <= 24) return 1;
-  }
-  return 0;
-}
+static int is_oom(const char *why) { return search_reason_is_oom(why); }
 
 static void *thread_main(void *arg) {
   pool_thread *t = arg;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "kernels/backend.h"
 #include "pnas/search/table.h"
 #include "pnas/child/trainer.h"
@@ -20,6 +21,9 @@ struct search_ctx {
   search_config cfg;
   store *st;
   store *cache; // optional shared cache (another run directory's store), may be NULL
+  int cache_writes; // 1: new results are appended to the cache too (compare's own cache)
+  int retry_below;  // resume: failed-out-of-memory records with seq below this train again
+  int new_run;      // the store was created by this open (not a resume): see search_ctx_discard
   const pnas_table *table; // optional: every child answered from this table (never trained)
   const char *fit_cache;   // optional: shared fitted predictors (search_ctx_set_fit_cache)
   uint32_t ops;
@@ -96,6 +100,25 @@ static int choose_device(search_ctx *s, const search_config *cfg, char *err, siz
   return 0;
 }
 
+// After a failed data load: what the user can do about it, appended to err.
+static void data_fail_hint(search_ctx *s, const char *run_dir, char *err, size_t errlen) {
+  char why[1024];
+  snprintf(why, sizeof why, "%s", err);
+  if (!run_dir) return;
+  if (s->new_run)
+    pnas_seterr(err, errlen, "%s\n  nothing was left in %s: fix --data/--dataset and start the "
+                             "search again (the same --run is free)", why, run_dir);
+  else if (store_count(s->st) == 0)
+    pnas_seterr(err, errlen, "%s\n  %s holds no trained children yet: start it again as a new "
+                             "search with the right --data/--dataset and --run %s",
+                why, run_dir, run_dir);
+  else
+    pnas_seterr(err, errlen, "%s\n  a resume reads the data from where the search started (%s, "
+                             "saved in %s/config.msgpack): put the data back there to continue",
+                why, s->cfg.data_dir[0] ? s->cfg.data_dir : "the dataset's default location",
+                run_dir);
+}
+
 static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
                     int salvage, int load_data, char *err, size_t errlen) {
   if (search_config_check(cfg, err, errlen)) return -1;
@@ -125,8 +148,13 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     free(s);
     return -1;
   }
+  s->new_run = run_dir && !resume;
   if (run_dir && !resume && search_config_save(cfg, run_dir, err, errlen)) {
-    search_ctx_close(s);
+    char why[1024];
+    snprintf(why, sizeof why, "%s", err);
+    pnas_seterr(err, errlen, "%s\n  nothing was left in %s: fix that and start the search again",
+                why, run_dir);
+    search_ctx_discard(s);
     return -1;
   }
   // A resumed run must train under the settings its records were measured with; a config that
@@ -143,6 +171,21 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
       search_ctx_close(s);
       return -1;
     }
+  // A child that ran out of memory may fit now (another device, fewer --jobs, memory freed):
+  // a resume trains the children recorded so again, once each; other failures are kept.
+  if (run_dir && resume && load_data) {
+    int oom = 0;
+    for (int i = 0; i < store_count(s->st); i++) {
+      const store_record *r = store_get(s->st, i);
+      if (!r->ok && search_reason_is_oom(r->reason) && store_find(s->st, r->hash, r->settings) == r)
+        oom++;
+    }
+    s->retry_below = store_count(s->st);
+    if (oom)
+      fprintf(stderr, "pnas: %d child%s failed out of memory last time: training %s again "
+                      "(other failures are kept)\n",
+              oom, oom == 1 ? "" : "ren", oom == 1 ? "it" : "them");
+  }
   data_kind_from_name(cfg->dataset, &s->kind);
   if (!load_data) {
     // A replay from a benchmark table trains nothing: only the image shape (for the cost model).
@@ -155,17 +198,24 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     *out = s;
     return 0;
   }
-  if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen)) {
-    search_ctx_close(s);
-    return -1;
-  }
-  if (s->full.n <= DATA_VAL_SIZE) {
-    snprintf(err, errlen, "dataset has %d training images; need more than %d (validation)",
-             s->full.n, DATA_VAL_SIZE);
-    search_ctx_close(s);
+  if (data_load(s->kind, cfg->data_dir[0] ? cfg->data_dir : NULL, 1, &s->full, err, errlen) ||
+      (s->full.n <= DATA_VAL_SIZE &&
+       pnas_seterr(err, errlen, "dataset has %d training images; need more than %d (validation)",
+                   s->full.n, DATA_VAL_SIZE))) {
+    data_fail_hint(s, run_dir, err, errlen);
+    search_ctx_discard(s);
     return -1;
   }
   int ntrain = s->full.n - DATA_VAL_SIZE;
+  // A subset larger than the data is the whole of it: said once (a new search, not a worker).
+  if (run_dir && !resume && cfg->train_subset > ntrain)
+    fprintf(stderr, "pnas: warning: --train-subset %d is more than the %d training images of %s "
+                    "(the last %d are validation): training on all %d\n",
+            cfg->train_subset, ntrain, cfg->dataset, DATA_VAL_SIZE, ntrain);
+  if (run_dir && !resume && cfg->val_subset > DATA_VAL_SIZE)
+    fprintf(stderr, "pnas: warning: --val-subset %d is more than the %d validation images of "
+                    "%s: validating on all %d\n",
+            cfg->val_subset, DATA_VAL_SIZE, cfg->dataset, DATA_VAL_SIZE);
   s->train = data_view(&s->full, 0, cfg->train_subset > 0 && cfg->train_subset < ntrain
                                         ? cfg->train_subset
                                         : ntrain);
@@ -201,6 +251,20 @@ void search_ctx_set_fit_cache(search_ctx *s, const char *dir) {
 }
 const char *search_ctx_fit_cache(const search_ctx *s) { return s->fit_cache; }
 
+void search_ctx_discard(search_ctx *s) {
+  if (!s) return;
+  if (s->new_run && s->st && store_count(s->st) == 0) {
+    // A start that failed before any child was recorded: take back what it created (the
+    // config, then the store's log, lock and, when it made it, the directory).
+    char path[1200];
+    snprintf(path, sizeof path, "%s/config.msgpack", store_dir(s->st));
+    unlink(path);
+    store_discard(s->st);
+    s->st = NULL;
+  }
+  search_ctx_close(s);
+}
+
 void search_ctx_close(search_ctx *s) {
   if (!s) return;
   search_progress_done(s);
@@ -213,10 +277,12 @@ void search_ctx_close(search_ctx *s) {
   free(s);
 }
 
-int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen) {
+int search_ctx_set_cache(search_ctx *s, const char *dir, int writes, char *err, size_t errlen) {
   store_close(s->cache);
   s->cache = NULL;
-  return store_open(dir, 1, 0, &s->cache, err, errlen);
+  s->cache_writes = writes;
+  return writes ? store_open(dir, 1, 0, &s->cache, err, errlen)
+                : store_open_readonly(dir, &s->cache, err, errlen);
 }
 
 int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t errlen) {
@@ -226,6 +292,14 @@ int search_ctx_set_table(search_ctx *s, const pnas_table *t, char *err, size_t e
     return -1;
   }
   s->table = t;
+  return 0;
+}
+
+int search_reason_is_oom(const char *why) {
+  for (const char *o = strstr(why, "out of "); o; o = strstr(o + 1, "out of ")) {
+    const char *m = strstr(o, "memory");
+    if (m && m - o <= 24) return 1;
+  }
   return 0;
 }
 
@@ -347,6 +421,8 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
                   store_record *out, char *err, size_t errlen) {
   uint64_t hash = space_hash(c);
   const store_record *hit = store_find(s->st, hash, s->settings);
+  if (hit && !hit->ok && hit->seq < s->retry_below && search_reason_is_oom(hit->reason))
+    return 0; // out of memory before this resume: train it again (see ctx_open)
   if (hit) {
     *out = *hit;
     child_done(s, out, 1);
@@ -442,7 +518,7 @@ void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const s
 
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
   if (store_append(s->st, r, err, errlen)) return -1;
-  if (s->cache) {
+  if (s->cache && s->cache_writes) {
     store_record copy = *r;
     if (store_append(s->cache, &copy, err, errlen)) return -1;
   }

@@ -87,6 +87,10 @@ struct kn_device; // kernels/backend.h: a device backend's opened state
 int search_ctx_open(search_ctx **out, const search_config *cfg, const char *run_dir, int resume,
                     int salvage, char *err, size_t errlen);
 void search_ctx_close(search_ctx *s);
+// Closes a context whose new run failed to start (search_ctx_open with resume = 0): when no
+// record was written, the run's config, log and lock file are removed, and its directory when
+// the open created it, so the same command can simply be run again. Otherwise search_ctx_close.
+void search_ctx_discard(search_ctx *s);
 const search_config *search_ctx_config(const search_ctx *s);
 store *search_ctx_store(search_ctx *s);
 uint32_t search_ctx_ops(const search_ctx *s);
@@ -102,11 +106,13 @@ struct kn_device *search_ctx_device(search_ctx *s);
 #define SEARCH_MAX_JOBS 64
 struct kn_device **search_ctx_device_slot(search_ctx *s, int k);
 
-// Shares trained children with other runs (e.g. the strategies of one comparison): before
-// training, the evaluator also looks in the store at dir (created when missing); a hit is
-// copied into this run's log with its original cost, so every run's ledger stays complete.
-// New results are appended to both. 0 ok, -1 with err.
-int search_ctx_set_cache(search_ctx *s, const char *dir, char *err, size_t errlen);
+// Shares trained children with other runs: before training, the evaluator also looks in the
+// store at dir; a hit is copied into this run's log with its original cost, so every run's
+// ledger stays complete. writes = 0 (`pnas search --cache`): dir is another run (or a table)
+// that must exist, read only, never locked or appended to. writes = 1 (the strategies of one
+// `pnas compare`, which owns dir): dir is created when missing and new results are appended to
+// both. 0 ok, -1 with err.
+int search_ctx_set_cache(search_ctx *s, const char *dir, int writes, char *err, size_t errlen);
 
 // Answers every child from a benchmark table (pnas/search/table.h) instead of training: a cell the
 // table lacks is an error that names it. The table must outlive s and hold s's training settings.
@@ -176,5 +182,8 @@ typedef struct {
 // tie the smaller cell hash, so that the answer never depends on the order records landed in
 // the log (completion order with --jobs or MPI workers).
 int search_record_better(const store_record *a, const store_record *b);
+// 1 when a failure reason says the child ran out of memory ("out of memory ...", "out of GPU
+// memory: ...", "out of cuda memory for ...", "net: out of memory allocating ...").
+int search_reason_is_oom(const char *why);
 
 #endif

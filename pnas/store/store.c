@@ -34,6 +34,8 @@ struct store {
   // Fault injection for tests (tests/hardening/faults.sh): PNAS_FAULT_WRITE_AFTER=N makes the
   // append after N successful ones write half its frame and fail with ENOSPC, like a full disk.
   long fault_after; // -1 = off
+  int readonly;     // store_open_readonly: never appended to, no lock held
+  int made_dir;     // this open created the directory (store_discard removes it again)
 };
 
 static void put_u32(uint8_t *p, uint32_t v) {
@@ -484,7 +486,10 @@ static int index_rebuild(store *s) {
         break;
       }
       const store_record *o = &s->recs[s->slots[j] - 1];
-      if (o->hash == r->hash && o->settings == r->settings) break; // keep the first
+      if (o->hash == r->hash && o->settings == r->settings) {
+        if (!o->ok) s->slots[j] = i + 1; // a later record supersedes a failed one (a retry)
+        break; // else keep the first
+      }
     }
   }
   return 0;
@@ -586,6 +591,7 @@ static int store_lock(const char *dir, char *err, size_t errlen) {
 
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen) {
   struct stat st;
+  int made = 0;
   if (stat(dir, &st) == 0) {
     if (!S_ISDIR(st.st_mode)) {
       pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
@@ -597,14 +603,18 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   } else if (mkdir(dir, 0755)) {
     pnas_seterr(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
     return -1;
+  } else {
+    made = 1;
   }
   store *s = calloc(1, sizeof *s);
   if (!s) {
+    if (made) rmdir(dir);
     pnas_seterr(err, errlen, "out of memory");
     return -1;
   }
   s->fd = -1;
   s->lock_fd = -1;
+  s->made_dir = made;
   const char *fault = getenv("PNAS_FAULT_WRITE_AFTER");
   s->fault_after = fault && *fault ? strtol(fault, NULL, 10) : -1;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
@@ -636,7 +646,7 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
     memcpy(hdr, STORE_LOG_MAGIC, 8);
     put_u32(hdr + 8, STORE_LOG_VERSION);
     if (store_write_file(dir, STORE_LOG_NAME, hdr, sizeof hdr, err, errlen)) {
-      store_close(s);
+      store_discard(s); // no log was there: leave the directory as it was
       return -1;
     }
   }
@@ -726,6 +736,57 @@ void store_close(store *s) {
   free(s);
 }
 
+int store_open_readonly(const char *dir, store **out, char *err, size_t errlen) {
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return pnas_seterr(err, errlen, "%s: no such run directory", dir);
+  if (!S_ISDIR(st.st_mode))
+    return pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
+  store *s = calloc(1, sizeof *s);
+  if (!s) return pnas_seterr(err, errlen, "out of memory");
+  s->fd = -1;
+  s->lock_fd = -1;
+  s->readonly = 1;
+  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  snprintf(s->log_path, sizeof s->log_path, "%s/%s", dir, STORE_LOG_NAME);
+  if (stat(s->log_path, &st) != 0) {
+    pnas_seterr(err, errlen, "%s: no results log in this directory (is it a pnas run?)", dir);
+    free(s);
+    return -1;
+  }
+  // A torn tail (the run is being written, or was killed) is left as it is: not ours to cut.
+  long torn_at = -1;
+  if (store_read_log(s->log_path, 0, &s->recs, &s->n, &torn_at, err, errlen)) {
+    free(s);
+    return -1;
+  }
+  s->cap = s->n;
+  if (index_rebuild(s)) {
+    store_close(s);
+    return pnas_seterr(err, errlen, "out of memory");
+  }
+  *out = s;
+  return 0;
+}
+
+void store_discard(store *s) {
+  if (!s) return;
+  PNAS_ASSERT(!s->readonly);
+  if (s->n == 0) {
+    // Still under the lock: the log, then the lock file, then (when this open made it) the
+    // directory, which rmdir leaves alone unless it is empty.
+    unlink(s->log_path);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/.lock", s->dir);
+    if (s->lock_fd >= 0) unlink(path);
+  }
+  int made = s->made_dir && s->n == 0;
+  char dir[sizeof s->dir];
+  memcpy(dir, s->dir, sizeof dir);
+  store_close(s);
+  if (made) rmdir(dir);
+}
+
 const char *store_dir(const store *s) { return s->dir; }
 int store_count(const store *s) { return s->n; }
 const store_record *store_get(const store *s, int i) {
@@ -733,6 +794,7 @@ const store_record *store_get(const store *s, int i) {
 }
 
 int store_append(store *s, store_record *rec, char *err, size_t errlen) {
+  PNAS_ASSERT(!s->readonly);
   space_canon(&rec->cell);
   rec->hash = space_hash(&rec->cell);
   rec->level = rec->cell.nblocks;
@@ -790,7 +852,10 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
       break;
     }
     const store_record *o = &s->recs[s->slots[j] - 1];
-    if (o->hash == rec->hash && o->settings == rec->settings) break;
+    if (o->hash == rec->hash && o->settings == rec->settings) {
+      if (!o->ok) s->slots[j] = s->n; // a retry supersedes the failed record
+      break;
+    }
   }
   return 0;
 }

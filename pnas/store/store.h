@@ -43,10 +43,20 @@ typedef struct store store;
 // rewritten with the good records and the original kept as results.log.corrupt).
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen);
 void store_close(store *s);
+// Opens another run's store for lookups only (a --cache): reads every record, takes no lock
+// (the run may be live), never writes (a torn tail is ignored, not cut off); store_append on it
+// is a bug. A missing directory or log is an error. 0 ok, -1 with err.
+int store_open_readonly(const char *dir, store **out, char *err, size_t errlen);
+// Closes a store opened with create=1 after a start that failed: when it holds no records, its
+// log and lock file are removed, and the directory too when this open created it and it is
+// empty then, so the failed start leaves nothing behind. With records it is store_close.
+void store_discard(store *s);
 const char *store_dir(const store *s);
 int store_count(const store *s);
 const store_record *store_get(const store *s, int i);
-// The first record of this cell under these settings, or NULL.
+// The record of this cell under these settings, or NULL: the first, except that a failed record
+// is superseded by a later one of the same cell (a retry). A run never holds two records of
+// one cell otherwise.
 const store_record *store_find(const store *s, uint64_t hash, uint64_t settings);
 // Appends, flushes and fsyncs one record; sets rec->seq and rec->time. 0 ok, -1 (with err) when
 // the write fails - then the log is left as it was (a partial frame is truncated away).
