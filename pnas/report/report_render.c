@@ -125,6 +125,51 @@ static const char *fmt(char *buf, const char *f, ...) {
 }
 
 // ---- figures ----
+typedef struct {
+  int64_t size;
+  double acc;
+} size_acc;
+
+static int by_size(const void *a, const void *b) {
+  const size_acc *x = a, *y = b;
+  if (x->size != y->size) return x->size < y->size ? -1 : 1;
+  return (x->acc < y->acc) - (x->acc > y->acc); // larger accuracy first at equal size
+}
+
+// The Pareto front of a group's trained models over size (by 0: params, 1: mult-adds): the
+// models more accurate than every smaller one, in size order, as a step line.
+static int write_pareto(const report *rep, const report_group *G, int by, FILE *f) {
+  int n = 0;
+  for (int i = 0; i < G->nruns; i++) n += rep->runs[G->runs[i]].n;
+  size_acc *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+  if (!v) return -1;
+  n = 0;
+  for (int i = 0; i < G->nruns; i++) {
+    const report_run *r = &rep->runs[G->runs[i]];
+    for (int k = 0; k < r->n; k++)
+      if (r->recs[k].ok)
+        v[n++] = (size_acc){by ? r->recs[k].mult_adds : r->recs[k].params, r->recs[k].val_acc};
+  }
+  qsort(v, (size_t)n, sizeof *v, by_size);
+  fprintf(f, "# %s: Pareto front over %s: size  val_acc\n", G->name, by ? "mult-adds" : "params");
+  double best = -1;
+  for (int i = 0; i < n; i++)
+    if (v[i].acc > best) {
+      best = v[i].acc;
+      fprintf(f, "%lld\t%.6f\n", (long long)v[i].size, v[i].acc);
+    }
+  free(v);
+  return 0;
+}
+
+// Whether any trained model of the report carries the predictor's score.
+static int have_predictions(const report *rep) {
+  for (int i = 0; i < rep->nruns; i++)
+    for (int k = 0; k < rep->runs[i].n; k++)
+      if (rep->runs[i].recs[k].ok && isfinite(rep->runs[i].recs[k].predicted)) return 1;
+  return 0;
+}
+
 static int write_curves(const report *rep, const char *dir, char *err, size_t errlen) {
   char path[1400];
   for (int g = 0; g < rep->ngroups; g++) {
@@ -151,6 +196,31 @@ static int write_curves(const report *rep, const char *dir, char *err, size_t er
         fprintf(f, "%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", G->gx[j] / 1e6, G->gm1[j],
                 G->glo1[j], G->ghi1[j], G->gm5[j], G->glo5[j], G->ghi5[j]);
     if (fclose(f)) goto fail;
+    // Every trained model of the group: size, accuracy, level, prediction (size figures and
+    // predicted against measured).
+    snprintf(path, sizeof path, "%s/points-%s.tsv", dir, G->name);
+    f = fopen(path, "w");
+    if (!f) goto fail;
+    fprintf(f, "# %s: params  mult_adds  val_acc  level  predicted (nan: none)\n", G->name);
+    for (int i = 0; i < G->nruns; i++) {
+      const report_run *r = &rep->runs[G->runs[i]];
+      for (int k = 0; k < r->n; k++)
+        if (r->recs[k].ok)
+          fprintf(f, "%lld\t%lld\t%.6f\t%d\t%.6f\n", (long long)r->recs[k].params,
+                  (long long)r->recs[k].mult_adds, r->recs[k].val_acc, r->recs[k].level,
+                  r->recs[k].predicted);
+    }
+    if (fclose(f)) goto fail;
+    for (int by = 0; by < 2; by++) { // the Pareto front: no smaller model is as accurate
+      snprintf(path, sizeof path, "%s/pareto-%s-%s.tsv", dir, G->name, by ? "madds" : "params");
+      f = fopen(path, "w");
+      if (!f) goto fail;
+      if (write_pareto(rep, G, by, f)) {
+        fclose(f);
+        goto fail;
+      }
+      if (fclose(f)) goto fail;
+    }
   }
   return 0;
 fail:
@@ -222,7 +292,18 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
   for (int i = 0; i < 4; i++) {
     if (!fig_defined(rep, i)) continue; // a statistic is drawn only where it is defined
     int col = atoi(FIGS[i][2]);
-    fprintf(f, "\nset output '%s'\nset xlabel '%s'\nset ylabel '%s'\nplot ", FIGS[i][0],
+    // Against models: the whole run from model 1 (a PNAS curve starts where its first B-block
+    // cell is, after its smaller cells), whole numbers on the axis.
+    if (!strcmp(FIGS[i][1], "models")) {
+      int maxl = 1;
+      for (int g = 0; g < rep->ngroups; g++)
+        if (rep->groups[g].L > maxl) maxl = rep->groups[g].L;
+      fprintf(f, "\nset xrange [1:%d]\nset format x '%%.0f'\n%s", maxl > 1 ? maxl : 2,
+              maxl <= 12 ? "set xtics 1\n" : "set xtics autofreq\n");
+    } else {
+      fprintf(f, "\nset autoscale x\nset format x '%%g'\nset xtics autofreq\n");
+    }
+    fprintf(f, "set output '%s'\nset xlabel '%s'\nset ylabel '%s'\nplot ", FIGS[i][0],
             !strcmp(FIGS[i][1], "models") ? "models trained" : "examples processed (millions)",
             FIGS[i][3]);
     // Spread bands (min..max over seeds) first, then the mean lines on top of all bands.
@@ -244,6 +325,47 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
       sep = ", \\\n     ";
     }
     fputc('\n', f);
+  }
+  // Accuracy against size: every trained model (points) and each strategy's Pareto front.
+  fputs("\nset autoscale x\nset xtics autofreq\nset format x '%g'\n", f);
+  for (int by = 0; by < 2; by++) {
+    fprintf(f, "\nset output 'fig-%s.svg'\nset logscale x\nset xlabel '%s (search-time network, "
+               "log scale)'\nset ylabel 'validation accuracy (top-1)'\nset key right bottom\nplot ",
+            by ? "madds" : "params", by ? "multiply-adds per image" : "parameters");
+    const char *sep = "";
+    for (int g = 0; g < rep->ngroups; g++) {
+      const report_group *G = &rep->groups[g];
+      fprintf(f, "%s'points-%s.tsv' using %d:3 with points pt 7 ps 0.5 lc rgb '%s' title '%s "
+                 "(every model)', \\\n     'pareto-%s-%s.tsv' using 1:2 with steps lw 2 lc rgb "
+                 "'%s' title '%s Pareto front'",
+              sep, G->name, by ? 2 : 1, colour(G->name, g), G->name, G->name,
+              by ? "madds" : "params", colour(G->name, g), G->name);
+      sep = ", \\\n     ";
+    }
+    fputs("\nunset logscale x\nset key left top\n", f);
+  }
+  // Predicted against measured accuracy, per level (the children PNAS chose to train).
+  if (have_predictions(rep)) {
+    fprintf(f, "\nset output 'fig-predicted.svg'\nset xlabel 'predicted accuracy (when chosen)'\n"
+               "set ylabel 'measured validation accuracy'\nset key outside right top\nplot x with lines dt 2 lc rgb '#888888' "
+               "title 'predicted = measured'");
+    for (int g = 0; g < rep->ngroups; g++) {
+      const report_group *G = &rep->groups[g];
+      if (strncmp(G->name, "pnas", 4)) continue;
+      for (int b = 2; b <= SPACE_MAX_BLOCKS; b++) {
+        int any = 0;
+        for (int i = 0; i < G->nruns && !any; i++) {
+          const report_run *r = &rep->runs[G->runs[i]];
+          for (int k = 0; k < r->n && !any; k++)
+            any = r->recs[k].ok && r->recs[k].level == b && isfinite(r->recs[k].predicted);
+        }
+        if (any)
+          fprintf(f, ", \\\n     'points-%s.tsv' using ($4 == %d ? $5 : 1/0):3 with points pt %d ps 0.8 "
+                     "title '%s level %d'",
+                  G->name, b, 5 + b, G->name, b);
+      }
+    }
+    fputs("\nset key inside left top\n", f);
   }
   fprintf(f, "unset output\n");
   if (fclose(f)) {
@@ -535,6 +657,16 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
       "Table 4). \"Mean top-5\" is the mean validation top-1 accuracy of the 5 best models trained so far "
       "(defined once 5 exist: an average of fewer would fall as they arrive), as in the PNAS "
       "paper; it is not top-5 classification accuracy.";
+  static const char DEF_SIZE[] =
+      "Every trained model (points; all levels, so PNAS's small cells too) and each strategy's "
+      "Pareto front: the models more accurate than every smaller one of that strategy. Sizes are "
+      "of the search-time network (the run's N and F), by the cost model. Data: "
+      "`points-<strategy>.tsv`, `pareto-<strategy>-params.tsv`, `pareto-<strategy>-madds.tsv`.";
+  static const char DEF_PRED[] =
+      "Each child PNAS trained, at the score the predictor gave it when it was chosen (fitted on "
+      "the levels below), against its measured accuracy, by level; the dashed line is a perfect "
+      "predictor. These are the predictor's top picks only, so the cloud is narrow by "
+      "construction.";
   static const char DEF_REACH[] =
       "Target: PNAS's accuracy, the value its mean-over-seeds curve ends at. \"Models needed\" is "
       "the first point where a strategy's mean-over-seeds curve reaches the target; \"PNAS "
@@ -579,6 +711,11 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   }
   fprintf(f, "Curve data: `curve-<strategy>-models.tsv`, `curve-<strategy>-examples.tsv`; "
              "figures: `gnuplot plots.gp`.\n\n");
+  fprintf(f, "## Accuracy against size\n\n%s\n\n![%s](fig-params.svg)\n\n![%s](fig-madds.svg)\n\n",
+          DEF_SIZE, "accuracy against parameters", "accuracy against multiply-adds");
+  if (have_predictions(rep))
+    fprintf(f, "## Predicted against measured accuracy (PNAS)\n\n%s\n\n![%s](fig-predicted.svg)\n\n",
+            DEF_PRED, "predicted against measured accuracy");
   fprintf(f, "## Models needed to reach PNAS's accuracy\n\n");
   if (reach.nrows) {
     fprintf(f, "%s\n\n", DEF_REACH);
@@ -660,6 +797,31 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
     html_escape(f, FIGS[i][3]);
     fprintf(f, " against %s</figcaption>\n</figure>\n",
             !strcmp(FIGS[i][1], "models") ? "models trained" : "examples processed");
+  }
+  {
+    // Accuracy against size, and predicted against measured (when there are predictions).
+    static const char *const XF[3][3] = {
+        {"fig-params.svg", "x1-", "accuracy against parameters, with each strategy's Pareto front"},
+        {"fig-madds.svg", "x2-", "accuracy against multiply-adds, with each strategy's Pareto front"},
+        {"fig-predicted.svg", "x3-", "predicted against measured accuracy of PNAS's children"}};
+    for (int i = 0; i < 3; i++) {
+      if (i == 2 && !have_predictions(rep)) break;
+      if (i != 1) {
+        fprintf(f, "<h2>%s</h2>\n<p>", i ? "Predicted against measured accuracy (PNAS)"
+                                          : "Accuracy against size");
+        html_escape(f, i ? DEF_PRED : DEF_SIZE);
+        fputs("</p>\n", f);
+      }
+      snprintf(path, sizeof path, "%s/%s", out_dir, XF[i][0]);
+      fputs("<figure>\n", f);
+      if (inline_svg(f, path, XF[i][1], err, errlen)) {
+        fclose(f);
+        goto fail;
+      }
+      fputs("\n<figcaption>", f);
+      html_escape(f, XF[i][2]);
+      fputs("</figcaption>\n</figure>\n", f);
+    }
   }
   fputs("<h2>Models needed to reach PNAS's accuracy</h2>\n", f);
   if (reach.nrows) {
