@@ -4,6 +4,7 @@
 // inlined, its ids prefixed so several SVGs can share one page). Nothing is fetched from the
 // network; the only programs run are gnuplot and dot.
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -329,6 +330,16 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
   // Accuracy against size: every trained model (points) and each strategy's Pareto front.
   fputs("\nset autoscale x\nset xtics autofreq\nset format x '%g'\n", f);
   for (int by = 0; by < 2; by++) {
+    int64_t lo = INT64_MAX, hi = 0; // one size only: give the log axis a decade around it
+    for (int i = 0; i < rep->nruns; i++)
+      for (int k = 0; k < rep->runs[i].n; k++)
+        if (rep->runs[i].recs[k].ok) {
+          int64_t v = by ? rep->runs[i].recs[k].mult_adds : rep->runs[i].recs[k].params;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+    if (hi > 0 && lo == hi) fprintf(f, "\nset xrange [%lld:%lld]", (long long)(lo / 2 > 0 ? lo / 2 : 1), (long long)(hi * 2));
+    else fputs("\nset autoscale x", f);
     fprintf(f, "\nset output 'fig-%s.svg'\nset logscale x\nset xlabel '%s (search-time network, "
                "log scale)'\nset ylabel 'validation accuracy (top-1)'\nset key right bottom\nplot ",
             by ? "madds" : "params", by ? "multiply-adds per image" : "parameters");
@@ -346,6 +357,17 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
   }
   // Predicted against measured accuracy, per level (the children PNAS chose to train).
   if (have_predictions(rep)) {
+    // One range on both axes (the diagonal is the perfect predictor), around every point.
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < rep->nruns; i++)
+      for (int k = 0; k < rep->runs[i].n; k++) {
+        const store_record *r = &rep->runs[i].recs[k];
+        if (!r->ok || !isfinite(r->predicted)) continue;
+        lo = fmin(lo, fmin(r->predicted, r->val_acc)), hi = fmax(hi, fmax(r->predicted, r->val_acc));
+      }
+    double pad = fmax(0.01, 0.05 * (hi - lo));
+    fprintf(f, "\nset xrange [%.4f:%.4f]\nset yrange [%.4f:%.4f]", lo - pad, hi + pad, lo - pad,
+            hi + pad);
     fprintf(f, "\nset output 'fig-predicted.svg'\nset xlabel 'predicted accuracy (when chosen)'\n"
                "set ylabel 'measured validation accuracy'\nset key outside right top\nplot x with lines dt 2 lc rgb '#888888' "
                "title 'predicted = measured'");
@@ -365,7 +387,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
                   G->name, b, 5 + b, G->name, b);
       }
     }
-    fputs("\nset key inside left top\n", f);
+    fputs("\nset key inside left top\nset autoscale x\nset autoscale y\n", f);
   }
   fprintf(f, "unset output\n");
   if (fclose(f)) {
@@ -385,6 +407,12 @@ int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen)
   }
   if (pid == 0) {
     if (chdir(dir)) _exit(126);
+    // Its messages (gnuplot's warnings about flat ranges, say) go to DIR/<prog>.log, not to
+    // the user's terminal; a failure quotes the log's last line.
+    char log[300];
+    snprintf(log, sizeof log, "%s.log", argv[0]);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+    if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
     execvp(argv[0], argv);
     _exit(127);
   }
@@ -395,8 +423,18 @@ int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen)
       return -1;
     }
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    snprintf(err, errlen, "%s failed (exit status %d)", argv[0],
-             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    char path[1400], last[240] = "";
+    snprintf(path, sizeof path, "%s/%s.log", dir, argv[0]);
+    FILE *lf = fopen(path, "r");
+    if (lf) {
+      char line[240];
+      while (fgets(line, sizeof line, lf))
+        if (line[0] != '\n') snprintf(last, sizeof last, "%s", line);
+      fclose(lf);
+      last[strcspn(last, "\n")] = 0;
+    }
+    snprintf(err, errlen, "%s failed (exit status %d)%s%s (all of it in %s)", argv[0],
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1, last[0] ? ": " : "", last, path);
     return -1;
   }
   return 0;

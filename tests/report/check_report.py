@@ -71,9 +71,12 @@ def main():
     if dup:
         errors.append("duplicate ids in report.html: %s" % dup[:5])
     svgs = re.findall(r"<svg\b.*?</svg>", text, re.S)
-    # 4 figures + one drawing per strategy
-    if len(svgs) != 4 + len(strategies):
-        errors.append("report.html inlines %d SVGs, want %d" % (len(svgs), 4 + len(strategies)))
+    # every figure report.md links (curves, sizes, predictions) + one drawing per strategy
+    md_text = open(os.path.join(d, "report.md"), encoding="utf-8").read()
+    nfig = len(re.findall(r"!\[[^\]]*\]\(fig-[^)]+\.svg\)", md_text))
+    if nfig < 4 or len(svgs) != nfig + len(strategies):
+        errors.append("report.html inlines %d SVGs, want %d figures + %d drawings"
+                      % (len(svgs), nfig, len(strategies)))
     for i, s in enumerate(svgs):
         try:
             root = ET.fromstring(s)
