@@ -212,6 +212,20 @@ static int write_curves(const report *rep, const char *dir, char *err, size_t er
                   r->recs[k].predicted);
     }
     if (fclose(f)) goto fail;
+    for (int i = 0; i < G->nruns; i++) { // best so far against cumulative training seconds
+      const report_run *r = &rep->runs[G->runs[i]];
+      snprintf(path, sizeof path, "%s/seconds-%s-%d.tsv", dir, G->name, i + 1);
+      f = fopen(path, "w");
+      if (!f) goto fail;
+      fprintf(f, "# %s seed %lld: training_seconds (cumulative)  best_top1\n", G->name,
+              (long long)r->cfg.seed);
+      double t = 0;
+      for (int k = 0; k < r->n; k++) {
+        t += r->recs[k].seconds;
+        if (isfinite(r->best1[k])) fprintf(f, "%.3f\t%.6f\n", t, r->best1[k]);
+      }
+      if (fclose(f)) goto fail;
+    }
     for (int by = 0; by < 2; by++) { // the Pareto front: no smaller model is as accurate
       snprintf(path, sizeof path, "%s/pareto-%s-%s.tsv", dir, G->name, by ? "madds" : "params");
       f = fopen(path, "w");
@@ -326,6 +340,37 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
       sep = ", \\\n     ";
     }
     fputc('\n', f);
+  }
+  // Best so far against training seconds, one line per run (seconds are not aligned across
+  // seeds, so no mean).
+  fputs("\nset autoscale x\nset xtics autofreq\nset format x '%g'\nset output 'fig-seconds.svg'\n"
+        "set xlabel 'training seconds (cumulative; cached children at their original cost)'\n"
+        "set ylabel 'best validation accuracy so far (top-1)'\nset key right bottom\nplot ", f);
+  const char *sep = "";
+  for (int g = 0; g < rep->ngroups; g++) {
+    const report_group *G = &rep->groups[g];
+    for (int i = 0; i < G->nruns; i++) {
+      fprintf(f, "%s'seconds-%s-%d.tsv' using 1:2 with lines lw 1.5 lc rgb '%s' ", sep, G->name,
+              i + 1, colour(G->name, g));
+      if (i == 0) fprintf(f, "title '%s (each seed)'", G->name);
+      else fputs("notitle", f);
+      sep = ", \\\n     ";
+    }
+  }
+  // Every trained model's accuracy by the size of its cell (strip plot, strategies side by side).
+  int maxb = 1;
+  for (int i = 0; i < rep->nruns; i++)
+    if (rep->runs[i].cfg.max_blocks > maxb) maxb = rep->runs[i].cfg.max_blocks;
+  fprintf(f, "\nset xrange [0.5:%.1f]\nset xtics 1\nset format x '%%.0f'\nset output "
+             "'fig-levels.svg'\nset xlabel 'blocks in the cell (level)'\nset ylabel 'validation "
+             "accuracy (top-1)'\nset key left top\nplot ", maxb + 0.5);
+  sep = "";
+  for (int g = 0; g < rep->ngroups; g++) {
+    double off = rep->ngroups > 1 ? 0.3 * ((double)g / (rep->ngroups - 1) - 0.5) : 0;
+    fprintf(f, "%s'points-%s.tsv' using ($4 + %.3f):3 with points pt 7 ps 0.5 lc rgb '%s' title "
+               "'%s'", sep, rep->groups[g].name, off, colour(rep->groups[g].name, g),
+            rep->groups[g].name);
+    sep = ", \\\n     ";
   }
   // Accuracy against size: every trained model (points) and each strategy's Pareto front.
   fputs("\nset autoscale x\nset xtics autofreq\nset format x '%g'\n", f);
@@ -700,6 +745,12 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
       "Pareto front: the models more accurate than every smaller one of that strategy. Sizes are "
       "of the search-time network (the run's N and F), by the cost model. Data: "
       "`points-<strategy>.tsv`, `pareto-<strategy>-params.tsv`, `pareto-<strategy>-madds.tsv`.";
+  static const char DEF_LEVELS[] =
+      "Every trained model by the number of blocks in its cell, strategies side by side: PNAS's "
+      "level-1 cells (all of them), its picks at each later level, and the baselines' cells of B "
+      "blocks. Then each run's best accuracy so far against its cumulative training seconds "
+      "(one line per seed; cached children count at their original cost). Data: "
+      "`seconds-<strategy>-<k>.tsv`.";
   static const char DEF_PRED[] =
       "Each child PNAS trained, at the score the predictor gave it when it was chosen (fitted on "
       "the levels below), against its measured accuracy, by level; the dashed line is a perfect "
@@ -751,6 +802,9 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
              "figures: `gnuplot plots.gp`.\n\n");
   fprintf(f, "## Accuracy against size\n\n%s\n\n![%s](fig-params.svg)\n\n![%s](fig-madds.svg)\n\n",
           DEF_SIZE, "accuracy against parameters", "accuracy against multiply-adds");
+  fprintf(f, "## Accuracy by cell size, and against training time\n\n%s\n\n![%s](fig-levels.svg)\n\n"
+             "![%s](fig-seconds.svg)\n\n",
+          DEF_LEVELS, "accuracy of every model by blocks", "best so far against training seconds");
   if (have_predictions(rep))
     fprintf(f, "## Predicted against measured accuracy (PNAS)\n\n%s\n\n![%s](fig-predicted.svg)\n\n",
             DEF_PRED, "predicted against measured accuracy");
@@ -838,16 +892,21 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   }
   {
     // Accuracy against size, and predicted against measured (when there are predictions).
-    static const char *const XF[3][3] = {
+    static const char *const XF[5][3] = {
         {"fig-params.svg", "x1-", "accuracy against parameters, with each strategy's Pareto front"},
         {"fig-madds.svg", "x2-", "accuracy against multiply-adds, with each strategy's Pareto front"},
-        {"fig-predicted.svg", "x3-", "predicted against measured accuracy of PNAS's children"}};
-    for (int i = 0; i < 3; i++) {
-      if (i == 2 && !have_predictions(rep)) break;
-      if (i != 1) {
-        fprintf(f, "<h2>%s</h2>\n<p>", i ? "Predicted against measured accuracy (PNAS)"
-                                          : "Accuracy against size");
-        html_escape(f, i ? DEF_PRED : DEF_SIZE);
+        {"fig-levels.svg", "x3-", "accuracy of every trained model by blocks in its cell"},
+        {"fig-seconds.svg", "x4-", "best accuracy so far against cumulative training seconds"},
+        {"fig-predicted.svg", "x5-", "predicted against measured accuracy of PNAS's children"}};
+    static const char *const XH[5] = {"Accuracy against size", NULL,
+                                      "Accuracy by cell size, and against training time", NULL,
+                                      "Predicted against measured accuracy (PNAS)"};
+    const char *const XD[5] = {DEF_SIZE, NULL, DEF_LEVELS, NULL, DEF_PRED};
+    for (int i = 0; i < 5; i++) {
+      if (i == 4 && !have_predictions(rep)) break;
+      if (XH[i]) {
+        fprintf(f, "<h2>%s</h2>\n<p>", XH[i]);
+        html_escape(f, XD[i]);
         fputs("</p>\n", f);
       }
       snprintf(path, sizeof path, "%s/%s", out_dir, XF[i][0]);

@@ -64,9 +64,13 @@ def parse_plots(path):
 
 
 def xvalue(expr, row):
-    """The x of a data row under a `using` x expression: a column, or ($a == N ? $b : 1/0)."""
+    """The x of a data row under a `using` x expression: a column, ($a + c), or
+    ($a == N ? $b : 1/0)."""
     if expr.isdigit():
         return number(row[int(expr) - 1])
+    m = re.match(r"\(\$(\d+) \+ (-?[0-9.]+)\)$", expr)
+    if m:
+        return number(row[int(m[1]) - 1]) + float(m[2])
     m = re.match(r"\(\$(\d+) == (\d+) \? \$(\d+) : 1/0\)$", expr)
     if not m:
         fail("unknown using expression %s" % expr)
