@@ -103,8 +103,11 @@ dead)
        "the same $WANT records and result as one process"
   ;;
 worker-error)
-  # The workers run in a directory without the dataset that rank 0 finds at the relative path
-  # --data fm: each reports the error, and rank 0 stops the job with it (exit 1, not a hang).
+  # The workers run in a directory without the dataset that rank 0 finds at --data
+  # /proc/self/cwd/fm (a path that is absolute, so pnas keeps it as given, and that names each
+  # process's own working directory: a dataset present on rank 0's node only). Each worker
+  # reports the error, and rank 0 stops the job with it (exit 1, not a hang). A relative --data
+  # would not do: pnas search saves it absolute, so the workers would find rank 0's copy.
   D=$WORK/werr
   rm -rf "$D" "$D".*
   mkdir -p "$D.rank0" "$D.workers"
@@ -112,10 +115,10 @@ worker-error)
   [ -d "$data" ] || fail "no Fashion-MNIST under /usr/share/datasets/fashion-mnist"
   ln -s "$data" "$D.rank0/fm"
   timeout 300 "$MPIRUN" --oversubscribe -np 1 --wdir "$D.rank0" "$PNAS" search "${ARGS[@]}" \
-    --data fm --run "$D" : -np 2 --wdir "$D.workers" "$PNAS" > "$D.out" 2> "$D.err"
+    --data /proc/self/cwd/fm --run "$D" : -np 2 --wdir "$D.workers" "$PNAS" > "$D.out" 2> "$D.err"
   rc=$?
   [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "exit status $rc: $(cat "$D.err")"
-  grep -q "pnas search: worker rank [12] failed: fm/train-images.*missing file" "$D.err" ||
+  grep -q "pnas search: worker rank [12] failed: /proc/self/cwd/fm/train-images.*missing file" "$D.err" ||
     fail "no clear message naming the worker and the missing file: $(cat "$D.err")"
   grep -q "continue with: pnas search --resume $D" "$D.err" || fail "no resume hint"
   echo "worker error: the job stopped with exit $rc and the worker's reason"
