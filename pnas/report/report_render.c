@@ -584,11 +584,18 @@ static void write_verdict(const report *rep, char *buf, size_t n) {
   }
 }
 
+static const char FROM_CACHE[] =
+    "From cache: models this run did not train because another run had trained the same cell "
+    "under the same settings (the comparison's shared cache, a --cache, or a benchmark table); "
+    "their examples and training seconds are counted at the original training's cost, so each "
+    "strategy's cost is what its models would have cost alone.";
+
 int report_write(const report *rep, const char *out_dir, char *err, size_t errlen) {
-  tbl runs = {9, 0, 0, {"run", "strategy", "seed", "models", "failed", "examples",
-                        "train seconds", "best top-1", "mean top-5"}, NULL};
-  tbl sum = {10, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "95% CI (bootstrap)",
-                        "min", "max", "mean top-5 (mean)", "min .. max", "train s per seed"},
+  tbl runs = {10, 0, 0, {"run", "strategy", "seed", "models", "failed", "from cache", "examples",
+                         "train seconds", "best top-1", "mean top-5"}, NULL};
+  tbl sum = {11, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "95% CI (bootstrap)",
+                        "min", "max", "mean top-5 (mean)", "min .. max", "train s per seed",
+                        "from cache"},
              NULL};
   tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "PNAS needs (models)",
                          "examples needed", "PNAS needs (examples)", "seeds reaching it",
@@ -633,14 +640,14 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   search_settings_string(&rep->runs[0].cfg, s0, sizeof s0);
   for (int i = 0; i < rep->nruns; i++) {
     const report_run *r = &rep->runs[i];
-    int failed = 0;
-    for (int k = 0; k < r->n; k++) failed += !r->recs[k].ok;
+    int failed = 0, cached = 0;
+    for (int k = 0; k < r->n; k++) failed += !r->recs[k].ok, cached += r->recs[k].from_cache;
     search_settings_string(&r->cfg, si, sizeof si);
     mixed |= strcmp(s0, si) != 0 || r->cfg.max_blocks != rep->runs[0].cfg.max_blocks ||
              strcmp(r->cfg.ops, rep->runs[0].cfg.ops) != 0;
     if (tbl_row(&runs, run_name(r), rep->groups[r->group].name,
                 fmt(buf, "%lld", (long long)r->cfg.seed),
-                fmt(b2, "%d", r->n), fmt(b3, "%d", failed),
+                fmt(b2, "%d", r->n), fmt(b3, "%d", failed), fmt(b8, "%d", cached),
                 fmt(b4, "%lld", (long long)r->ex[r->n - 1]), fmt(b5, "%.0f", r->seconds),
                 fmt_acc(b6, r->best1[r->n - 1]), fmt_acc(b7, r->top5[r->n - 1])))
       goto oom;
@@ -649,9 +656,14 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
     const report_group *G = &rep->groups[g];
     int k = G->L - 1;
     double v[256], lo, hi, secs = 0;
-    int nv = final_values(rep, G, k, v, 256);
+    int nv = final_values(rep, G, k, v, 256), models = 0, cached = 0;
     report_boot(v, nv, NULL, 0, &lo, &hi);
-    for (int i = 0; i < G->nruns; i++) secs += rep->runs[G->runs[i]].seconds;
+    for (int i = 0; i < G->nruns; i++) {
+      const report_run *r = &rep->runs[G->runs[i]];
+      secs += r->seconds;
+      models += r->n;
+      for (int j = 0; j < r->n; j++) cached += r->recs[j].from_cache;
+    }
     char ci[48], b9[32];
     if (isfinite(lo)) snprintf(ci, sizeof ci, "[%.4f, %.4f]", lo, hi);
     else snprintf(ci, sizeof ci, "- (%d seed%s)", nv, nv == 1 ? "" : "s");
@@ -659,7 +671,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
                 fmt_acc(b3, G->m1[k]), ci, fmt_acc(b4, G->lo1[k]), fmt_acc(b5, G->hi1[k]),
                 fmt_acc(b6, G->m5[k]),
                 isfinite(G->lo5[k]) ? fmt(b7, "%.4f .. %.4f", G->lo5[k], G->hi5[k]) : "-",
-                fmt(b9, "%.0f", secs / G->nruns)))
+                fmt(b9, "%.0f", secs / G->nruns), fmt(b8, "%d of %d", cached, models)))
       goto oom;
   }
   char verdict[4096];
@@ -787,6 +799,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   }
   fprintf(f, "## Runs\n\n");
   tbl_md(f, &runs);
+  fprintf(f, "%s\n\n", FROM_CACHE);
   fprintf(f, "## Final accuracy per strategy (over seeds)\n\n");
   tbl_md(f, &sum);
   if (verdict[0]) fprintf(f, "**Verdict.** %s\n\n", verdict);
@@ -859,6 +872,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
           f);
   fputs("<h2>Runs</h2>\n", f);
   tbl_html(f, &runs);
+  fputs("<p>", f), html_escape(f, FROM_CACHE), fputs("</p>\n", f);
   fputs("<h2>Final accuracy per strategy (over seeds)</h2>\n", f);
   tbl_html(f, &sum);
   if (verdict[0]) {

@@ -445,6 +445,7 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
     snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
     r.level = level;
     r.predicted = predicted;
+    r.from_cache = 1;
     if (store_append(s->st, &r, err, errlen)) return -1;
     *out = r;
     child_done(s, out, 1);

@@ -70,7 +70,7 @@ int store_encode_record(const store_record *r, void **data, size_t *len) {
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   char text[SPACE_TEXT_MAX];
   space_format(&r->cell, text, sizeof text);
-  msgpack_pack_map(&pk, 20);
+  msgpack_pack_map(&pk, 20 + (r->from_cache != 0)); // from_cache only when set
   pack_str(&pk, "cell");
   space_pack(&r->cell, (struct msgpack_packer *)&pk);
   pack_str(&pk, "cell_text"), pack_str(&pk, text);
@@ -92,6 +92,7 @@ int store_encode_record(const store_record *r, void **data, size_t *len) {
   pack_str(&pk, "seq"), msgpack_pack_int64(&pk, r->seq);
   pack_str(&pk, "time"), msgpack_pack_double(&pk, r->time);
   pack_str(&pk, "version"), msgpack_pack_uint32(&pk, STORE_LOG_VERSION);
+  if (r->from_cache) pack_str(&pk, "from_cache"), msgpack_pack_true(&pk);
   *data = sb.data; // ownership moves to the caller (free())
   *len = sb.size;
   return 0;
@@ -206,6 +207,9 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
       bad = get_int(v, &r->mult_adds);
     } else if (key_is(k, "seq")) {
       bad = get_int(v, &r->seq);
+    } else if (key_is(k, "from_cache")) {
+      bad = v->type != MSGPACK_OBJECT_BOOLEAN;
+      r->from_cache = !bad && v->via.boolean;
     }
     if (bad) {
       pnas_seterr(err, errlen, "record field '%.*s' has the wrong type or range",
@@ -883,9 +887,10 @@ int store_record_json(const store_record *r, char *buf, size_t n) {
                   "\"strategy\": \"%s\", \"ok\": %s, \"reason\": \"%s\", \"val_acc\": %s, "
                   "\"val_top5\": %s, \"examples\": %lld, \"seconds\": %.3f, \"device\": \"%s\", "
                   "\"seed\": %llu, \"params\": %lld, \"mult_adds\": %lld, \"predicted\": %s, "
-                  "\"settings\": \"%016llx\", \"time\": %.3f}",
+                  "\"settings\": \"%016llx\", \"time\": %.3f, \"from_cache\": %s}",
                   (long long)r->seq, text, (unsigned long long)r->hash, r->level, r->strategy,
                   r->ok ? "true" : "false", reason, acc, top5, (long long)r->examples, r->seconds,
                   r->device, (unsigned long long)r->seed, (long long)r->params,
-                  (long long)r->mult_adds, pred, (unsigned long long)r->settings, r->time);
+                  (long long)r->mult_adds, pred, (unsigned long long)r->settings, r->time,
+                  r->from_cache ? "true" : "false");
 }

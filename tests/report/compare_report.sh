@@ -35,6 +35,17 @@ c1=$(grep -c '(cached)' "$T/1.err")
 ex1=$("$PNAS" inspect "$T/c/pnas-seed1" --json | grep '"level": 1' | grep -o '"examples": [0-9]*' | sort | md5sum)
 ex2=$("$PNAS" inspect "$T/c/pnas-seed2" --json | grep '"level": 1' | grep -o '"examples": [0-9]*' | sort | md5sum)
 [ "$ex1" = "$ex2" ] || fail "cached level-1 children lost their cost"
+# Cache hits are marked in the records and counted in the report, per run and per strategy.
+for r in pnas-seed1 pnas-seed2 random-seed1 random-seed2; do
+  h=$("$PNAS" inspect "$T/c/$r" --json | grep -c '"from_cache": true')
+  grep -qE "^\| $r \| [a-z]+ \| [0-9] \| 12 \| [0-9]+ \| $h \| " "$T/c/report.md" ||
+    fail "$r: $h records from the cache, not in its report row: $(grep "^| $r " "$T/c/report.md")"
+  eval "hits_${r%-seed*}=\$(( \${hits_${r%-seed*}:-0} + h ))"
+done
+[ $((hits_pnas + hits_random)) = "$c1" ] ||
+  fail "$((hits_pnas + hits_random)) records marked from the cache, $c1 '(cached)' lines"
+grep -qE "^\| pnas \| 2 \| .* \| $hits_pnas of 24 \|\$" "$T/c/report.md" ||
+  fail "no 'from cache' total for pnas ($hits_pnas of 24)"
 "$PY" "$CHECK" "$T/c" pnas random || fail "report check"
 grep -q "^| pnas | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for pnas"
 grep -q "^| random | top-1 " "$T/c/report.md" || fail "no reach-PNAS row for random"

@@ -51,6 +51,7 @@ int main(void) {
   const char *cells[3] = {"0:sep3x3,1:max3x3", "1:identity,0:sep5x5", "pnasnet-5"};
   for (int i = 0; i < 3; i++) {
     store_record r = make(cells[i], 0.5 + 0.1 * i, 7);
+    r.from_cache = i == 1; // optional key: written only when set
     CHECK(store_append(s, &r, err, sizeof err) == 0, "%s", err);
     CHECK(r.seq == i, "seq");
   }
@@ -67,6 +68,8 @@ int main(void) {
   CHECK(r2 && r2->level == 5 && r2->ok && fabs(r2->val_acc - 0.7) < 1e-12 && r2->examples == 1000 &&
             !strcmp(r2->device, "cpu") && isnan(r2->val_top5),
         "fields");
+  CHECK(store_get(s, 1)->from_cache == 1 && store_get(s, 0)->from_cache == 0 && !r2->from_cache,
+        "from_cache round trip");
   store_close(s);
   long full = file_size(log);
   // Torn last record: cut the file in the middle of the last frame.
