@@ -25,6 +25,9 @@ typedef struct {
   double *top5;            // (n) mean of the REPORT_TOPK best so far (NaN while fewer exist)
   int64_t *ex;             // (n) examples processed after k+1 models
   double seconds;          // training wall seconds of all its models
+  double wall;             // the run's wall seconds when its last model was recorded (all
+                           // overhead included: predictor fits, data loading); NaN for logs
+                           // without 'elapsed'
   int group;               // index of its group (report_build)
 } report_run;
 

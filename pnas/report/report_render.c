@@ -588,14 +588,17 @@ static const char FROM_CACHE[] =
     "From cache: models this run did not train because another run had trained the same cell "
     "under the same settings (the comparison's shared cache, a --cache, or a benchmark table); "
     "their examples and training seconds are counted at the original training's cost, so each "
-    "strategy's cost is what its models would have cost alone.";
+    "strategy's cost is what its models would have cost alone. Wall seconds: the run's own "
+    "time when its last model was recorded, everything included (predictor fits, data "
+    "loading, waiting on the cache), summed over the processes that ran it; '-' for runs "
+    "written before pnas recorded it.";
 
 int report_write(const report *rep, const char *out_dir, char *err, size_t errlen) {
-  tbl runs = {10, 0, 0, {"run", "strategy", "seed", "models", "failed", "from cache", "examples",
-                         "train seconds", "best top-1", "mean top-5"}, NULL};
-  tbl sum = {11, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "95% CI (bootstrap)",
+  tbl runs = {11, 0, 0, {"run", "strategy", "seed", "models", "failed", "from cache", "examples",
+                         "train seconds", "wall seconds", "best top-1", "mean top-5"}, NULL};
+  tbl sum = {12, 0, 0, {"strategy", "seeds", "models", "best top-1 (mean)", "95% CI (bootstrap)",
                         "min", "max", "mean top-5 (mean)", "min .. max", "train s per seed",
-                        "from cache"},
+                        "wall s per seed", "from cache"},
              NULL};
   tbl reach = {8, 0, 0, {"strategy", "target", "models needed", "PNAS needs (models)",
                          "examples needed", "PNAS needs (examples)", "seeds reaching it",
@@ -641,6 +644,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   for (int i = 0; i < rep->nruns; i++) {
     const report_run *r = &rep->runs[i];
     int failed = 0, cached = 0;
+    char bw[TBL_CELL];
     for (int k = 0; k < r->n; k++) failed += !r->recs[k].ok, cached += r->recs[k].from_cache;
     search_settings_string(&r->cfg, si, sizeof si);
     mixed |= strcmp(s0, si) != 0 || r->cfg.max_blocks != rep->runs[0].cfg.max_blocks ||
@@ -649,29 +653,32 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
                 fmt(buf, "%lld", (long long)r->cfg.seed),
                 fmt(b2, "%d", r->n), fmt(b3, "%d", failed), fmt(b8, "%d", cached),
                 fmt(b4, "%lld", (long long)r->ex[r->n - 1]), fmt(b5, "%.0f", r->seconds),
-                fmt_acc(b6, r->best1[r->n - 1]), fmt_acc(b7, r->top5[r->n - 1])))
+                isfinite(r->wall) ? fmt(bw, "%.0f", r->wall) : "-", fmt_acc(b6, r->best1[r->n - 1]), fmt_acc(b7, r->top5[r->n - 1])))
       goto oom;
   }
   for (int g = 0; g < rep->ngroups; g++) {
     const report_group *G = &rep->groups[g];
     int k = G->L - 1;
-    double v[256], lo, hi, secs = 0;
+    double v[256], lo, hi, secs = 0, wall = 0;
     int nv = final_values(rep, G, k, v, 256), models = 0, cached = 0;
     report_boot(v, nv, NULL, 0, &lo, &hi);
     for (int i = 0; i < G->nruns; i++) {
       const report_run *r = &rep->runs[G->runs[i]];
       secs += r->seconds;
+      wall += r->wall; // NaN when any run lacks it: then "-"
       models += r->n;
       for (int j = 0; j < r->n; j++) cached += r->recs[j].from_cache;
     }
-    char ci[48], b9[32];
+    char ci[48], b9[TBL_CELL], b10[TBL_CELL];
     if (isfinite(lo)) snprintf(ci, sizeof ci, "[%.4f, %.4f]", lo, hi);
     else snprintf(ci, sizeof ci, "- (%d seed%s)", nv, nv == 1 ? "" : "s");
     if (tbl_row(&sum, G->name, fmt(buf, "%d", G->nruns), fmt(b2, "%d", G->L),
                 fmt_acc(b3, G->m1[k]), ci, fmt_acc(b4, G->lo1[k]), fmt_acc(b5, G->hi1[k]),
                 fmt_acc(b6, G->m5[k]),
                 isfinite(G->lo5[k]) ? fmt(b7, "%.4f .. %.4f", G->lo5[k], G->hi5[k]) : "-",
-                fmt(b9, "%.0f", secs / G->nruns), fmt(b8, "%d of %d", cached, models)))
+                fmt(b9, "%.0f", secs / G->nruns),
+                isfinite(wall) ? fmt(b10, "%.0f", wall / G->nruns) : "-",
+                fmt(b8, "%d of %d", cached, models)))
       goto oom;
   }
   char verdict[4096];

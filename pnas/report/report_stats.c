@@ -49,6 +49,7 @@ int report_load_run(report_run *r, const char *dir, char *err, size_t errlen) {
   double top[REPORT_TOPK]; // descending
   int ntop = 0;
   int64_t ex = 0;
+  r->wall = r->n ? r->recs[r->n - 1].elapsed : NAN;
   for (int k = 0; k < r->n; k++) {
     const store_record *x = &r->recs[k];
     ex += x->examples;

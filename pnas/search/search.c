@@ -45,6 +45,8 @@ struct search_ctx {
   double best;
   double rank;
   int live_open;
+  double t_open;       // now_s() when this context opened
+  double elapsed_base; // resume: the run's elapsed wall seconds before this process (records)
 };
 
 static double now_s(void) {
@@ -128,6 +130,7 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     return -1;
   }
   s->cfg = *cfg;
+  s->t_open = now_s();
   s->best = NAN;
   s->rank = NAN;
   s->tty = isatty(STDERR_FILENO);
@@ -149,6 +152,10 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
     return -1;
   }
   s->new_run = run_dir && !resume;
+  for (int i = 0; run_dir && i < store_count(s->st); i++) {
+    double e = store_get(s->st, i)->elapsed;
+    if (isfinite(e) && e > s->elapsed_base) s->elapsed_base = e;
+  }
   if (run_dir && !resume && search_config_save(cfg, run_dir, err, errlen)) {
     char why[1024];
     snprintf(why, sizeof why, "%s", err);
@@ -446,6 +453,7 @@ int search_lookup(search_ctx *s, const space_cell *c, int level, double predicte
     r.level = level;
     r.predicted = predicted;
     r.from_cache = 1;
+    r.elapsed = search_ctx_elapsed(s);
     if (store_append(s->st, &r, err, errlen)) return -1;
     *out = r;
     child_done(s, out, 1);
@@ -517,7 +525,10 @@ void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const s
   *out = r;
 }
 
+double search_ctx_elapsed(const search_ctx *s) { return s->elapsed_base + now_s() - s->t_open; }
+
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen) {
+  r->elapsed = search_ctx_elapsed(s);
   if (store_append(s->st, r, err, errlen)) return -1;
   if (s->cache && s->cache_writes) {
     store_record copy = *r;

@@ -159,6 +159,9 @@ void search_train_record_dev(search_ctx *s, struct kn_device *dev, int threads,
                              const space_cell *c, int level, double predicted, store_record *out,
                              size_t *memory_bytes);
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen);
+// Wall seconds the run has spent: this process's time since the context opened plus, on a
+// resume, the largest 'elapsed' of the records found (the time of earlier processes).
+double search_ctx_elapsed(const search_ctx *s);
 
 // Progress: a live line on a terminal, one line per finished child otherwise.
 void search_progress_level(search_ctx *s, int level, int levels, int todo);

@@ -70,7 +70,8 @@ int store_encode_record(const store_record *r, void **data, size_t *len) {
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   char text[SPACE_TEXT_MAX];
   space_format(&r->cell, text, sizeof text);
-  msgpack_pack_map(&pk, 20 + (r->from_cache != 0)); // from_cache only when set
+  // Optional keys: from_cache only when set, elapsed only when known.
+  msgpack_pack_map(&pk, 20 + (r->from_cache != 0) + (isfinite(r->elapsed) != 0));
   pack_str(&pk, "cell");
   space_pack(&r->cell, (struct msgpack_packer *)&pk);
   pack_str(&pk, "cell_text"), pack_str(&pk, text);
@@ -93,6 +94,7 @@ int store_encode_record(const store_record *r, void **data, size_t *len) {
   pack_str(&pk, "time"), msgpack_pack_double(&pk, r->time);
   pack_str(&pk, "version"), msgpack_pack_uint32(&pk, STORE_LOG_VERSION);
   if (r->from_cache) pack_str(&pk, "from_cache"), msgpack_pack_true(&pk);
+  if (isfinite(r->elapsed)) pack_str(&pk, "elapsed"), msgpack_pack_double(&pk, r->elapsed);
   *data = sb.data; // ownership moves to the caller (free())
   *len = sb.size;
   return 0;
@@ -153,7 +155,7 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
     goto out;
   }
   memset(r, 0, sizeof *r);
-  r->val_top5 = r->predicted = NAN;
+  r->val_top5 = r->predicted = r->elapsed = NAN;
   int have_cell = 0, have_ok = 0;
   for (uint32_t i = 0; i < o->via.map.size; i++) {
     const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
@@ -207,6 +209,8 @@ int store_decode_record(const void *data, size_t len, store_record *r, char *err
       bad = get_int(v, &r->mult_adds);
     } else if (key_is(k, "seq")) {
       bad = get_int(v, &r->seq);
+    } else if (key_is(k, "elapsed")) {
+      bad = get_num(v, &r->elapsed);
     } else if (key_is(k, "from_cache")) {
       bad = v->type != MSGPACK_OBJECT_BOOLEAN;
       r->from_cache = !bad && v->via.boolean;
@@ -869,11 +873,12 @@ static int json_num(char *buf, size_t n, double x) {
 }
 
 int store_record_json(const store_record *r, char *buf, size_t n) {
-  char text[SPACE_TEXT_MAX], acc[32], top5[32], pred[32];
+  char text[SPACE_TEXT_MAX], acc[32], top5[32], pred[32], elapsed[32];
   space_format(&r->cell, text, sizeof text);
   json_num(acc, sizeof acc, r->val_acc);
   json_num(top5, sizeof top5, r->val_top5);
   json_num(pred, sizeof pred, r->predicted);
+  json_num(elapsed, sizeof elapsed, r->elapsed);
   // reason comes from our own messages; escape quotes and backslashes defensively.
   char reason[2 * sizeof r->reason];
   size_t k = 0;
@@ -887,10 +892,10 @@ int store_record_json(const store_record *r, char *buf, size_t n) {
                   "\"strategy\": \"%s\", \"ok\": %s, \"reason\": \"%s\", \"val_acc\": %s, "
                   "\"val_top5\": %s, \"examples\": %lld, \"seconds\": %.3f, \"device\": \"%s\", "
                   "\"seed\": %llu, \"params\": %lld, \"mult_adds\": %lld, \"predicted\": %s, "
-                  "\"settings\": \"%016llx\", \"time\": %.3f, \"from_cache\": %s}",
+                  "\"settings\": \"%016llx\", \"time\": %.3f, \"from_cache\": %s, \"elapsed\": %s}",
                   (long long)r->seq, text, (unsigned long long)r->hash, r->level, r->strategy,
                   r->ok ? "true" : "false", reason, acc, top5, (long long)r->examples, r->seconds,
                   r->device, (unsigned long long)r->seed, (long long)r->params,
                   (long long)r->mult_adds, pred, (unsigned long long)r->settings, r->time,
-                  r->from_cache ? "true" : "false");
+                  r->from_cache ? "true" : "false", elapsed);
 }

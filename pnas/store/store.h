@@ -32,6 +32,8 @@ typedef struct {
   double predicted;     // predictor's score when the child was chosen (NaN when none)
   int64_t seq;          // position in the log, assigned by store_append
   double time;          // unix time of the record
+  double elapsed;       // wall seconds the run had spent when this record was written, summed
+                        // over the processes that ran it (NaN in logs written before it existed)
   int from_cache;       // 1: copied from a --cache or a benchmark table, not trained by this
                         // run (its examples and seconds are the original training's)
 } store_record;

@@ -40,6 +40,17 @@ for r in pnas-seed1 pnas-seed2 random-seed1 random-seed2; do
   h=$("$PNAS" inspect "$T/c/$r" --json | grep -c '"from_cache": true')
   grep -qE "^\| $r \| [a-z]+ \| [0-9] \| 12 \| [0-9]+ \| $h \| " "$T/c/report.md" ||
     fail "$r: $h records from the cache, not in its report row: $(grep "^| $r " "$T/c/report.md")"
+  # Wall seconds: each record's 'elapsed' never decreases along the log, the run's row shows
+  # the last one, and a run that trained all its models took at least their training time.
+  "$PNAS" inspect "$T/c/$r" --json | "$PY" -c '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+el = [x["elapsed"] for x in recs]
+row = [l for l in open(sys.argv[1]).read().splitlines() if l.startswith("| %s |" % sys.argv[2])][0].split(" | ")
+train, wall = float(row[7]), float(row[8])
+ok = all(a is not None and a <= b for a, b in zip(el, el[1:])) and abs(wall - el[-1]) <= 0.5
+ok = ok and (any(x["from_cache"] for x in recs) or wall >= train - 0.5)
+sys.exit(0 if ok else "elapsed %s, row %s" % (el, row))' "$T/c/report.md" "$r" || fail "$r: wall seconds"
   eval "hits_${r%-seed*}=\$(( \${hits_${r%-seed*}:-0} + h ))"
 done
 [ $((hits_pnas + hits_random)) = "$c1" ] ||
