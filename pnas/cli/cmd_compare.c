@@ -51,6 +51,9 @@ static void identity_string(const search_config *c, char *buf, size_t n) {
            c->budget_models, c->population, c->sample, c->rl_lr, c->rl_entropy, c->rl_batch,
            c->predictor, c->members, c->pred_epochs, (long long)c->max_params,
            (long long)c->max_mult_adds, c->select, c->kappa, c->explore);
+  // Appended only when set, so comparisons made before the flag existed still continue.
+  size_t len = strlen(buf);
+  if (c->per_parent && len < n) snprintf(buf + len, n - len, "|per-parent=%d", c->per_parent);
 }
 
 static int file_exists(const char *dir, const char *name) {

@@ -101,7 +101,7 @@ static int same_config(const search_config *a, const search_config *b) {
          x.rl_entropy == y.rl_entropy && x.rl_batch == y.rl_batch &&
          !strcmp(x.predictor, y.predictor) && x.members == y.members &&
          x.pred_epochs == y.pred_epochs && !strcmp(x.select, y.select) && x.kappa == y.kappa &&
-         x.explore == y.explore && x.max_params == y.max_params &&
+         x.explore == y.explore && x.per_parent == y.per_parent && x.max_params == y.max_params &&
          x.max_mult_adds == y.max_mult_adds;
 }
 

@@ -29,6 +29,8 @@ typedef struct {
   // PNAS selection [ours; the paper ranks by the ensemble mean and trains the top K]:
   char select[8];       // mean (paper) | ucb: mean + kappa x the members' spread
   double kappa;
+  int per_parent;       // PNAS [ours]: at most this many of a level's picks extend one beam cell
+                        // (0: no cap, the paper)
   int explore;          // of the K children per level, this many drawn at random from the rest
   // training of children (the cache key is built from these)
   char dataset[32];

@@ -44,6 +44,7 @@ static const field FIELDS[] = {
     FS("select", select, 0),
     FD("kappa", kappa, 0, 100, 0),
     FI("explore", explore, 0, 100000, 0),
+    FI("per-parent", per_parent, 0, 100000, 0),
     FS("dataset", dataset, 1),
     FS("data", data_dir, 1),
     FI("N", N, 1, 16, 1),
@@ -83,6 +84,8 @@ const char SEARCH_FLAGS_HELP[] =
     "  --select mean|ucb     PNAS: rank children by the ensemble mean (the paper) or by mean +\n"
     "                        kappa x the members' spread [mean]   --kappa X [1]\n"
     "  --explore E           PNAS: E of the K children per level drawn at random [0]\n"
+    "  --per-parent P        PNAS: at most P of the K children per level extend one beam cell\n"
+    "                        [0 = no cap, the paper]\n"
     "  --dataset fashion-mnist|cifar10 [fashion-mnist]   --data DIR  dataset directory\n"
     "  --N n --F f           child network size [1 / 8]\n"
     "  --epochs e --batch b --lr x --momentum m --weight-decay w   child training\n"

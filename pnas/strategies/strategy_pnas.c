@@ -43,6 +43,31 @@ typedef struct {
   uint64_t hash;
 } scored;
 
+// [ours] --per-parent P: walking down the ranking, the first k picks take at most P children
+// of any one parent (par[idx]: the beam cell a child extends); a child skipped for its parent
+// moves behind the picks, in rank order, where --explore and a cap too tight to fill k picks
+// take from. Keeps the beam from collapsing onto one cell's children (docs/search-quality.md
+// s.6). 0 ok, -1 out of memory.
+static int cap_per_parent(scored *sc, int nc, int k, const int *par, int nparents, int P) {
+  int *count = calloc((size_t)nparents, sizeof *count);
+  unsigned char *pick = calloc((size_t)nc, 1);
+  scored *tmp = malloc(sizeof *tmp * (size_t)nc);
+  if (!count || !pick || !tmp) {
+    free(count), free(pick), free(tmp);
+    return -1;
+  }
+  for (int i = 0, n = 0; i < nc && n < k; i++)
+    if (count[par[sc[i].idx]] < P) count[par[sc[i].idx]]++, pick[i] = 1, n++;
+  int j = 0;
+  for (int i = 0; i < nc; i++)
+    if (pick[i]) tmp[j++] = sc[i];
+  for (int i = 0; i < nc; i++)
+    if (!pick[i]) tmp[j++] = sc[i];
+  memcpy(sc, tmp, sizeof *sc * (size_t)nc);
+  free(count), free(pick), free(tmp);
+  return 0;
+}
+
 static int by_score_desc(const void *a, const void *b) {
   const scored *x = a, *y = b;
   if (x->score != y->score) return x->score > y->score ? -1 : 1;
@@ -215,6 +240,7 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   scored *sc = NULL;
   float *pred = NULL, *spread = NULL;
   uint64_t *seen = NULL;
+  int *par = NULL; // (children) the index in beam of the cell each child extends
   pred_ensemble *ens = NULL;
   store_record *recs = NULL;
   int *cached = NULL;
@@ -266,9 +292,14 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     size_t total = (size_t)per * (size_t)nbeam;
     kids = malloc(sizeof *kids * total);
     seen = realloc(seen, sizeof *seen * total);
-    if (!kids || !seen) goto oom;
+    par = realloc(par, sizeof *par * total);
+    if (!kids || !seen || !par) goto oom;
     int nk = 0;
-    for (int i = 0; i < nbeam; i++) nk += space_expand(&beam[i], ops, kids + nk, per);
+    for (int i = 0; i < nbeam; i++) {
+      int n = space_expand(&beam[i], ops, kids + nk, per);
+      for (int j = nk; j < nk + n; j++) par[j] = i;
+      nk += n;
+    }
     for (int i = 0; i < nk; i++) seen[i] = space_hash(&kids[i]);
     qsort(seen, (size_t)nk, sizeof *seen, cmp_u64);
     int dups = 0;
@@ -280,7 +311,7 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     }
     int nc = 0;
     for (int i = 0; i < nk; i++)
-      if (search_within_budget(s, &kids[i])) kids[nc++] = kids[i];
+      if (search_within_budget(s, &kids[i])) par[nc] = par[i], kids[nc++] = kids[i];
     if (nc == 0) {
       snprintf(err, errlen, "level %d: every child is over the --max-params/--max-mult-adds "
                             "budget", b);
@@ -302,6 +333,7 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
                        space_hash(&kids[i])};
     qsort(sc, (size_t)nc, sizeof *sc, by_score_desc);
     int k = nc < K ? nc : K;
+    if (cfg->per_parent > 0 && cap_per_parent(sc, nc, k, par, nbeam, cfg->per_parent)) goto oom;
     // [ours] --explore E: the last E of the K picks are drawn uniformly from the children
     // ranked below the first K - E (seeded by --seed and the level; deterministic on resume).
     int ex = cfg->explore < k ? cfg->explore : 0;
@@ -400,6 +432,7 @@ out:
   free(pred);
   free(spread);
   free(seen);
+  free(par);
   free(recs);
   free(cached);
   return rc;

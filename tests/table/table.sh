@@ -103,6 +103,24 @@ compare)
         <("$PNAS" inspect "$WORK/cmp2/$b" --json | sed -E 's/"(time|elapsed)": [0-9.e+-]*//g') ||
       fail "$b: records differ between --jobs 1 and 2"
   done
+  # --per-parent 1: each level-2 pick extends another level-1 cell; without the cap some seed
+  # picks two children of one parent (else this check could not tell the cap did anything).
+  rm -rf "$WORK/cmpp"
+  "$PNAS" compare --table "$REF" --seeds 6 --beam 4 --strategies pnas --per-parent 1 \
+    --out "$WORK/cmpp" --threads 1 > /dev/null 2>&1 || fail "compare --per-parent 1 failed"
+  parents() { # RUN: the most level-2 picks sharing one parent (the cell before the last ';')
+    "$PNAS" inspect "$1" --json | grep '"level": 2' | sed -E 's/.*"cell": "([^;"]*);.*/\1/' |
+      sort | uniq -c | sort -rn | awk 'NR == 1 { print $1 }'
+  }
+  top=0
+  for k in 1 2 3 4 5 6; do
+    [ "$(parents "$WORK/cmpp/pnas-seed$k")" = 1 ] || fail "--per-parent 1, seed $k: two picks share a parent"
+    [ "$("$PNAS" inspect "$WORK/cmpp/pnas-seed$k" --json | grep -c '"level": 2')" = 4 ] ||
+      fail "--per-parent 1, seed $k: not 4 level-2 picks"
+    p=$(parents "$WORK/cmp1/pnas-seed$k")
+    [ "$p" -gt "$top" ] && top=$p
+  done
+  [ "$top" -gt 1 ] || fail "no seed picks two children of one parent without the cap"
   # Nothing trained: every record of every run is a table record (same accuracy and seconds).
   python3 - "$WORK/cmp1" "$PNAS" "$REF" <<'PY' || fail "a replayed record is not the table's"
 import json, subprocess, sys, glob
