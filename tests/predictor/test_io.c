@@ -103,20 +103,24 @@ int main(void) {
     pred_ensemble_free(l);
   }
 
-  { // Fit and predict do not depend on the thread count (LSTM: parallel members, chunks).
+  // Fit and predict do not depend on the thread count (parallel members, chunks of cells):
+  // every model, 1, 2 and 3 threads, bit for bit (the determinism contract in README.md).
+  for (int k = 0; k <= PRED_RIDGE; k++) {
     pred_fit_config cfg;
-    pred_fit_config_default(&cfg, PRED_LSTM);
-    cfg.members = 3, cfg.embed = 8, cfg.hidden = 12, cfg.epochs = 3, cfg.batch = 16;
-    float p[2][NT], q[2][NT];
-    for (int t = 1; t <= 2; t++) {
+    pred_fit_config_default(&cfg, (pred_kind)k);
+    cfg.members = 3, cfg.epochs = 3, cfg.batch = 16;
+    if (k == PRED_LSTM) cfg.embed = 8, cfg.hidden = 12;
+    float p[3][NT], q[3][NT];
+    for (int t = 1; t <= 3; t++) {
       cfg.threads = t;
       pred_ensemble *e = pred_ensemble_new();
       CHECK(pred_ensemble_fit(e, cells, acc, N, &cfg, err, sizeof err) == PRED_OK);
       CHECK(pred_ensemble_predict(e, test, NT, p[t - 1], q[t - 1], t, err, sizeof err) == PRED_OK);
       pred_ensemble_free(e);
     }
-    CHECK(memcmp(p[0], p[1], sizeof p[0]) == 0 && memcmp(q[0], q[1], sizeof q[0]) == 0);
-    printf("lstm: fit + predict identical with 1 and 2 threads\n");
+    for (int t = 1; t < 3; t++)
+      CHECK(memcmp(p[0], p[t], sizeof p[0]) == 0 && memcmp(q[0], q[t], sizeof q[0]) == 0);
+    printf("%s: fit + predict identical with 1, 2 and 3 threads\n", pred_kind_name((pred_kind)k));
   }
 
   // Damaged files, from the saved LSTM.
