@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Figures of docs/search-quality.md section 6 from records.tsv (the B = 3 real-training runs):
-per variant, the mean over seeds of the best 3-block cell after 37 models with a 95% percentile
+per variant, the mean over seeds of the best 3-block cell after its models (37; 53 for the
+K = 16 variant and its random search) with a 95% percentile
 bootstrap interval (4,000 resamples, fixed seed), the mean of its 3-block cells, the best cell of
 any size, and the distinct level-2 parents of the level-3 picks; then paired differences.
 usage: summary.py [records.tsv]"""
@@ -36,17 +37,21 @@ for var, seeds in per.items():
               sum(s[2] for s in seeds.values()) / len(b), " ".join(str(s[3]) for s in seeds.values())))
 base = per["pnas-mlp"]
 for var in per:
-    if var == "pnas-mlp" or var == "random":
+    if var in ("pnas-mlp", "pnas-mlp-k16") or var.startswith("random"):
         continue
     d = [per[var][k][0] - base[k][0] for k in sorted(base) if k in per[var]]
     print("paired, %s minus pnas-mlp (same seeds): %+.4f [%+.4f, %+.4f]" % (var, sum(d) / len(d), *boot(d)))
-rd = [s[0] for s in per["random"].values()]
+size = {var: len(runs[(var, min(seeds))]) for var, seeds in per.items()}  # models per run
 for var in per:
-    if var == "random":
+    if var.startswith("random"):
         continue
+    ran = [r for r in per if r.startswith("random") and size[r] == size[var]]
+    if not ran:
+        continue
+    rd = [s[0] for s in per[ran[0]].values()]
     b = [s[0] for s in per[var].values()]
     rng = random.Random(1)
     m = sorted(sum(rng.choice(b) for _ in b) / len(b) - sum(rng.choice(rd) for _ in rd) / len(rd)
                for _ in range(4000))
-    print("%s minus random (unpaired): %+.4f [%+.4f, %+.4f]" % (
-        var, sum(b) / len(b) - sum(rd) / len(rd), m[100], m[3899]))
+    print("%s minus %s, %d models (unpaired): %+.4f [%+.4f, %+.4f]" % (
+        var, ran[0], size[var], sum(b) / len(b) - sum(rd) / len(rd), m[100], m[3899]))
