@@ -60,7 +60,7 @@ o = bytearray(d[:a] + d[b:-11]); o[0] = 0x87; open(D + "/old.msgpack", "wb").wri
 PY
 "$PNAS" predict --model "$D/flip.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
 [ $? -eq 1 ] || fail "a flipped byte should exit 1"
-grep -q "flip.msgpack: predictor file is corrupt: checksum mismatch" "$D/err" || fail "flip message: $(cat "$D/err")"
+grep -q "flip.msgpack: predictor file is damaged (checksum mismatch" "$D/err" || fail "flip message: $(cat "$D/err")"
 [ ! -s "$D/out" ] || fail "output from a corrupt model"
 "$PNAS" predict --model "$D/nan.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
 [ $? -eq 1 ] || fail "a NaN weight should exit 1"
