@@ -6,12 +6,11 @@
 // "max_blocks": B, "cells": n}: what the ensemble was fitted on (older files load without it).
 // Loading checks every name, shape and size, so a wrong or damaged file is an error, not a crash.
 //
-// Checksum: files written since this change end with a last key, "crc32": the CRC-32 (the
-// same function as zlib's crc32(), computed here because this library does not link zlib) of
-// every byte of the file before that entry, stored as a msgpack uint32 (0xce + 4 bytes, big
-// endian), so the entry is always the last 11 bytes: a5 "crc32" ce XX XX XX XX. Loading a
-// file whose map has the "crc32" key checks it and refuses a mismatch (a flipped byte) with
-// PRED_EFORMAT. Older files (version 1 with 7 keys, no checksum) are still read, unchecked:
+// Checksum: files written since this change end with a last key, "crc32": the CRC-32 (zlib's
+// function, common/crc32.h) of every byte of the file before that entry, stored as a msgpack
+// uint32 (0xce + 4 bytes, big endian), so the entry is always the last 11 bytes: a5 "crc32" ce
+// XX XX XX XX (the seal every msgpack file of pnas carries). Loading a sealed file checks it
+// and refuses a mismatch (a flipped byte) with PRED_EFORMAT. Older files (version 1 with 7 keys, no checksum) are still read, unchecked:
 // the version stays 1. A map with 8 keys but no "crc32" is refused as damaged. Loading also
 // refuses any non-finite weight (NaN, inf), naming the member and tensor, so a predictor never
 // scores a cell NaN because of its file.
@@ -25,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crc32.h"
 #include "searchspace/msgpack_check.h"
 
 #include "predictor/ensemble.h"
@@ -71,25 +71,6 @@ static int member_specs(const pred_ensemble *e, int m, tspec *t) {
   return k;
 }
 
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): equal to zlib's crc32(0, p, n).
-static uint32_t crc32_ieee(const void *p, size_t n) {
-  static uint32_t table[256];
-  static int ready = 0; // benign race: every thread computes the same table
-  if (!ready) {
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = 1;
-  }
-  uint32_t c = 0xFFFFFFFFu;
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) c = table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-#define CRC_ENTRY 11 // a5 'c' 'r' 'c' '3' '2' ce b3 b2 b1 b0
 
 static size_t numel(const tspec *t) {
   return t->ndim == 1 ? (size_t)t->shape[0] : (size_t)t->shape[0] * t->shape[1];
@@ -174,14 +155,8 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
     }
   }
   free(le);
-  if (rc == PRED_OK && sb.data) {
-    // The checksum of everything so far, as a fixed-width uint32 (see the top of this file).
-    uint32_t crc = crc32_ieee(sb.data, sb.size);
-    unsigned char ent[CRC_ENTRY] = {0xa5, 'c', 'r', 'c', '3', '2', 0xce, (unsigned char)(crc >> 24),
-                                    (unsigned char)(crc >> 16), (unsigned char)(crc >> 8),
-                                    (unsigned char)crc};
-    if (msgpack_sbuffer_write(&sb, (const char *)ent, sizeof ent)) rc = PRED_ENOMEM;
-  }
+  // The checksum of everything so far (see the top of this file).
+  if (rc == PRED_OK && sb.data && space_msgpack_seal(&sb)) rc = PRED_ENOMEM;
   if (rc != PRED_OK || !sb.data) {
     msgpack_sbuffer_destroy(&sb);
     snprintf(err, errlen, "out of memory serialising the predictor");
@@ -281,19 +256,11 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
     snprintf(err, errlen, "not a pnas predictor file (no \"%s\" magic)", PRED_FILE_MAGIC);
     return PRED_EFORMAT;
   }
-  const msgpack_object *crc = find_key(root, "crc32");
-  if (crc || root->via.map.size >= 8) { // 8: crc32 without domain, 9: with
-    const unsigned char *t = (const unsigned char *)buf + len - CRC_ENTRY;
-    if (!crc || len < CRC_ENTRY || memcmp(t, "\xa5" "crc32" "\xce", 7)) {
-      snprintf(err, errlen, "predictor file is damaged (its \"crc32\" entry is missing or not "
-                            "at the end)" REGEN);
-      return PRED_EFORMAT;
-    }
-    uint32_t want = (uint32_t)t[7] << 24 | (uint32_t)t[8] << 16 | (uint32_t)t[9] << 8 | t[10];
-    uint32_t got = crc32_ieee(buf, len - CRC_ENTRY);
-    if (got != want) {
-      snprintf(err, errlen, "predictor file is corrupt: checksum mismatch (crc32 %08x, the file "
-                            "says %08x)" REGEN, got, want);
+  // A file of 8 or 9 keys (8: crc32 without domain, 9: with) was written sealed.
+  if (space_msgpack_sealed(root, buf, len) || find_key(root, "crc32") || root->via.map.size >= 8) {
+    char why[120];
+    if (pnas_crc_check(buf, len, why, sizeof why)) {
+      snprintf(err, errlen, "predictor file is damaged (%s)" REGEN, why);
       return PRED_EFORMAT;
     }
   }

@@ -2,13 +2,17 @@
 // configs, predictor files, MPI messages). msgpack-c allocates for the element counts a
 // header claims before it reads them, so a 5-byte header claiming 2^32 entries would make it
 // allocate ~100 GB; this walk rejects counts larger than the bytes left, truncation, invalid
-// type bytes, nesting deeper than 16 and trailing bytes, without allocating anything.
+// type bytes, nesting deeper than 16 and trailing bytes, without allocating anything. Also the
+// msgpack side of the checksum entry that seals pnas's files (common/crc32.h).
 #include "searchspace/msgpack_check.h"
 
+#include <msgpack.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/common.h"
+#include "common/crc32.h"
 
 static uint64_t be(const uint8_t *p, int n) {
   uint64_t v = 0;
@@ -110,3 +114,16 @@ int space_msgpack_check(const void *data, size_t len, char *err, size_t errlen) 
   return 0;
 }
 
+
+int space_msgpack_seal(struct msgpack_sbuffer *sb) {
+  unsigned char entry[PNAS_CRC_ENTRY_LEN];
+  pnas_crc_entry(sb->data, sb->size, entry);
+  return msgpack_sbuffer_write(sb, (const char *)entry, sizeof entry) ? -1 : 0;
+}
+
+int space_msgpack_sealed(const struct msgpack_object *root, const void *data, size_t len) {
+  if (pnas_crc_entry_at_end(data, len)) return 1;
+  if (root->type != MSGPACK_OBJECT_MAP || root->via.map.size == 0) return 0;
+  const msgpack_object *k = &root->via.map.ptr[root->via.map.size - 1].key;
+  return k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 && !memcmp(k->via.str.ptr, "crc32", 5);
+}

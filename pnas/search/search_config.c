@@ -11,6 +11,8 @@
 #include "pnas/search/search.h"
 #include "pnas/store/store.h"
 #include "pnas/child/trainer.h"
+#include "common/common.h"
+#include "common/crc32.h"
 #include "searchspace/msgpack_check.h"
 #include "predictor/predictor.h"
 
@@ -267,7 +269,7 @@ int search_config_save(const search_config *c, const char *dir, char *err, size_
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, (size_t)NFIELDS + 1);
+  msgpack_pack_map(&pk, (size_t)NFIELDS + 2); // format, the fields, crc32 (the seal)
   msgpack_pack_str(&pk, 6);
   msgpack_pack_str_body(&pk, "format", 6);
   msgpack_pack_str(&pk, 17);
@@ -286,10 +288,16 @@ int search_config_save(const search_config *c, const char *dir, char *err, size_
       break;
     }
   }
-  int rc = store_write_file(dir, "config.msgpack", sb.data, sb.size, err, errlen);
+  int rc = space_msgpack_seal(&sb) ? pnas_seterr(err, errlen, "out of memory saving the config")
+                                    : store_write_file(dir, "config.msgpack", sb.data, sb.size,
+                                                       err, errlen);
   msgpack_sbuffer_destroy(&sb);
   return rc;
 }
+
+// What a user can do about a damaged config.msgpack (the format takes the run directory).
+#define CONFIG_LOST "the run cannot resume without it: put back a copy, or start a new search " \
+                    "with the run's flags and --cache %s (its trained children are reused)"
 
 int search_config_load(search_config *c, const char *dir, char *err, size_t errlen) {
   char path[1100];
@@ -303,12 +311,18 @@ int search_config_load(search_config *c, const char *dir, char *err, size_t errl
   int rc = -1, have_format = 0;
   char serr[200];
   if (space_msgpack_check(data, len, serr, sizeof serr)) {
-    snprintf(err, errlen, "%s: damaged config (%s); cannot resume", path, serr);
+    snprintf(err, errlen, "%s: damaged config (%s); " CONFIG_LOST, path, serr, dir);
     goto out;
   }
   if (msgpack_unpack_next(&up, data, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
       up.data.type != MSGPACK_OBJECT_MAP) {
-    snprintf(err, errlen, "%s: not a msgpack map (damaged config; cannot resume)", path);
+    snprintf(err, errlen, "%s: not a msgpack map (damaged config); " CONFIG_LOST, path, dir);
+    goto out;
+  }
+  // Sealed (written since checksums): every byte must be as written. An older file has no
+  // crc32 entry and loads as before.
+  if (space_msgpack_sealed(&up.data, data, len) && pnas_crc_check(data, len, serr, sizeof serr)) {
+    snprintf(err, errlen, "%s: damaged config (%s); " CONFIG_LOST, path, serr, dir);
     goto out;
   }
   for (uint32_t i = 0; i < up.data.via.map.size; i++) {

@@ -11,6 +11,7 @@
 
 #include "common/common.h"
 #include "predictor/tokens.h"
+#include "searchspace/msgpack_check.h"
 
 #define NI SPACE_NUM_INPUTS
 #define NO SPACE_NUM_OPS
@@ -336,7 +337,7 @@ int rl_controller_save_mem(const rl_controller *c, const pred_adam *adam, double
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 13);
+  msgpack_pack_map(&pk, 14); // 13 entries and crc32, the seal (common/crc32.h)
   pack_key(&pk, "magic");
   pack_key(&pk, RL_FILE_MAGIC);
   pack_key(&pk, "version");
@@ -365,6 +366,10 @@ int rl_controller_save_mem(const rl_controller *c, const pred_adam *adam, double
   pack_key(&pk, "adam_v");
   if (adam) pack_floats(&pk, adam->v, adam->n);
   else msgpack_pack_nil(&pk);
+  if (!sb.data || space_msgpack_seal(&sb)) {
+    msgpack_sbuffer_destroy(&sb);
+    return -1;
+  }
   *buf = sb.data; // ownership passes to the caller (malloc'd by msgpack's sbuffer)
   *len = sb.size;
   return 0;

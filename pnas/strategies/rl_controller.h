@@ -63,7 +63,8 @@ int rl_controller_update(rl_controller *c, pred_adam *adam, const rl_episode *ep
                          int n, double beta);
 
 // Versioned msgpack image (magic "pnas-rl-controller", version 1): sizes, ops, parameters,
-// Adam moments and the caller's scalars (reward baseline, updates). buf is malloc'd.
+// Adam moments and the caller's scalars (reward baseline, updates), sealed by a last entry
+// "crc32" (common/crc32.h). buf is malloc'd. 0 ok, -1 out of memory.
 #define RL_FILE_MAGIC "pnas-rl-controller"
 #define RL_FILE_VERSION 1
 int rl_controller_save_mem(const rl_controller *c, const pred_adam *adam, double baseline,

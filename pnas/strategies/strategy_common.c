@@ -10,6 +10,8 @@
 #include "pnas/dispatch/pool.h"
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy_common.h"
+#include "common/common.h"
+#include "searchspace/msgpack_check.h"
 #include "pnas/dispatch/eval.h"
 
 int strategy_budget_models(search_ctx *s) {
@@ -214,7 +216,7 @@ int strategy_write_state(search_ctx *s, const strategy_ledger *l, int budget, in
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   struct msgpack_packer *pp = (struct msgpack_packer *)&pk;
-  msgpack_pack_map(&pk, 7 + (size_t)(extra_pack ? nextra : 0));
+  msgpack_pack_map(&pk, 8 + (size_t)(extra_pack ? nextra : 0)); // 7, the extra, crc32
   strategy_pack_key(pp, "format");
   strategy_pack_key(pp, "pnas-search-state-1");
   strategy_pack_key(pp, "strategy");
@@ -230,8 +232,13 @@ int strategy_write_state(search_ctx *s, const strategy_ledger *l, int budget, in
   strategy_pack_key(pp, "best_val_acc");
   l->found ? msgpack_pack_double(&pk, l->best.val_acc) : msgpack_pack_nil(&pk);
   if (extra_pack) extra_pack(pp, user);
-  int rc = store_write_file(store_dir(search_ctx_store(s)), "state.msgpack", sb.data, sb.size, err,
-                            errlen);
+  int rc = strategy_write_sealed(s, "state.msgpack", &sb, err, errlen);
   msgpack_sbuffer_destroy(&sb);
   return rc;
+}
+
+int strategy_write_sealed(search_ctx *s, const char *name, struct msgpack_sbuffer *sb, char *err,
+                          size_t errlen) {
+  if (space_msgpack_seal(sb)) return pnas_seterr(err, errlen, "out of memory writing %s", name);
+  return store_write_file(store_dir(search_ctx_store(s)), name, sb->data, sb->size, err, errlen);
 }

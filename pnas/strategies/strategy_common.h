@@ -72,7 +72,8 @@ void strategy_ledger_result(const strategy_ledger *l, search_result *res);
 int strategy_sample_within(search_ctx *s, space_rng *r, space_cell *out, char *err,
                            size_t errlen);
 
-// state.msgpack of a baseline: {format, strategy, models, budget, finished, seed, extra...}.
+// state.msgpack of a baseline: {format, strategy, models, budget, finished, seed, extra...,
+// crc32}.
 // extra_pack (may be NULL) packs nextra more key/value pairs.
 struct msgpack_packer;
 int strategy_write_state(search_ctx *s, const strategy_ledger *l, int budget, int finished,
@@ -80,6 +81,11 @@ int strategy_write_state(search_ctx *s, const strategy_ledger *l, int budget, in
                          void *user, char *err, size_t errlen);
 // Packs a string key (for extra_pack callbacks).
 void strategy_pack_key(struct msgpack_packer *pk, const char *key);
+// Seals sb (a packed map whose header counts one more entry: crc32, see common/crc32.h) and
+// writes it atomically as the run directory's file name. 0 ok, -1 with err.
+struct msgpack_sbuffer;
+int strategy_write_sealed(search_ctx *s, const char *name, struct msgpack_sbuffer *sb, char *err,
+                          size_t errlen);
 
 // A strategy gives up (with a warning, not an error) after this many evaluations in a row that
 // brought no new model: the controller or population has collapsed onto measured cells.

@@ -11,6 +11,7 @@
 
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy.h"
+#include "pnas/strategies/strategy_common.h"
 #include "pnas/dispatch/eval.h"
 #include "predictor/predictor.h"
 #include "predictor/rank.h"
@@ -83,7 +84,7 @@ static int write_state(search_ctx *s, int level, int levels, const space_cell *b
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   const char *keys[] = {"format", "strategy", "level", "levels", "finished", "seed", "beam",
                         "rank_spearman"};
-  msgpack_pack_map(&pk, 8);
+  msgpack_pack_map(&pk, 9); // the 8 keys and crc32, the seal
   for (int k = 0; k < 8; k++) {
     msgpack_pack_str(&pk, strlen(keys[k]));
     msgpack_pack_str_body(&pk, keys[k], strlen(keys[k]));
@@ -106,8 +107,7 @@ static int write_state(search_ctx *s, int level, int levels, const space_cell *b
       break;
     }
   }
-  int rc = store_write_file(store_dir(search_ctx_store(s)), "state.msgpack", sb.data, sb.size, err,
-                            errlen);
+  int rc = strategy_write_sealed(s, "state.msgpack", &sb, err, errlen);
   msgpack_sbuffer_destroy(&sb);
   return rc;
 }

@@ -12,6 +12,13 @@ import struct, sys
 d = open(sys.argv[1], "rb").read(); off = 12
 for _ in range(int(sys.argv[2])): off += 8 + struct.unpack_from("<I", d, off)[0]
 print(off)' "$1" "$2"; }
+# Byte offset of the value that follows the first msgpack key KEY (a fixstr) in FILE.
+key_off() { python3 -c '
+import sys
+d, k = open(sys.argv[1], "rb").read(), sys.argv[2].encode()
+i = d.find(bytes([0xa0 | len(k)]) + k)
+assert i >= 0, "no key %s in %s" % (k, sys.argv[1])
+print(i + 1 + len(k))' "$1" "$2"; }
 # Flip bit b of byte at offset off.
 flip() { python3 -c '
 import sys

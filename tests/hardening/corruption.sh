@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Corruption table: every file pnas reads - results.log, config.msgpack, state.msgpack,
-# predictor-L*.msgpack, the dataset files, `--model` files - truncated, bit-flipped, foreign,
-# empty or missing. Each row names the damage, the command, the exit status and a message that
-# must appear (it names the file). Exit 0 rows are the salvages DESIGN.md allows (torn tail,
-# --salvage, an unreadable saved predictor refitted): the resumed run must then end with the
-# same records and accuracies as the uninterrupted reference. Never a crash.
+# predictor-L*.msgpack, the dataset files, `--model` files - truncated, bit-flipped (headers, and
+# values that only the files' crc32 entry can tell), foreign, empty or missing. Each row names
+# the damage, the command, the exit status and a message that must appear (it names the file).
+# Exit 0 rows are the salvages DESIGN.md allows (torn tail, --salvage, an unreadable saved
+# predictor refitted): the resumed run must then end with the same records and accuracies as the
+# uninterrupted reference. Never a crash.
 # Usage: corruption.sh PNAS REF_OUT (make_ref.sh's directory)
 set -u
 PNAS=$1 REF=$2/ref REFOUT=$2/ref.out
@@ -102,9 +103,12 @@ row config-cut            $C    cut:half               resume  1  "config.msgpac
 row config-foreign        $C    foreign:$REF/state.msgpack resume 1 "config.msgpack: (not a pnas run configuration|field .beam. has the wrong type)"
 row config-missing        $C    delete                 resume  1  "config.msgpack: No such file"
 row config-format-flip    $C    flip:3:1               resume  1  "config.msgpack: damaged config"
+# A value flipped (the last bit of --lr: still in range, only the checksum tells).
+row config-value-flip     $C    flip:$(( $(key_off "$REF/config.msgpack" lr) + 8 )):0 resume 1 "config.msgpack: damaged config .checksum mismatch.*cannot resume without it.*--cache"
 row state-cut             $S    cut:half               resume  0  "resumed"
 row state-foreign         $S    foreign:$REF/results.log resume 0 "resumed"
 row state-missing         $S    delete                 resume  0  "resumed"
+row state-value-flip      $S    flip:$(key_off "$REF/state.msgpack" finished):0 resume 0 "resumed"
 # A run killed after level 1 (21 children): resume needs predictor-L1.msgpack. Unreadable, it is
 # refitted with a warning (the fit is deterministic, so the result must not change).
 EXTRA="results.log=upto:21 predictor-L2.msgpack=delete" \
@@ -113,10 +117,15 @@ EXTRA="results.log=upto:21 predictor-L2.msgpack=delete" \
 row pred-L1-foreign       $P1   foreign:$REF/config.msgpack resume 0 "predictor-L1.msgpack unreadable .*not a pnas predictor file.*refitting"
 EXTRA="results.log=upto:21 predictor-L2.msgpack=delete" \
 row pred-L1-empty         $P1   empty                  resume  0  "predictor-L1.msgpack unreadable .*refitting"
+# A flipped bit in a weight (the first tensor's data: a finite float either way): the checksum.
+PW=$(( $(key_off "$REF/predictor-L1.msgpack" data) + 3 ))
+EXTRA="results.log=upto:21 predictor-L2.msgpack=delete" \
+row pred-L1-weight-flip   $P1   flip:$PW:0             resume  0  "predictor-L1.msgpack unreadable .*damaged .checksum mismatch.*refitting"
 row model-cut             $P1   cut:half               predict 1  "predictor-L1.msgpack: predictor file is truncated"
 row model-empty           $P1   empty                  predict 1  "predictor-L1.msgpack: predictor file is truncated"
 row model-foreign         $P1   foreign:$REF/results.log predict 1 "predictor-L1.msgpack: not a pnas predictor file"
 row model-magic-flip      $P1   flip:3:0               predict 1  "predictor-L1.msgpack: not a pnas predictor file"
+row model-weight-flip     $P1   flip:$PW:0             predict 1  "predictor-L1.msgpack: predictor file is damaged .checksum mismatch"
 row model-missing         $P1   delete                 predict 1  "predictor-L1.msgpack: cannot open"
 row data-images-cut       data/train-images-idx3-ubyte.gz cut:half search 1 "train-images-idx3-ubyte.gz: (truncated|corrupt)"
 row data-images-gzflip    data/train-images-idx3-ubyte.gz flip:100000:2 search 1 "train-images-idx3-ubyte.gz: .*(corrupt|truncated|invalid)"

@@ -33,12 +33,8 @@ head -c 100 "$D/m.msgpack" >"$D/t.msgpack"
 cat "$D/err"
 grep -q "truncated" "$D/err" || fail "truncated message"
 # The checksum is zlib's crc32 of every byte before the final "crc32" entry (a5 crc32 ce + u32).
-python3 - "$D/m.msgpack" <<'PY' || fail "the file's checksum is not zlib's crc32 of the rest"
-import struct, sys, zlib
-d = open(sys.argv[1], "rb").read()
-assert d[-11:-4] == b"\xa5crc32\xce", d[-11:]
-assert struct.unpack(">I", d[-4:])[0] == zlib.crc32(d[:-11])
-PY
+python3 "$(dirname "$0")/../check_sealed.py" "$D/m.msgpack" ||
+  fail "the file's checksum is not zlib's crc32 of the rest"
 # Variants: a flipped byte (crc kept), a NaN weight / a huge weight (crc recomputed), and the
 # file as written before checksums (map of 7 entries, no crc32 entry).
 python3 - "$D" <<'PY' || fail "cannot make the damaged variants"
@@ -60,7 +56,7 @@ o = bytearray(d[:a] + d[b:-11]); o[0] = 0x87; open(D + "/old.msgpack", "wb").wri
 PY
 "$PNAS" predict --model "$D/flip.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
 [ $? -eq 1 ] || fail "a flipped byte should exit 1"
-grep -q "flip.msgpack: predictor file is corrupt: checksum mismatch" "$D/err" || fail "flip message: $(cat "$D/err")"
+grep -q "flip.msgpack: predictor file is damaged (checksum mismatch" "$D/err" || fail "flip message: $(cat "$D/err")"
 [ ! -s "$D/out" ] || fail "output from a corrupt model"
 "$PNAS" predict --model "$D/nan.msgpack" --cell pnasnet-5 > "$D/out" 2> "$D/err"
 [ $? -eq 1 ] || fail "a NaN weight should exit 1"

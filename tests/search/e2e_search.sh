@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: a tiny real PNAS search on Fashion-MNIST, then the same search killed with SIGKILL
-# part-way and resumed. Checks the number of trained children, the run directory contents,
-# that nothing is lost or trained twice, and that the resumed result equals the uninterrupted one.
+# part-way and resumed. Checks the number of trained children, the run directory contents (every
+# msgpack file sealed by its crc32 entry), that nothing is lost or trained twice, and that the
+# resumed result equals the uninterrupted one.
 set -u
 PNAS=$1
 T=$(mktemp -d /tmp/pnas-e2e.XXXXXX)
@@ -22,6 +23,8 @@ l2=$("$PNAS" inspect "$T/a" --json | grep -c '"level": 2')
 for f in config.msgpack results.log predictor-L1.msgpack predictor-L2.msgpack state.msgpack; do
   [ -s "$T/a/$f" ] || fail "run a lacks $f"
 done
+python3 "$(dirname "$0")/../check_sealed.py" "$T"/a/*.msgpack ||
+  fail "a run file without its checksum (the last entry, zlib's crc32 of the rest)"
 grep -q "best cell (level 2)" "$T/a.out" || fail "no result printed: $(cat "$T/a.out")"
 grep -q "pnas train --cell" "$T/a.out" || fail "no retrain command printed"
 grep -q "predictor Spearman on the trained 4: .* (4 picks: even a perfect order is within chance at 5%" "$T/a.err" ||

@@ -1,10 +1,12 @@
 // Search-space tests: counts from the paper, canonical form, parser errors, hashing, tokens,
-// sampling, mutation, expansion and msgpack round trips.
+// sampling, mutation, expansion, msgpack round trips and the checksum seal of msgpack files.
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32.h"
 #include "searchspace/cell.h"
+#include "searchspace/msgpack_check.h"
 #include "searchspace/ops.h"
 #include "tests/check.h"
 
@@ -232,6 +234,61 @@ static void test_msgpack(void) {
   }
 }
 
+// Packs {"format": "x", "n": 7[, "crc32": ...]} into sb, sealed or not.
+static void pack_small(msgpack_sbuffer *sb, int seal) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 2 + (seal != 0));
+  msgpack_pack_str_with_body(&pk, "format", 6);
+  msgpack_pack_str_with_body(&pk, "x", 1);
+  msgpack_pack_str_with_body(&pk, "n", 1);
+  msgpack_pack_int(&pk, 7);
+  if (seal) CHECK(space_msgpack_seal(sb) == 0, "seal");
+}
+
+// 1 when the bytes are one well-formed object that space_msgpack_sealed calls sealed.
+static int sealed(const char *data, size_t len) {
+  msgpack_unpacked up;
+  msgpack_unpacked_init(&up);
+  int ok = space_msgpack_check(data, len, NULL, 0) == 0 &&
+           msgpack_unpack_next(&up, data, len, NULL) == MSGPACK_UNPACK_SUCCESS;
+  int s = ok && space_msgpack_sealed(&up.data, data, len);
+  msgpack_unpacked_destroy(&up);
+  return s;
+}
+
+// space_msgpack_seal appends the crc32 entry of common/crc32.h; space_msgpack_sealed tells a
+// sealed map (by its last key or its last bytes) from one written before checksums.
+static void test_seal(void) {
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  pack_small(&sb, 1);
+  char why[160];
+  CHECK(sb.size > PNAS_CRC_ENTRY_LEN && space_msgpack_check(sb.data, sb.size, why, sizeof why) == 0,
+        "one object: %s", why);
+  CHECK(sealed(sb.data, sb.size) && pnas_crc_check(sb.data, sb.size, why, sizeof why) == 0,
+        "sealed map: %s", why);
+  // A value changed (7 -> 8): still sealed, the check refuses it.
+  sb.data[sb.size - PNAS_CRC_ENTRY_LEN - 1] = 8;
+  CHECK(sealed(sb.data, sb.size) && pnas_crc_check(sb.data, sb.size, why, sizeof why) == -1 &&
+            strstr(why, "checksum mismatch"),
+        "flipped value: %s", why);
+  // The crc32 value as a uint16 (the map's last key is still crc32): sealed, entry not found.
+  msgpack_sbuffer_clear(&sb);
+  pack_small(&sb, 0);
+  sb.data[0] = (char)0x83;
+  msgpack_sbuffer_write(&sb, "\xa5" "crc32" "\xcd\x12\x34", 9);
+  CHECK(sealed(sb.data, sb.size) && pnas_crc_check(sb.data, sb.size, why, sizeof why) == -1 &&
+            strstr(why, "missing or not at the end"),
+        "short crc32 value: %s", why);
+  // Written before checksums: not sealed, nothing to check; neither is a bare value.
+  msgpack_sbuffer_clear(&sb);
+  pack_small(&sb, 0);
+  CHECK(!sealed(sb.data, sb.size), "an unsealed map taken for sealed");
+  CHECK(!sealed("\x07", 1) && !sealed("\x80", 1), "a value or an empty map taken for sealed");
+  msgpack_sbuffer_destroy(&sb);
+}
+
 // The operator table: names round-trip, rows are well formed, exactly the ops that cannot
 // reduce by themselves take the projection at stride 2.
 static void test_op_table(void) {
@@ -272,6 +329,7 @@ int main(void) {
   test_tokens();
   test_sample_mutate();
   test_msgpack();
+  test_seal();
   test_op_table();
   return CHECK_DONE();
 }

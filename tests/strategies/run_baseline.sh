@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One baseline strategy (random | evolution | rl) on a tiny real Fashion-MNIST configuration:
 # the number of trained models and the run directory's contents, determinism (same seed -> same
-# cells in the same order, another seed -> other cells), and kill -9 + resume giving exactly the
-# uninterrupted run (cells, accuracies, final answer; for rl also the saved controller, bytewise).
+# cells in the same order, another seed -> other cells), every msgpack file sealed by its crc32
+# entry, and kill -9 + resume giving exactly the uninterrupted run (cells, accuracies, final answer; for rl also the saved controller, bytewise).
 # Usage: run_baseline.sh PNAS_BINARY STRATEGY
 set -u
 PNAS=$1
@@ -32,6 +32,9 @@ done
 files="config.msgpack results.log state.msgpack"
 [ "$STRAT" = rl ] && files="$files rl-controller.msgpack"
 for f in $files; do [ -s "$T/a/$f" ] || fail "run a lacks $f"; done
+# Every msgpack file of the run ends with its checksum entry (zlib's CRC-32 of the rest).
+python3 "$(dirname "$0")/../check_sealed.py" $(for f in $files; do
+  case $f in *.msgpack) echo "$T/a/$f" ;; esac; done) || fail "a run file without its checksum"
 grep -q "best cell (level 2)" "$T/a.out" || fail "no result printed: $(cat "$T/a.out")"
 grep -q "cost: $WANT models trained" "$T/a.out" || fail "summary: $(grep cost: "$T/a.out")"
 

@@ -1,12 +1,17 @@
 // RL controller: masking (sampled cells are always valid for the block and op mask),
 // determinism, finite-difference check of the REINFORCE gradient (every parameter), and a
-// learning check (REINFORCE + Adam raises a synthetic reward far above its random level).
+// learning check (REINFORCE + Adam raises a synthetic reward far above its random level), and
+// the saved image (rl-controller.msgpack): one msgpack map sealed by its crc32 entry, whose
+// check refuses a flipped parameter byte.
 #include <math.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32.h"
 #include "pnas/strategies/rl_controller.h"
+#include "searchspace/msgpack_check.h"
 #include "tests/check.h"
 
 
@@ -122,7 +127,40 @@ static void test_learning(void) {
   rl_controller_release(&c);
 }
 
+// 1 when image[0..len) is one msgpack map of the controller, sealed (space_msgpack_sealed).
+static int sealed_image(const char *image, size_t len) {
+  msgpack_unpacked up;
+  msgpack_unpacked_init(&up);
+  int ok = space_msgpack_check(image, len, NULL, 0) == 0 &&
+           msgpack_unpack_next(&up, image, len, NULL) == MSGPACK_UNPACK_SUCCESS &&
+           up.data.type == MSGPACK_OBJECT_MAP && up.data.via.map.size == 14 &&
+           space_msgpack_sealed(&up.data, image, len);
+  msgpack_unpacked_destroy(&up);
+  return ok;
+}
+
+static void test_saved_image(void) {
+  rl_controller c;
+  CHECK(rl_controller_init(&c, 8, 6, 2, 0x7f, 3) == 0, "init");
+  char *buf = NULL, why[160];
+  size_t len = 0;
+  CHECK(rl_controller_save_mem(&c, NULL, NAN, 0, &buf, &len) == 0, "save");
+  CHECK(buf && sealed_image(buf, len) && pnas_crc_check(buf, len, why, sizeof why) == 0,
+        "the image is not a sealed map: %s", why);
+  // A flipped bit in the parameters (the "params" bin, mid-file): the check refuses it.
+  for (int bit = 0; buf && bit < 8; bit++) {
+    buf[len / 2] ^= (char)(1 << bit);
+    CHECK(sealed_image(buf, len) && pnas_crc_check(buf, len, why, sizeof why) == -1 &&
+              strstr(why, "checksum mismatch"),
+          "bit %d of byte %zu not detected: %s", bit, len / 2, why);
+    buf[len / 2] ^= (char)(1 << bit);
+  }
+  free(buf);
+  rl_controller_release(&c);
+}
+
 int main(void) {
+  test_saved_image();
   test_masking_and_determinism();
   test_gradient();
   test_learning();
