@@ -247,11 +247,20 @@ int store_read_file(const char *path, void **data, size_t *len, char *err, size_
   FILE *f = fopen(path, "rb");
   if (!f) {
     int e = errno;
-    pnas_seterr(err, errlen, "%s: %s", path, strerror(e));
+    pnas_seterr(err, errlen, "%s: %s", path, pnas_strerror(e));
     errno = e;
     return -1;
   }
+  // fopen opens a directory too; its reads then fail with EISDIR: say so up front.
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    pnas_seterr(err, errlen, "%s: is a directory, not a file", path);
+    errno = EISDIR;
+    return -1;
+  }
   size_t cap = 4096, n = 0;
+  errno = 0; // a read error below names its cause
   char *buf = malloc(cap);
   for (;;) {
     if (!buf) break;
@@ -267,11 +276,12 @@ int store_read_file(const char *path, void **data, size_t *len, char *err, size_
     buf = nb;
     cap *= 2;
   }
-  int bad = ferror(f);
+  int bad = ferror(f), e = errno;
   fclose(f);
   if (!buf || bad) {
     free(buf);
-    pnas_seterr(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
+    pnas_seterr(err, errlen, "%s: %s", path,
+                !buf ? "out of memory" : e ? pnas_strerror(e) : "read error");
     return -1;
   }
   *data = buf;
@@ -287,6 +297,16 @@ static int sync_fd(int fd) { return store_durable ? fsync(fd) : 0; }
 static int fsync_dir(const char *dir) {
   if (!store_durable) return 0;
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+// fsyncs a file already in place (never through a link).
+static int sync_existing(const char *path) {
+  if (!store_durable) return 0;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return -1;
   int rc = fsync(fd);
   close(fd);
@@ -327,25 +347,25 @@ int store_write_file(const char *dir, const char *name, const void *data, size_t
       return -1;
     }
     if (unlink(tmp) && errno != ENOENT) {
-      pnas_seterr(err, errlen, "%s: cannot remove the stale temporary file: %s", tmp, strerror(errno));
+      pnas_seterr(err, errlen, "%s: cannot remove the stale temporary file: %s", tmp, pnas_strerror(errno));
       return -1;
     }
   }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
-    pnas_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+    pnas_seterr(err, errlen, "%s: %s", tmp, pnas_strerror(errno));
     return -1;
   }
   if (write_all(fd, data, len) || sync_fd(fd)) {
     int e = errno;
     close(fd);
     unlink(tmp);
-    pnas_seterr(err, errlen, "%s: write failed: %s", tmp, strerror(e));
+    pnas_seterr(err, errlen, "%s: write failed: %s", tmp, pnas_strerror(e));
     return -1;
   }
   close(fd);
   if (rename(tmp, path)) {
-    pnas_seterr(err, errlen, "%s: rename failed: %s", path, strerror(errno));
+    pnas_seterr(err, errlen, "%s: rename failed: %s", path, pnas_strerror(errno));
     unlink(tmp);
     return -1;
   }
@@ -393,6 +413,22 @@ static int frame_ok(const uint8_t *buf, size_t size, size_t off, store_record *r
     return 0;
   }
   return 1;
+}
+
+// The run directory of a log path (what precedes its last '/', "." when none), as one shell
+// word: quoted when it holds anything but plain path characters.
+static void log_dir_word(const char *path, char *out, size_t n) {
+  const char *slash = strrchr(path, '/');
+  int len = slash ? (int)(slash - path) : 1;
+  const char *dir = slash ? (len ? path : "/") : ".";
+  if (slash && !len) len = 1;
+  int plain = 1;
+  for (int i = 0; i < len; i++)
+    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,:=@",
+                dir[i]))
+      plain = 0;
+  if (plain || memchr(dir, '\'', (size_t)len)) snprintf(out, n, "%.*s", len, dir);
+  else snprintf(out, n, "'%.*s'", len, dir);
 }
 
 int store_read_log(const char *path, int salvage, store_record **recs, int *n, long *torn_at,
@@ -443,10 +479,15 @@ int store_read_log(const char *path, int salvage, store_record **recs, int *n, l
       break;
     }
     if (!salvage) {
+      char dir[1100];
+      log_dir_word(path, dir, sizeof dir);
       pnas_seterr(err, errlen,
-             "%s: corrupt record at offset %zu (%s) with %zu more bytes after it; rerun with "
-             "--salvage to keep the good records and skip the damage",
-             path, off, why, size - off);
+             "%s: corrupt record at offset %zu (%s) with %zu more bytes after it; `pnas search "
+             "--resume %s --salvage` repairs the log, keeping the good records (the damaged "
+             "original is kept beside it), and with --salvage `pnas inspect` and `pnas predictor "
+             "retrain|eval --run` read past the damage without changing the run",
+             path, off, why, size - off, dir);
+      rc = -2;
       goto out;
     }
     // Salvage: scan forward for the next valid frame.
@@ -545,7 +586,7 @@ static int store_lock(const char *dir, char *err, size_t errlen) {
   int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     pnas_seterr(err, errlen, "%s: cannot open the run directory's lock file: %s", path,
-           strerror(errno));
+           pnas_strerror(errno));
     return -1;
   }
   struct stat st;
@@ -558,7 +599,7 @@ static int store_lock(const char *dir, char *err, size_t errlen) {
     if (errno == EINTR) continue;
     int e = errno;
     if (e != EWOULDBLOCK) {
-      pnas_seterr(err, errlen, "%s: cannot lock the run directory: %s", path, strerror(e));
+      pnas_seterr(err, errlen, "%s: cannot lock the run directory: %s", path, pnas_strerror(e));
       close(fd);
       return -1;
     }
@@ -597,23 +638,141 @@ static int store_lock(const char *dir, char *err, size_t errlen) {
   return fd;
 }
 
+// Checks the run directory, creating it when create=1 and it is missing (*made = 1 then).
+// A symbolic link loop or a link to nothing is named as such, not as mkdir's "File exists".
+static int run_dir_check(const char *dir, int create, int *made, char *err, size_t errlen) {
+  struct stat st;
+  *made = 0;
+  if (stat(dir, &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      return pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
+    return 0;
+  }
+  int e = errno;
+  if (e == ENOENT && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+    return pnas_seterr(err, errlen, "%s: is a symbolic link to nothing (its target is missing); "
+                                    "refusing to %s through it",
+                       dir, create ? "create the run directory" : "use it");
+  // ENOTDIR (a file where a parent folder should be) is left to mkdir, which names it.
+  if (e != ENOENT && !(e == ENOTDIR && create))
+    return pnas_seterr(err, errlen, "%s: cannot use it as the run directory: %s", dir,
+                       pnas_strerror(e));
+  if (!create) return pnas_seterr(err, errlen, "%s: no such run directory", dir);
+  if (mkdir(dir, 0755))
+    return pnas_seterr(err, errlen, "%s: cannot create the run directory: %s", dir,
+                       pnas_strerror(errno));
+  *made = 1;
+  return 0;
+}
+
+// A frame of the log (u32 length, u32 CRC32, payload) for one record, malloc'd; NULL when out
+// of memory.
+static uint8_t *frame_record(const store_record *r, size_t *flen) {
+  void *payload;
+  size_t len;
+  store_encode_record(r, &payload, &len);
+  uint8_t *frame = malloc(len + 8);
+  if (frame) {
+    put_u32(frame, (uint32_t)len);
+    put_u32(frame + 4, (uint32_t)crc32(0L, payload, (uInt)len));
+    memcpy(frame + 8, payload, len);
+    *flen = len + 8;
+  }
+  free(payload);
+  return frame;
+}
+
+// 1 when path is a regular file (not a link) holding exactly data[len].
+static int same_file_bytes(const char *path, const void *data, size_t len) {
+  struct stat st;
+  if (lstat(path, &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size != len) return 0;
+  void *got;
+  size_t n;
+  char e[64];
+  if (store_read_file(path, &got, &n, e, sizeof e)) return 0;
+  int same = n == len && !memcmp(got, data, len);
+  free(got);
+  return same;
+}
+
+// Keeps the damaged log's bytes as results.log.corrupt (written to a tmp file, fsync'd, renamed,
+// directory fsync'd) before anything replaces results.log. A results.log.corrupt that already
+// holds these bytes (an interrupted salvage of this same log) is kept as it is; one that holds
+// anything else (an earlier salvage's original) is never overwritten: the bytes go to the first
+// free results.log.corrupt.N instead. Its name goes to kept. 0 ok, -1 with err.
+static int keep_damaged(const store *s, const void *data, size_t len, char *kept, size_t keptlen,
+                        char *err, size_t errlen) {
+  for (int k = 0; k < 1000; k++) {
+    char name[64], path[1200];
+    if (k) snprintf(name, sizeof name, "%s.corrupt.%d", STORE_LOG_NAME, k);
+    else snprintf(name, sizeof name, "%s.corrupt", STORE_LOG_NAME);
+    snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    snprintf(kept, keptlen, "%s", path);
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+      if (errno != ENOENT)
+        return pnas_seterr(err, errlen, "%s: %s", path, pnas_strerror(errno));
+      return store_write_file(s->dir, name, data, len, err, errlen);
+    }
+    if (same_file_bytes(path, data, len)) {
+      if (sync_existing(path) || fsync_dir(s->dir))
+        return pnas_seterr(err, errlen, "%s: cannot sync: %s", path, pnas_strerror(errno));
+      return 0;
+    }
+  }
+  return pnas_seterr(err, errlen, "%s/%s.corrupt .. .corrupt.999 are all taken: move the old "
+                                  "ones away before salvaging again",
+                     s->dir, STORE_LOG_NAME);
+}
+
+// --salvage after a read that skipped corrupt bytes: s->recs holds the good records. Keeps the
+// damaged original (keep_damaged), then writes the repaired log (the good records, renumbered,
+// their training times kept) to results.log.tmp, fsyncs it and renames it over results.log, and
+// fsyncs the directory. A kill at any point leaves results.log either the damaged original (run
+// the salvage again) or the complete repaired log; leftover tmp files are removed by the next
+// try (store_write_file). 0 ok, -1 with err (results.log is then the damaged original).
+static int salvage_rewrite(store *s, char *err, size_t errlen) {
+  void *orig;
+  size_t olen;
+  if (store_read_file(s->log_path, &orig, &olen, err, errlen)) return -1;
+  char kept[1200];
+  int rc = keep_damaged(s, orig, olen, kept, sizeof kept, err, errlen);
+  free(orig);
+  if (rc) return -1;
+  size_t cap = 12, len = 12;
+  for (int i = 0; i < s->n; i++) s->recs[i].seq = i, cap += 1024;
+  uint8_t *buf = malloc(cap);
+  if (!buf) return pnas_seterr(err, errlen, "out of memory");
+  memcpy(buf, STORE_LOG_MAGIC, 8);
+  put_u32(buf + 8, STORE_LOG_VERSION);
+  for (int i = 0; i < s->n; i++) {
+    size_t flen;
+    uint8_t *frame = frame_record(&s->recs[i], &flen), *nb = NULL;
+    if (frame && len + flen > cap && (nb = realloc(buf, 2 * (len + flen)))) {
+      buf = nb;
+      cap = 2 * (len + flen);
+    }
+    if (!frame || len + flen > cap) {
+      free(frame);
+      free(buf);
+      return pnas_seterr(err, errlen, "out of memory");
+    }
+    memcpy(buf + len, frame, flen);
+    len += flen;
+    free(frame);
+  }
+  rc = store_write_file(s->dir, STORE_LOG_NAME, buf, len, err, errlen);
+  free(buf);
+  if (rc) return -1;
+  fprintf(stderr, "pnas: warning: %s: repaired with its %d good records; the damaged original "
+                  "is kept as %s\n", s->log_path, s->n, kept);
+  return 0;
+}
+
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen) {
   struct stat st;
   int made = 0;
-  if (stat(dir, &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
-      return -1;
-    }
-  } else if (!create) {
-    pnas_seterr(err, errlen, "%s: no such run directory", dir);
-    return -1;
-  } else if (mkdir(dir, 0755)) {
-    pnas_seterr(err, errlen, "%s: cannot create the run directory: %s", dir, strerror(errno));
-    return -1;
-  } else {
-    made = 1;
-  }
+  if (run_dir_check(dir, create, &made, err, errlen)) return -1;
   store *s = calloc(1, sizeof *s);
   if (!s) {
     if (made) rmdir(dir);
@@ -639,8 +798,13 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   }
   // The log is read, truncated (torn tail) and appended to by name: never through a link.
   if (lstat(s->log_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    struct stat target;
+    int loop = S_ISLNK(st.st_mode) && stat(s->log_path, &target) != 0 && errno == ELOOP;
     pnas_seterr(err, errlen, "%s: is %s, not a results log; refusing to use it", s->log_path,
-           S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+           loop                  ? "a symbolic link loop (too many levels of symbolic links)"
+           : S_ISLNK(st.st_mode) ? "a symbolic link"
+           : S_ISDIR(st.st_mode) ? "a directory"
+                                 : "not a regular file");
     store_close(s);
     return -1;
   }
@@ -660,66 +824,37 @@ int store_open(const char *dir, int create, int salvage, store **out, char *err,
   }
   long torn_at = -1;
   int corrupt_skipped = 0;
-  if (store_read_log(s->log_path, 0, &s->recs, &s->n, &torn_at, err, errlen)) {
-    if (!salvage || strstr(err, "bad magic") || strstr(err, "version")) {
-      store_close(s);
-      return -1;
-    }
-    if (store_read_log(s->log_path, 1, &s->recs, &s->n, &torn_at, err, errlen)) {
-      store_close(s);
-      return -1;
-    }
+  int rc = store_read_log(s->log_path, 0, &s->recs, &s->n, &torn_at, err, errlen);
+  if (rc == -2 && salvage) {
+    rc = store_read_log(s->log_path, 1, &s->recs, &s->n, &torn_at, err, errlen);
     corrupt_skipped = 1;
   }
-  s->cap = s->n;
-  if (torn_at >= 0) {
-    // Keep the torn bytes aside, then cut them off so appends continue from a clean end.
-    char torn_path[1200];
-    snprintf(torn_path, sizeof torn_path, "%s.torn", s->log_path);
-    copy_bytes(s->log_path, torn_at, torn_path);
-    if (truncate(s->log_path, torn_at)) {
-      pnas_seterr(err, errlen, "%s: cannot drop the torn record: %s", s->log_path, strerror(errno));
-      store_close(s);
-      return -1;
-    }
-  }
-  if (corrupt_skipped) {
-    // Rewrite a clean log with the good records; keep the damaged original beside it.
-    char bak[1200];
-    snprintf(bak, sizeof bak, "%s.corrupt", s->log_path);
-    if (rename(s->log_path, bak)) {
-      pnas_seterr(err, errlen, "%s: cannot move the damaged log aside: %s", s->log_path,
-             strerror(errno));
-      store_close(s);
-      return -1;
-    }
-    uint8_t hdr[12];
-    memcpy(hdr, STORE_LOG_MAGIC, 8);
-    put_u32(hdr + 8, STORE_LOG_VERSION);
-    if (store_write_file(dir, STORE_LOG_NAME, hdr, sizeof hdr, err, errlen)) {
-      store_close(s);
-      return -1;
-    }
-  }
-  s->fd = open(s->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-  if (s->fd < 0) {
-    pnas_seterr(err, errlen, "%s: cannot open for appending: %s", s->log_path, strerror(errno));
+  if (rc) {
     store_close(s);
     return -1;
   }
-  if (corrupt_skipped) {
-    int n = s->n;
-    s->n = 0;
-    for (int i = 0; i < n; i++) {
-      store_record r = s->recs[i];
-      int64_t seq = r.seq;
-      double t = r.time;
-      if (store_append(s, &r, err, errlen)) {
-        store_close(s);
-        return -1;
-      }
-      s->recs[i].seq = seq, s->recs[i].time = t; // keep the original provenance in memory
+  s->cap = s->n;
+  if (torn_at >= 0) {
+    // Keep the torn bytes aside, then (unless the salvage below replaces the whole log) cut
+    // them off so appends continue from a clean end.
+    char torn_path[1200];
+    snprintf(torn_path, sizeof torn_path, "%s.torn", s->log_path);
+    copy_bytes(s->log_path, torn_at, torn_path);
+    if (!corrupt_skipped && truncate(s->log_path, torn_at)) {
+      pnas_seterr(err, errlen, "%s: cannot drop the torn record: %s", s->log_path, pnas_strerror(errno));
+      store_close(s);
+      return -1;
     }
+  }
+  if (corrupt_skipped && salvage_rewrite(s, err, errlen)) {
+    store_close(s);
+    return -1;
+  }
+  s->fd = open(s->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  if (s->fd < 0) {
+    pnas_seterr(err, errlen, "%s: cannot open for appending: %s", s->log_path, pnas_strerror(errno));
+    store_close(s);
+    return -1;
   }
   if (index_rebuild(s)) {
     pnas_seterr(err, errlen, "out of memory");
@@ -746,10 +881,8 @@ void store_close(store *s) {
 
 int store_open_readonly(const char *dir, store **out, char *err, size_t errlen) {
   struct stat st;
-  if (stat(dir, &st) != 0)
-    return pnas_seterr(err, errlen, "%s: no such run directory", dir);
-  if (!S_ISDIR(st.st_mode))
-    return pnas_seterr(err, errlen, "%s: exists and is not a directory", dir);
+  int made;
+  if (run_dir_check(dir, 0, &made, err, errlen)) return -1;
   store *s = calloc(1, sizeof *s);
   if (!s) return pnas_seterr(err, errlen, "out of memory");
   s->fd = -1;
@@ -810,25 +943,18 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   rec->time = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-  void *payload;
-  size_t len;
-  store_encode_record(rec, &payload, &len);
-  uint8_t *frame = malloc(len + 8);
+  size_t flen;
+  uint8_t *frame = frame_record(rec, &flen);
   if (!frame) {
-    free(payload);
     pnas_seterr(err, errlen, "out of memory");
     return -1;
   }
-  put_u32(frame, (uint32_t)len);
-  put_u32(frame + 4, (uint32_t)crc32(0L, payload, (uInt)len));
-  memcpy(frame + 8, payload, len);
-  free(payload);
   off_t before = lseek(s->fd, 0, SEEK_END);
   int bad;
   if (s->fault_after == 0) // injected disk full (see fault_after)
-    bad = write_all(s->fd, frame, (len + 8) / 2) || (errno = ENOSPC);
+    bad = write_all(s->fd, frame, flen / 2) || (errno = ENOSPC);
   else
-    bad = write_all(s->fd, frame, len + 8) || sync_fd(s->fd);
+    bad = write_all(s->fd, frame, flen) || sync_fd(s->fd);
   if (!bad && s->fault_after > 0) s->fault_after--;
   int e = errno;
   free(frame);
@@ -837,7 +963,7 @@ int store_append(store *s, store_record *rec, char *err, size_t errlen) {
     if (before >= 0 && ftruncate(s->fd, before) == 0) fsync(s->fd);
     pnas_seterr(err, errlen, "%s: cannot write a record: %s (the log is intact; free space and "
                         "rerun with --resume)",
-           s->log_path, strerror(e));
+           s->log_path, pnas_strerror(e));
     return -1;
   }
   if (s->n == s->cap) {

@@ -43,8 +43,13 @@ typedef struct store store;
 // Opens (create=1: creates the directory and an empty log when missing) and reads every
 // record. A torn last record (a crash during its write) is dropped with a warning on stderr and
 // its bytes are kept in results.log.torn; a corrupt record followed by more data is an error that
-// names the offset, unless salvage=1 (then bad bytes are skipped with a warning, the log is
-// rewritten with the good records and the original kept as results.log.corrupt).
+// names the offset, unless salvage=1: then bad bytes are skipped with a warning and the log is
+// repaired crash-safely. The damaged original is first kept, fsync'd, as results.log.corrupt
+// (never overwriting an older, different one: then results.log.corrupt.N), then the good records
+// (renumbered, their times kept) are written to results.log.tmp, fsync'd and renamed over
+// results.log. Killed at any point, results.log is the damaged original (salvage again: the
+// leftover tmp files are removed, a results.log.corrupt of the same bytes is reused) or the
+// complete repaired log.
 int store_open(const char *dir, int create, int salvage, store **out, char *err, size_t errlen);
 void store_close(store *s);
 // Opens another run's store for lookups only (a --cache): reads every record, takes no lock
@@ -66,8 +71,10 @@ const store_record *store_find(const store *s, uint64_t hash, uint64_t settings)
 // the write fails - then the log is left as it was (a partial frame is truncated away).
 int store_append(store *s, store_record *rec, char *err, size_t errlen);
 
-// Reads a log file into a new array (caller frees). Same torn/corrupt rules as store_open;
-// torn_at / corrupt_at report offsets (-1 when none). Used by store_open, inspect and fuzzing.
+// Reads a log file into a new array (caller frees); never writes. Same torn/corrupt rules as
+// store_open (salvage=1 skips corrupt records in memory only); torn_at reports the offset of a
+// torn tail (-1 when none). 0 ok; -2 with err when salvage=0 and a corrupt record is followed by
+// more data (what salvage=1 reads past; err names the commands that can); -1 with err otherwise.
 int store_read_log(const char *path, int salvage, store_record **recs, int *n, long *torn_at,
                    char *err, size_t errlen);
 // Decodes one record payload (msgpack map). 0 ok, -1 with err.
