@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "pnas/cli/cli.h"
 #include "pnas/report/report_core.h"
 #include "pnas/search/search.h"
@@ -115,6 +116,17 @@ static int run_one(const search_config *cfg, const char *run, const char *cache,
     return 1;
   }
   return 0;
+}
+
+// Creates dir unless it is a directory already (a symbolic link loop or a file there is an
+// error, said on stderr). 0 ok, -1 error.
+static int make_dir(const char *dir) {
+  struct stat st;
+  if (mkdir(dir, 0755) == 0 || (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+    return 0;
+  fprintf(stderr, "pnas compare: cannot create %s: %s\n", dir,
+          errno == EEXIST ? "it exists and is not a directory" : pnas_strerror(errno));
+  return -1;
 }
 
 int cmd_compare(int argc, char **argv) {
@@ -223,14 +235,7 @@ int cmd_compare(int argc, char **argv) {
     pnas_budget += (cfg.max_blocks - 1) * cfg.beam;
     if (cfg.budget_models == 0) cfg.budget_models = 4 * pnas_budget;
   }
-  if (fit_cache_dir && mkdir(fit_cache_dir, 0755) && errno != EEXIST) {
-    fprintf(stderr, "pnas compare: cannot create %s: %s\n", fit_cache_dir, strerror(errno));
-    return 1;
-  }
-  if (mkdir(out, 0755) && errno != EEXIST) {
-    fprintf(stderr, "pnas compare: cannot create %s: %s\n", out, strerror(errno));
-    return 1;
-  }
+  if ((fit_cache_dir && make_dir(fit_cache_dir)) || make_dir(out)) return 1;
   char cache[sizeof cfg.cache_dir];
   if (snprintf(cache, sizeof cache, "%s/cache", out) >= (int)sizeof cache) {
     fprintf(stderr, "pnas compare: --out path too long\n");

@@ -1,5 +1,5 @@
-// `pnas inspect DIR [--json]`: a run's summary (per level: models, failures, best, mean), or
-// every record as one JSON object per line.
+// `pnas inspect DIR [--json] [--salvage]`: a run's summary (per level: models, failures, best,
+// mean), or every record as one JSON object per line.
 #include <math.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,9 +12,13 @@
 static const char USAGE[] = "usage: pnas inspect DIR [--json] [--salvage]\n"
                             "Summarises a run directory; --json prints every record of its "
                             "results log as one JSON object per line.\n"
+                            "--salvage reads past corrupt records of the log (with a warning), "
+                            "changing nothing\n(`pnas search --resume DIR --salvage` repairs "
+                            "the log).\n"
                             "examples:\n"
                             "  pnas inspect runs/a\n"
-                            "  pnas inspect runs/a --json | head\n";
+                            "  pnas inspect runs/a --json | head\n"
+                            "  pnas inspect runs/a --salvage\n";
 
 // Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
 static int flush_stdout(const char *cmd) {

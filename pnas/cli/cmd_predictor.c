@@ -16,7 +16,9 @@
 static const char USAGE[] =
     "usage: pnas predictor retrain --run DIR [--model mlp|lstm|ridge] [--members M] [--epochs E]\n"
     "                              [--seed s] [--topk k] [--threads t] [--json] [--out FILE]\n"
+    "                              [--salvage]\n"
     "       pnas predictor eval --run DIR --model FILE [--topk k] [--threads t] [--json]\n"
+    "                           [--salvage]\n"
     "retrain: per level b, fit on the run's cells with <= b blocks and test on the cells with\n"
     "b+1 blocks (Spearman, Kendall tau-b, precision@k); then fit on everything and save to\n"
     "FILE (default predictor-retrained-<model>.msgpack in the current directory; never into\n"
@@ -24,6 +26,8 @@ static const char USAGE[] =
     "eval: score every measured cell of the run with a saved predictor, per level; rows at\n"
     "depths the predictor was fitted on ('fitted') are pooled apart from deeper, held-out rows;\n"
     "precision@k only where k < cells.\n"
+    "--salvage: read past corrupt records in the run's results log (with a warning), in memory\n"
+    "only: the run is never changed (`pnas search --resume DIR --salvage` repairs it).\n"
     "       pnas predictor eval --table DIR [--model mlp|lstm|ridge] [--members M] [--epochs E]\n"
     "                           [--seeds S] [--dump FILE] [--threads t] [--json]\n"
     "eval --table: the paper's Table 1 setting on a benchmark table: fit on every cell of\n"
@@ -33,17 +37,19 @@ static const char USAGE[] =
     "mean, next to the table's noise ceiling. --dump FILE: seed 1's predictions as TSV.\n"
     "examples:\n"
     "  pnas predictor retrain --run runs/a --model mlp --out a-mlp.msgpack\n"
+    "  pnas predictor eval --run runs/a --model a-mlp.msgpack --salvage\n"
     "  pnas predictor eval --table data/tables/fm-3ops-b2 --model mlp --seeds 5\n";
 
-// The successfully measured children of a run (all records with ok = 1).
-static int load_run(const char *dir, space_cell **cells, float **acc, int *n, char *err,
-                    size_t errlen) {
+// The successfully measured children of a run (all records with ok = 1). salvage: skip corrupt
+// records (store_read_log only reads: the run is not changed).
+static int load_run(const char *dir, int salvage, space_cell **cells, float **acc, int *n,
+                    char *err, size_t errlen) {
   char path[1100];
   snprintf(path, sizeof path, "%s/results.log", dir);
   store_record *recs;
   int nr;
   long torn;
-  if (store_read_log(path, 0, &recs, &nr, &torn, err, errlen)) return -1;
+  if (store_read_log(path, salvage, &recs, &nr, &torn, err, errlen)) return -1;
   *cells = malloc(sizeof **cells * (size_t)(nr ? nr : 1));
   *acc = malloc(sizeof **acc * (size_t)(nr ? nr : 1));
   if (!*cells || !*acc) {
@@ -64,8 +70,8 @@ static int load_run(const char *dir, space_cell **cells, float **acc, int *n, ch
   return 0;
 }
 
-static int retrain(const char *run, const char *model, const char *out_path, int members,
-                   int epochs, int64_t seed, int topk, int threads, int json) {
+static int retrain(const char *run, int salvage, const char *model, const char *out_path,
+                   int members, int epochs, int64_t seed, int topk, int threads, int json) {
   char err[1024];
   int kind = pred_kind_from_name(model);
   if (kind < 0) {
@@ -75,7 +81,7 @@ static int retrain(const char *run, const char *model, const char *out_path, int
   space_cell *cells;
   float *acc;
   int n;
-  if (load_run(run, &cells, &acc, &n, err, sizeof err)) {
+  if (load_run(run, salvage, &cells, &acc, &n, err, sizeof err)) {
     fprintf(stderr, "pnas predictor retrain: %s\n", err);
     return 1;
   }
@@ -127,7 +133,8 @@ static int retrain(const char *run, const char *model, const char *out_path, int
   return 0;
 }
 
-static int eval(const char *run, const char *model_path, int topk, int threads, int json) {
+static int eval(const char *run, int salvage, const char *model_path, int topk, int threads,
+                int json) {
   char err[1024];
   pred_ensemble *e;
   if (pred_ensemble_load(&e, model_path, err, sizeof err)) {
@@ -137,7 +144,7 @@ static int eval(const char *run, const char *model_path, int topk, int threads, 
   space_cell *cells;
   float *acc;
   int n;
-  if (load_run(run, &cells, &acc, &n, err, sizeof err)) {
+  if (load_run(run, salvage, &cells, &acc, &n, err, sizeof err)) {
     fprintf(stderr, "pnas predictor eval: %s\n", err);
     pred_ensemble_free(e);
     return 1;
@@ -408,7 +415,7 @@ int cmd_predictor(int argc, char **argv) {
   }
   const char *sub = argv[1], *run = NULL, *model = NULL, *table = NULL, *dump = NULL;
   const char *out = NULL;
-  int members = 5, epochs = 0, topk = 10, threads = 0, json = 0, seeds = 5;
+  int members = 5, epochs = 0, topk = 10, threads = 0, json = 0, seeds = 5, salvage = 0;
   int64_t seed = 1;
   arg_spec specs[] = {
       {"run", ARG_STR, &run, 0, -1, NULL},         {"model", ARG_STR, &model, 0, -1, NULL},
@@ -417,6 +424,7 @@ int cmd_predictor(int argc, char **argv) {
       {"threads", ARG_INT, &threads, 0, 1024, NULL}, {"json", ARG_FLAG, &json, 0, -1, NULL},
       {"table", ARG_STR, &table, 0, -1, NULL},      {"seeds", ARG_INT, &seeds, 1, 1000, NULL},
       {"dump", ARG_STR, &dump, 0, -1, NULL},        {"out", ARG_STR, &out, 0, -1, NULL},
+      {"salvage", ARG_FLAG, &salvage, 0, -1, NULL},
   };
   int rc = args_parse("pnas predictor", USAGE, argc, argv, 2, specs,
                       sizeof specs / sizeof specs[0], NULL, 0, NULL);
@@ -425,6 +433,11 @@ int cmd_predictor(int argc, char **argv) {
   if (table && !strcmp(sub, "eval")) {
     if (run) {
       fprintf(stderr, "pnas predictor eval: give --run or --table, not both\n");
+      return 2;
+    }
+    if (salvage) {
+      fprintf(stderr, "pnas predictor eval: --salvage reads a damaged --run; a --table is read "
+                      "as it is\n");
       return 2;
     }
     if (members < 2 && strcmp(model ? model : "mlp", "ridge")) {
@@ -442,14 +455,15 @@ int cmd_predictor(int argc, char **argv) {
       fprintf(stderr, "pnas predictor retrain: --members must be at least 2\n");
       return 2;
     }
-    return retrain(run, model ? model : "mlp", out, members, epochs, seed, topk, threads, json);
+    return retrain(run, salvage, model ? model : "mlp", out, members, epochs, seed, topk, threads,
+                   json);
   }
   if (!strcmp(sub, "eval")) {
     if (!model) {
       fprintf(stderr, "pnas predictor eval: --model FILE is required\n");
       return 2;
     }
-    return eval(run, model, topk, threads, json);
+    return eval(run, salvage, model, topk, threads, json);
   }
   fprintf(stderr, "pnas predictor: unknown subcommand '%s' (retrain, eval)\n", sub);
   return 2;

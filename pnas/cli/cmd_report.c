@@ -2,11 +2,13 @@
 // gnuplot figures, Graphviz drawings) of finished or partial run directories. A directory
 // without config.msgpack (e.g. a `pnas compare` output folder) stands for its run subfolders.
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/common.h"
 #include "pnas/cli/cli.h"
 #include "pnas/report/report_core.h"
 
@@ -43,8 +45,8 @@ static int add_runs(const char *dir, char **out, int *n) {
   DIR *d = opendir(dir);
   if (!d) {
     fprintf(stderr, "pnas report: %s: not a run directory (no config.msgpack) and not a folder "
-                    "of runs\n",
-            dir);
+                    "of runs: %s\n",
+            dir, pnas_strerror(errno));
     return -1;
   }
   int first = *n;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "pnas/report/report_core.h"
 #include "predictor/rank.h"
 #include "pnas/report/show.h"
@@ -239,7 +240,7 @@ static int write_curves(const report *rep, const char *dir, char *err, size_t er
   }
   return 0;
 fail:
-  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+  snprintf(err, errlen, "cannot write %s: %s", path, pnas_strerror(errno));
   return -1;
 }
 
@@ -298,7 +299,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
   snprintf(path, sizeof path, "%s/plots.gp", dir);
   FILE *f = fopen(path, "w");
   if (!f) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot write %s: %s", path, pnas_strerror(errno));
     return -1;
   }
   fprintf(f, "# Figures of report.md / report.html: run `gnuplot plots.gp` in this folder.\n"
@@ -436,7 +437,7 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
   }
   fprintf(f, "unset output\n");
   if (fclose(f)) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot write %s: %s", path, pnas_strerror(errno));
     return -1;
   }
   return 0;
@@ -447,7 +448,7 @@ int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen)
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
-    snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
+    snprintf(err, errlen, "cannot start %s: %s", argv[0], pnas_strerror(errno));
     return -1;
   }
   if (pid == 0) {
@@ -464,7 +465,7 @@ int report_run_in(const char *dir, char *const argv[], char *err, size_t errlen)
   int st;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) {
-      snprintf(err, errlen, "waiting for %s: %s", argv[0], strerror(errno));
+      snprintf(err, errlen, "waiting for %s: %s", argv[0], pnas_strerror(errno));
       return -1;
     }
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -607,8 +608,11 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
                          "significant at 5% from"}, NULL};
   tbl best = {9, 0, 0, {"strategy", "which", "run", "cell", "blocks", "val top-1", "params",
                         "mult-adds", "found at model"}, NULL};
-  if (mkdir(out_dir, 0755) && errno != EEXIST) {
-    snprintf(err, errlen, "cannot create %s: %s", out_dir, strerror(errno));
+  // An existing directory is fine; a symbolic link loop or a file of that name is not.
+  struct stat od;
+  if (mkdir(out_dir, 0755) && (errno != EEXIST || stat(out_dir, &od) || !S_ISDIR(od.st_mode))) {
+    snprintf(err, errlen, "cannot create %s: %s", out_dir,
+             errno == EEXIST ? "it exists and is not a directory" : pnas_strerror(errno));
     goto fail;
   }
   char gp[1024];
@@ -986,7 +990,7 @@ int report_write(const report *rep, const char *out_dir, char *err, size_t errle
   tbl_free(&runs), tbl_free(&sum), tbl_free(&reach), tbl_free(&ranks), tbl_free(&best);
   return 0;
 io:
-  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+  snprintf(err, errlen, "cannot write %s: %s", path, pnas_strerror(errno));
   goto fail;
 oom:
   snprintf(err, errlen, "out of memory");

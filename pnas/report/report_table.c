@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "pnas/report/report_core.h"
 #include "pnas/report/show.h"
 #include "pnas/search/table.h"
@@ -149,7 +150,7 @@ static int write_svg(const char *out_dir, const tr_group *G, int ng, char *err, 
   snprintf(path, sizeof path, "%s/table-curves.gp", out_dir);
   FILE *f = fopen(path, "w");
   if (!f) {
-    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot create %s: %s", path, pnas_strerror(errno));
     return -1;
   }
   for (int pass = 0; pass < 2; pass++) {
@@ -312,7 +313,7 @@ int report_table_write(const pnas_table *t, const char (*names)[16], int ng, int
   snprintf(path, sizeof path, "%s/table-report.json", out_dir);
   js = fopen(path, "w");
   if (!tv || !md || !js) {
-    snprintf(err, errlen, "cannot create the report files in %s: %s", out_dir, strerror(errno));
+    snprintf(err, errlen, "cannot create the report files in %s: %s", out_dir, pnas_strerror(errno));
     goto out;
   }
   int Lmax = 0;
