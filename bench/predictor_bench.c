@@ -33,7 +33,7 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static const double OPQ[SPACE_NUM_OPS] = {-0.3, 0.5, 0.6, 0.4, 0.2, -0.1, 0.0, 0.3};
+static const double OPQ[SPACE_PNAS_OPS] = {-0.3, 0.5, 0.6, 0.4, 0.2, -0.1, 0.0, 0.3};
 
 static float synth_acc(const space_cell *c, space_rng *r) {
   double q = 0.0;
@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
   space_cell *cells = malloc((size_t)n * sizeof *cells);
   float *acc = malloc((size_t)n * sizeof *acc);
   space_block blocks[136];
-  int nb1 = space_blocks_at(1, SPACE_ALL_OPS, blocks, 136);
+  int nb1 = space_blocks_at(1, SPACE_PNAS_MASK, blocks, 136);
   if (nb1 != 136) {
     fprintf(stderr, "predictor_bench: expected 136 one-block cells, got %d\n", nb1);
     return 1;
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
     cells[i].b[0] = blocks[i];
   }
   for (int b = 2; b <= 5; b++)
-    for (int i = 0; i < 256; i++) space_sample(&cells[136 + (b - 2) * 256 + i], b, SPACE_ALL_OPS, &r);
+    for (int i = 0; i < 256; i++) space_sample(&cells[136 + (b - 2) * 256 + i], b, SPACE_PNAS_MASK, &r);
   for (int i = 0; i < n; i++) acc[i] = synth_acc(&cells[i], &r);
 
   pred_fit_config cfg;
@@ -149,7 +149,7 @@ int main(int argc, char **argv) {
       int fd = mkstemp(data);
       FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
       pred_tokens x;
-      if (!f || pred_tokens_from_cells(&x, cells, n, err, sizeof err)) {
+      if (!f || pred_tokens_from_cells(&x, cells, n, SPACE_PNAS_OPS, err, sizeof err)) {
         fprintf(stderr, "predictor_bench: cannot write %s\n", data);
         return 1;
       }
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
     // Parents: 256 random four-block cells; the call expands and scores (search's API).
     const int np = 256;
     space_cell *par = malloc((size_t)np * sizeof *par);
-    for (int p = 0; p < np; p++) space_sample(&par[p], 4, SPACE_ALL_OPS, &r);
+    for (int p = 0; p < np; p++) space_sample(&par[p], 4, SPACE_PNAS_MASK, &r);
     const int cap = np * 1176;
     space_cell *kids = malloc((size_t)cap * sizeof *kids);
     float *mean = malloc((size_t)cap * sizeof *mean), *sd = malloc((size_t)cap * sizeof *sd);
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
     int nk = 0;
     for (int rep = 0; rep <= repeats; rep++) {
       double t0 = now_s();
-      if (pred_ensemble_score_children(e, par, np, SPACE_ALL_OPS, kids, mean, sd, cap, &nk,
+      if (pred_ensemble_score_children(e, par, np, SPACE_PNAS_MASK, kids, mean, sd, cap, &nk,
                                        threads, err, sizeof err)) {
         fprintf(stderr, "predictor_bench: score: %s\n", err);
         return 1;

@@ -12,6 +12,7 @@ struct pred_ensemble {
   pred_kind kind;
   int members;        // 0 = not fitted
   int E, H;           // embedding / hidden sizes (LSTM, MLP; MLP uses H for both layers)
+  int vocab;          // op vocabulary: op ids the members embed (space_vocab_ops: 8 or 13)
   lstm_model *lstm;   // (members) when kind == PRED_LSTM
   mlp_model *mlp;     // (members) when kind == PRED_MLP
   ridge_model *ridge; // (members) when kind == PRED_RIDGE
@@ -24,7 +25,7 @@ struct pred_ensemble {
 };
 
 // Drops any fitted members. Then allocates M zeroed members of the kind. 0 ok, -1 OOM.
-int pred_ensemble_alloc(pred_ensemble *e, pred_kind kind, int M, int E, int H);
+int pred_ensemble_alloc(pred_ensemble *e, pred_kind kind, int M, int E, int H, int vocab);
 void pred_ensemble_clear(pred_ensemble *e);
 
 #endif

@@ -3,7 +3,10 @@
 //    "hidden": H, "train_loss": [M floats], "members": [[{"name", "shape": [..],
 //    "data": bin (float32 little-endian)}, ...] x M]}
 // plus, in files written since it was recorded, "domain": {"ops": bit mask over the operators,
-// "max_blocks": B, "cells": n}: what the ensemble was fitted on (older files load without it).
+// "max_blocks": B, "cells": n}: what the ensemble was fitted on (older files load without it),
+// and, when the op vocabulary is not 8 (a model of NASNet's 13 operators), "vocab": 13 before
+// "members"; without the entry (every file of vocabulary 8, and all older files) it is 8, so a
+// PNAS-space predictor file is byte for byte what it was before the vocabulary was a setting.
 // Loading checks every name, shape and size, so a wrong or damaged file is an error, not a crash.
 //
 // Checksum: files written since this change end with a last key, "crc32": the CRC-32 (zlib's
@@ -39,7 +42,7 @@ typedef struct {
 } tspec;
 
 static int member_specs(const pred_ensemble *e, int m, tspec *t) {
-  const int E = e->E, H = e->H, NI = SPACE_NUM_INPUTS, NO = SPACE_NUM_OPS;
+  const int E = e->E, H = e->H, NI = SPACE_NUM_INPUTS, NO = e->vocab, NF = ridge_nfeat(NO);
   int k = 0;
 #define T2(nm, a, b, p) t[k++] = (tspec){nm, 2, {a, b}, p}
 #define T1(nm, a, p) t[k++] = (tspec){nm, 1, {a, 0}, p}
@@ -63,8 +66,8 @@ static int member_specs(const pred_ensemble *e, int m, tspec *t) {
     T1("w3", H, v->w3);
     T1("b3", 1, v->b3);
   } else {
-    T1("w", RIDGE_NFEAT, e->ridge[m].w);
-    T1("b", 1, e->ridge[m].w + RIDGE_NFEAT);
+    T1("w", NF, e->ridge[m].w);
+    T1("b", 1, e->ridge[m].w + NF);
   }
 #undef T1
 #undef T2
@@ -92,8 +95,8 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  int dom = e->dom_cells > 0;
-  msgpack_pack_map(&pk, 8 + dom); // the last entry, "crc32", is appended below
+  int dom = e->dom_cells > 0, voc = e->vocab != SPACE_PNAS_OPS;
+  msgpack_pack_map(&pk, 8 + dom + voc); // the last entry, "crc32", is appended below
   pack_str(&pk, "magic");
   pack_str(&pk, PRED_FILE_MAGIC);
   pack_str(&pk, "version");
@@ -116,6 +119,10 @@ int pred_ensemble_save_mem(const pred_ensemble *e, char **buf, size_t *len, char
     msgpack_pack_int(&pk, e->dom_blocks);
     pack_str(&pk, "cells");
     msgpack_pack_int(&pk, e->dom_cells);
+  }
+  if (voc) { // the op vocabulary, when not PNAS's 8 (see the top of the file)
+    pack_str(&pk, "vocab");
+    msgpack_pack_int(&pk, e->vocab);
   }
   pack_str(&pk, "members");
   msgpack_pack_array(&pk, (size_t)e->members);
@@ -256,7 +263,7 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
     snprintf(err, errlen, "not a pnas predictor file (no \"%s\" magic)", PRED_FILE_MAGIC);
     return PRED_EFORMAT;
   }
-  // A file of 8 or 9 keys (8: crc32 without domain, 9: with) was written sealed.
+  // A file of 8 to 10 keys (8: crc32 without domain, 9: with, 10: and vocab) was written sealed.
   if (space_msgpack_sealed(root, buf, len) || find_key(root, "crc32") || root->via.map.size >= 8) {
     char why[120];
     if (pnas_crc_check(buf, len, why, sizeof why)) {
@@ -294,7 +301,14 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
     return PRED_EFORMAT;
   }
   const int M = (int)mem->via.array.size;
-  if (pred_ensemble_alloc(e, (pred_kind)k, M, (int)E, (int)H)) {
+  int64_t vocab = SPACE_PNAS_OPS; // files without the entry: PNAS's 8 operators
+  const msgpack_object *vo = find_key(root, "vocab");
+  if (vo && (get_int(vo, &vocab) || (vocab != SPACE_PNAS_OPS && vocab != SPACE_NUM_OPS))) {
+    snprintf(err, errlen, "predictor file: bad \"vocab\" entry (expected %d or %d)" REGEN,
+             SPACE_PNAS_OPS, SPACE_NUM_OPS);
+    return PRED_EFORMAT;
+  }
+  if (pred_ensemble_alloc(e, (pred_kind)k, M, (int)E, (int)H, (int)vocab)) {
     snprintf(err, errlen, "out of memory loading a %d-member predictor", M);
     return PRED_ENOMEM;
   }
@@ -303,7 +317,7 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
     int64_t ops, mb, nc;
     if (dom->type != MSGPACK_OBJECT_MAP || get_int(find_key(dom, "ops"), &ops) ||
         get_int(find_key(dom, "max_blocks"), &mb) || get_int(find_key(dom, "cells"), &nc) ||
-        ops < 0 || ops >= (1LL << SPACE_NUM_OPS) || mb < 1 || mb > SPACE_MAX_BLOCKS || nc < 1 ||
+        ops < 0 || ops >= (1LL << vocab) || mb < 1 || mb > SPACE_MAX_BLOCKS || nc < 1 ||
         nc > INT32_MAX) {
       snprintf(err, errlen, "predictor file: bad \"domain\" entry" REGEN);
       pred_ensemble_clear(e);

@@ -1,6 +1,6 @@
 // LSTM predictor: parameters, reference forward, batched forward/backward for training and
 // the prefix-sharing scorer (see lstm.h). The input projection of a token is a row of
-// table = emb @ w_ih (PRED_VOCAB x 4H), so no per-token input GEMM is ever run; the recurrent
+// table = emb @ w_ih (V x 4H), so no per-token input GEMM is ever run; the recurrent
 // product h @ w_hh is one sgemm per step over the rows still active.
 #include "predictor/lstm.h"
 
@@ -13,26 +13,27 @@
 #include "predictor/fastmath.h"
 #include "predictor/par.h"
 
-int lstm_nparams(int E, int H) {
-  return PRED_VOCAB * E + E * 4 * H + H * 4 * H + 4 * H + H + 1;
+int lstm_nparams(int V, int E, int H) {
+  return V * E + E * 4 * H + H * 4 * H + 4 * H + H + 1;
 }
 
-void lstm_view(int E, int H, float *buf, lstm_params *v) {
+void lstm_view(int V, int E, int H, float *buf, lstm_params *v) {
   v->emb = buf;
-  v->w_ih = v->emb + PRED_VOCAB * E;
+  v->w_ih = v->emb + V * E;
   v->w_hh = v->w_ih + E * 4 * H;
   v->b = v->w_hh + H * 4 * H;
   v->w_fc = v->b + 4 * H;
   v->b_fc = v->w_fc + H;
 }
 
-int lstm_init(lstm_model *m, int E, int H) {
+int lstm_init(lstm_model *m, int V, int E, int H) {
+  m->V = V;
   m->E = E;
   m->H = H;
-  m->nparams = lstm_nparams(E, H);
+  m->nparams = lstm_nparams(V, E, H);
   m->p = calloc((size_t)m->nparams, sizeof *m->p);
   if (!m->p) return -1;
-  lstm_view(E, H, m->p, &m->v);
+  lstm_view(V, E, H, m->p, &m->v);
   return 0;
 }
 
@@ -46,7 +47,7 @@ static float unif(space_rng *r, float a) { return (float)((2.0 * space_rng_unifo
 void lstm_randomize(lstm_model *m, space_rng *r) {
   int E = m->E, H = m->H;
   float k = 1.0f / sqrtf((float)H);
-  for (int i = 0; i < PRED_VOCAB * E; i++) m->v.emb[i] = unif(r, 0.1f);
+  for (int i = 0; i < m->V * E; i++) m->v.emb[i] = unif(r, 0.1f);
   for (int i = 0; i < E * 4 * H; i++) m->v.w_ih[i] = unif(r, k);
   for (int i = 0; i < H * 4 * H; i++) m->v.w_hh[i] = unif(r, k);
   for (int i = 0; i < 4 * H; i++) m->v.b[i] = unif(r, k);
@@ -63,6 +64,7 @@ float lstm_forward_ref(const lstm_model *m, const uint8_t *tok, int len) {
   float *a = malloc((size_t)G * sizeof *a);
   PRED_ASSERT(h && c && a);
   for (int t = 0; t < len; t++) {
+    PRED_ASSERT(tok[t] < m->V);
     const float *x = p->emb + (size_t)tok[t] * E;
     for (int j = 0; j < G; j++) {
       double s = p->b[j];
@@ -86,16 +88,17 @@ float lstm_forward_ref(const lstm_model *m, const uint8_t *tok, int len) {
   return (float)sigmoid_ref(z);
 }
 
-int lstm_ws_init(lstm_ws *w, int maxB, int E, int H) {
+int lstm_ws_init(lstm_ws *w, int maxB, int V, int E, int H) {
   memset(w, 0, sizeof *w);
   w->maxB = maxB;
+  w->V = V;
   w->E = E;
   w->H = H;
   size_t G = 4 * (size_t)H, T = PRED_MAX_TOKENS, B = (size_t)maxB;
   w->tok = malloc(B * PRED_MAX_TOKENS);
   w->len = malloc(B * sizeof *w->len);
-  w->table = malloc(PRED_VOCAB * G * sizeof(float));
-  w->dtable = malloc(PRED_VOCAB * G * sizeof(float));
+  w->table = malloc((size_t)V * G * sizeof(float));
+  w->dtable = malloc((size_t)V * G * sizeof(float));
   w->gates = malloc(T * B * G * sizeof(float));
   w->c = malloc(T * B * H * sizeof(float));
   w->tc = malloc(T * B * H * sizeof(float));
@@ -202,7 +205,8 @@ void lstm_forward(const lstm_model *m, lstm_ws *w, const uint8_t *tok, const int
     w->nact[s] = n;
   }
   PRED_ASSERT(w->nact[T - 1] == B); // rows sorted by length, descending
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PRED_VOCAB, G, E, 1.0f, p->emb, E,
+  PRED_ASSERT(w->V == m->V);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m->V, G, E, 1.0f, p->emb, E,
               p->w_ih, G, 0.0f, w->table, G);
   for (int s = 0; s < T; s++) {
     const int na = w->nact[s], np = s ? w->nact[s - 1] : 0;
@@ -232,7 +236,8 @@ void lstm_backward(const lstm_model *m, lstm_ws *w, const float *dy, float *grad
   const int E = m->E, H = m->H, G = 4 * H, MB = w->maxB, B = w->B, T = w->T;
   const lstm_params *p = &m->v;
   lstm_params gp;
-  lstm_view(E, H, grad, &gp);
+  const int V = m->V;
+  lstm_view(V, E, H, grad, &gp);
   const float *hT = w->h + (size_t)(T - 1) * MB * H;
   for (int r = 0; r < B; r++) {
     float y = w->y[r], dz = dy[r] * y * (1.0f - y);
@@ -244,7 +249,7 @@ void lstm_backward(const lstm_model *m, lstm_ws *w, const float *dy, float *grad
     }
     gp.b_fc[0] += dz;
   }
-  memset(w->dtable, 0, (size_t)PRED_VOCAB * G * sizeof(float));
+  memset(w->dtable, 0, (size_t)V * G * sizeof(float));
   // The gate gradients of step s are written at row koff of dg, and h[s-1] at row koff of
   // hcat, for the np rows that have a previous step; koff advances by np. dW_hh is then one
   // GEMM over all steps (K = sum of np) instead of one thin GEMM per step.
@@ -275,11 +280,11 @@ void lstm_backward(const lstm_model *m, lstm_ws *w, const float *dy, float *grad
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, G, koff, 1.0f, w->hcat, H, w->dg, G,
                 1.0f, gp.w_hh, G);
   // table = emb @ w_ih: dW_ih (E, G) += emb^T @ dtable; demb (V, E) += dtable @ w_ih^T.
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, G, PRED_VOCAB, 1.0f, p->emb, E,
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, G, V, 1.0f, p->emb, E,
               w->dtable, G, 1.0f, gp.w_ih, G);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, PRED_VOCAB, E, G, 1.0f, w->dtable, G,
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, V, E, G, 1.0f, w->dtable, G,
               p->w_ih, G, 1.0f, gp.emb, E);
-  for (int v = 0; v < PRED_VOCAB; v++)
+  for (int v = 0; v < V; v++)
     for (int j = 0; j < G; j++) gp.b[j] += w->dtable[(size_t)v * G + j];
 }
 
@@ -348,11 +353,11 @@ static int chunk_ws_init(chunk_ws *w, int cap, int H) {
   return 0;
 }
 
-// Scores cells seqs[0..cn) (sorted) with every model. tables: (M, PRED_VOCAB, 4H) = emb @ w_ih
+// Scores cells seqs[0..cn) (sorted) with every model. tables: (M, V, 4H) = emb @ w_ih
 // + b per model. out: (M, n) indexed by seqs[i].idx.
 static void predict_chunk(const lstm_model *const *models, int M, const float *tables,
                           const seq_ref *seqs, int cn, float *out, int n, chunk_ws *w) {
-  const int H = models[0]->H, G = 4 * H;
+  const int V = models[0]->V, H = models[0]->H, G = 4 * H;
   int Tmax = 0, total = 0;
   for (int i = 0; i < cn; i++) {
     w->prev_node[i] = -1;
@@ -380,7 +385,7 @@ static void predict_chunk(const lstm_model *const *models, int M, const float *t
   }
   for (int m = 0; m < M; m++) {
     const lstm_params *p = &models[m]->v;
-    const float *table = tables + (size_t)m * PRED_VOCAB * G;
+    const float *table = tables + (size_t)m * V * G;
     for (int d = 1; d <= Tmax; d++) {
       const int nk = w->nn[d], np = d > 1 ? w->nn[d - 1] : 0;
       if (np > 0)
@@ -413,11 +418,14 @@ static void predict_chunk(const lstm_model *const *models, int M, const float *t
 int lstm_predict(const lstm_model *const *models, int M, const pred_tokens *x, float *out,
                  int threads) {
   const int n = x->n;
-  if (n == 0 || M == 0) return 0;
-  const int E = models[0]->E, H = models[0]->H, G = 4 * H;
-  for (int m = 1; m < M; m++) PRED_ASSERT(models[m]->E == E && models[m]->H == H);
+  if (n <= 0 || M <= 0) return 0;
+  const int V = models[0]->V, E = models[0]->E, H = models[0]->H, G = 4 * H;
+  for (int m = 1; m < M; m++)
+    PRED_ASSERT(models[m]->V == V && models[m]->E == E && models[m]->H == H);
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < x->len[i]; k++) PRED_ASSERT(x->tok[(size_t)i * PRED_MAX_TOKENS + k] < V);
   seq_ref *seqs = malloc((size_t)n * sizeof *seqs);
-  float *tables = malloc((size_t)M * PRED_VOCAB * G * sizeof(float));
+  float *tables = malloc((size_t)M * (size_t)V * (size_t)G * sizeof(float));
   if (!seqs || !tables) {
     free(seqs);
     free(tables);
@@ -431,9 +439,9 @@ int lstm_predict(const lstm_model *const *models, int M, const pred_tokens *x, f
   qsort(seqs, (size_t)n, sizeof *seqs, seq_cmp);
   for (int m = 0; m < M; m++) {
     const lstm_params *p = &models[m]->v;
-    float *t = tables + (size_t)m * PRED_VOCAB * G;
-    for (int v = 0; v < PRED_VOCAB; v++) memcpy(t + (size_t)v * G, p->b, (size_t)G * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PRED_VOCAB, G, E, 1.0f, p->emb, E,
+    float *t = tables + (size_t)m * V * G;
+    for (int v = 0; v < V; v++) memcpy(t + (size_t)v * G, p->b, (size_t)G * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, V, G, E, 1.0f, p->emb, E,
                 p->w_ih, G, 1.0f, t, G);
   }
   int nt = pred_threads(threads);

@@ -12,7 +12,7 @@
 // Parameter views into one contiguous buffer (so Adam and save/load see one array).
 // Gate order in every 4H-wide row: i, f, g, o (as PyTorch).
 typedef struct {
-  float *emb;  // (PRED_VOCAB, E): rows 0..10 input embeddings, 11..18 op embeddings
+  float *emb;  // (V, E): rows 0..10 input embeddings, 11..V-1 op embeddings
   float *w_ih; // (E, 4H)
   float *w_hh; // (H, 4H)
   float *b;    // (4H)
@@ -20,18 +20,19 @@ typedef struct {
   float *b_fc; // (1)
 } lstm_params;
 
+// V: embedding rows, pred_vocab_rows(vocab_ops) (19 for PNAS's 8 operators, 24 for 13).
 typedef struct {
-  int E, H;
+  int V, E, H;
   int nparams;
   float *p;       // (nparams)
   lstm_params v;  // views into p
 } lstm_model;
 
-int lstm_nparams(int E, int H);
-int lstm_init(lstm_model *m, int E, int H); // zeroed parameters; 0 ok, -1 OOM
+int lstm_nparams(int V, int E, int H);
+int lstm_init(lstm_model *m, int V, int E, int H); // zeroed parameters; 0 ok, -1 OOM
 void lstm_release(lstm_model *m);
 // Views of any buffer laid out like m->p (e.g. gradients, Adam moments).
-void lstm_view(int E, int H, float *buf, lstm_params *v);
+void lstm_view(int V, int E, int H, float *buf, lstm_params *v);
 // Paper init: embeddings U(-0.1, 0.1); LSTM weights and biases U(-1/sqrt(H), 1/sqrt(H))
 // [ours, = PyTorch]; FC weight U(-1/sqrt(H), 1/sqrt(H)); FC bias 1.8 [paper].
 void lstm_randomize(lstm_model *m, space_rng *r);
@@ -42,13 +43,13 @@ float lstm_forward_ref(const lstm_model *m, const uint8_t *tok /* (len) */, int 
 
 // Training workspace for batches of up to maxB cells of up to PRED_MAX_TOKENS tokens.
 typedef struct {
-  int maxB, E, H;
+  int maxB, V, E, H;
   int B, T;           // current batch and its longest length
   int nact[PRED_MAX_TOKENS]; // active rows per step (rows are sorted by length, descending)
   uint8_t *tok;       // (maxB, PRED_MAX_TOKENS) batch tokens, sorted by length descending
   int *len;           // (maxB)
-  float *table;       // (PRED_VOCAB, 4H) emb @ w_ih
-  float *dtable;      // (PRED_VOCAB, 4H)
+  float *table;       // (V, 4H) emb @ w_ih
+  float *dtable;      // (V, 4H)
   float *gates;       // (PRED_MAX_TOKENS, maxB, 4H) activated gates i, f, g, o per step
   float *c;           // (PRED_MAX_TOKENS, maxB, H) cell state per step
   float *tc;          // (PRED_MAX_TOKENS, maxB, H) tanh(c)
@@ -59,7 +60,7 @@ typedef struct {
   float *dh, *dc;     // (maxB, H) scratch
 } lstm_ws;
 
-int lstm_ws_init(lstm_ws *w, int maxB, int E, int H); // 0 ok, -1 OOM
+int lstm_ws_init(lstm_ws *w, int maxB, int V, int E, int H); // 0 ok, -1 OOM
 void lstm_ws_release(lstm_ws *w);
 
 // Forward of B cells (rows sorted by len descending, B <= maxB). Sequences are aligned at
@@ -72,7 +73,7 @@ void lstm_forward(const lstm_model *m, lstm_ws *w, const uint8_t *tok /* (B, PRE
 void lstm_backward(const lstm_model *m, lstm_ws *w, const float *dy /* (B) */,
                    float *grad /* (nparams) */);
 
-// Batched scorer for M models with the same E, H: sorts the cells, builds the token trie of
+// Batched scorer for M models with the same V, E, H: sorts the cells, builds the token trie of
 // each chunk and runs every shared prefix once (per model). out: (M, n). threads: OpenMP
 // workers over chunks (0 = default). 0 ok, -1 OOM.
 int lstm_predict(const lstm_model *const *models, int M, const pred_tokens *x,

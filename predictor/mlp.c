@@ -12,13 +12,13 @@
 #include "predictor/fastmath.h"
 #include "predictor/par.h"
 
-int mlp_nparams(int E, int H1, int H2) {
-  return PRED_VOCAB * E + 4 * E * H1 + H1 + H1 * H2 + H2 + H2 + 1;
+int mlp_nparams(int V, int E, int H1, int H2) {
+  return V * E + 4 * E * H1 + H1 + H1 * H2 + H2 + H2 + 1;
 }
 
-void mlp_view(int E, int H1, int H2, float *buf, mlp_params *v) {
+void mlp_view(int V, int E, int H1, int H2, float *buf, mlp_params *v) {
   v->emb = buf;
-  v->w1 = v->emb + PRED_VOCAB * E;
+  v->w1 = v->emb + V * E;
   v->b1 = v->w1 + 4 * E * H1;
   v->w2 = v->b1 + H1;
   v->b2 = v->w2 + H1 * H2;
@@ -26,14 +26,15 @@ void mlp_view(int E, int H1, int H2, float *buf, mlp_params *v) {
   v->b3 = v->w3 + H2;
 }
 
-int mlp_init(mlp_model *m, int E, int H1, int H2) {
+int mlp_init(mlp_model *m, int V, int E, int H1, int H2) {
+  m->V = V;
   m->E = E;
   m->H1 = H1;
   m->H2 = H2;
-  m->nparams = mlp_nparams(E, H1, H2);
+  m->nparams = mlp_nparams(V, E, H1, H2);
   m->p = calloc((size_t)m->nparams, sizeof *m->p);
   if (!m->p) return -1;
-  mlp_view(E, H1, H2, m->p, &m->v);
+  mlp_view(V, E, H1, H2, m->p, &m->v);
   return 0;
 }
 
@@ -47,7 +48,7 @@ static float unif(space_rng *r, float a) { return (float)((2.0 * space_rng_unifo
 void mlp_randomize(mlp_model *m, space_rng *r) {
   int E = m->E, H1 = m->H1, H2 = m->H2;
   float k1 = 1.0f / sqrtf(4.0f * E), k2 = 1.0f / sqrtf((float)H1), k3 = 1.0f / sqrtf((float)H2);
-  for (int i = 0; i < PRED_VOCAB * E; i++) m->v.emb[i] = unif(r, 0.1f);
+  for (int i = 0; i < m->V * E; i++) m->v.emb[i] = unif(r, 0.1f);
   for (int i = 0; i < 4 * E * H1; i++) m->v.w1[i] = unif(r, k1);
   for (int i = 0; i < H1; i++) m->v.b1[i] = unif(r, k1);
   for (int i = 0; i < H1 * H2; i++) m->v.w2[i] = unif(r, k2);
@@ -162,7 +163,7 @@ void mlp_backward(const mlp_model *m, mlp_ws *w, const float *dy, float *grad) {
   const int E = m->E, H1 = m->H1, H2 = m->H2, B = w->B, X = 4 * E;
   const mlp_params *p = &m->v;
   mlp_params g;
-  mlp_view(E, H1, H2, grad, &g);
+  mlp_view(m->V, E, H1, H2, grad, &g);
   for (int r = 0; r < B; r++) {
     float y = w->y[r], dz = dy[r] * y * (1.0f - y);
     const float *a2 = w->a2 + (size_t)r * H2;
@@ -206,26 +207,31 @@ int mlp_predict(const mlp_model *const *models, int M, const pred_tokens *x, flo
                 int threads) {
   const int n = x->n;
   if (n == 0 || M == 0) return 0;
-  const int E = models[0]->E, H1 = models[0]->H1, H2 = models[0]->H2;
+  const int V = models[0]->V, E = models[0]->E, H1 = models[0]->H1, H2 = models[0]->H2;
+  for (int m = 1; m < M; m++)
+    PRED_ASSERT(models[m]->V == V && models[m]->E == E && models[m]->H1 == H1 &&
+                models[m]->H2 == H2);
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < x->len[i]; k++) PRED_ASSERT(x->tok[(size_t)i * PRED_MAX_TOKENS + k] < V);
   const int CH = 1024; // cells per GEMM
   int nt = pred_threads(threads);
   int nchunks = (n + CH - 1) / CH;
   if (nt > nchunks) nt = nchunks;
   // tables: per model, per position p: emb (V, E) @ w1[p] (E, H1) -> (4, V, H1)
-  float *tables = malloc((size_t)M * 4 * PRED_VOCAB * H1 * sizeof(float));
+  float *tables = malloc((size_t)M * 4 * V * H1 * sizeof(float));
   if (!tables) return -1;
   for (int m = 0; m < M; m++)
     for (int q = 0; q < 4; q++)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PRED_VOCAB, H1, E, 1.0f,
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, V, H1, E, 1.0f,
                   models[m]->v.emb, E, models[m]->v.w1 + (size_t)q * E * H1, H1, 0.0f,
-                  tables + ((size_t)m * 4 + q) * PRED_VOCAB * H1, H1);
+                  tables + ((size_t)m * 4 + q) * V * H1, H1);
   int failed = 0;
   int saved = pred_blas_serial(2); // always serial BLAS: identical results for any nt
 #pragma omp parallel num_threads(nt)
   {
     float *a1 = malloc((size_t)CH * H1 * sizeof(float));
     float *a2 = malloc((size_t)CH * H2 * sizeof(float));
-    float *cnt = malloc((size_t)CH * 4 * PRED_VOCAB * sizeof(float));
+    float *cnt = malloc((size_t)CH * 4 * V * sizeof(float));
     int ok = a1 && a2 && cnt;
     if (!ok) {
 #pragma omp atomic write
@@ -237,16 +243,16 @@ int mlp_predict(const mlp_model *const *models, int M, const pred_tokens *x, flo
       int s = c * CH, B = s + CH < n ? CH : n - s;
       // cnt (B, 4V): token counts per block position / nblocks, so that layer 1 of every
       // model is one GEMM with its (4V, H1) table.
-      memset(cnt, 0, (size_t)B * 4 * PRED_VOCAB * sizeof(float));
+      memset(cnt, 0, (size_t)B * 4 * V * sizeof(float));
       for (int r = 0; r < B; r++) {
         const uint8_t *tok = x->tok + (size_t)(s + r) * PRED_MAX_TOKENS;
         int len = x->len[s + r];
-        float inv = 1.0f / (float)(len / 4), *cr = cnt + (size_t)r * 4 * PRED_VOCAB;
-        for (int k = 0; k < len; k++) cr[(k % 4) * PRED_VOCAB + tok[k]] += inv;
+        float inv = 1.0f / (float)(len / 4), *cr = cnt + (size_t)r * 4 * V;
+        for (int k = 0; k < len; k++) cr[(k % 4) * V + tok[k]] += inv;
       }
       for (int m = 0; m < M; m++) {
         const mlp_params *p = &models[m]->v;
-        dense_relu(cnt, tables + (size_t)m * 4 * PRED_VOCAB * H1, p->b1, a1, B, 4 * PRED_VOCAB,
+        dense_relu(cnt, tables + (size_t)m * 4 * V * H1, p->b1, a1, B, 4 * V,
                    H1);
         dense_relu(a1, p->w2, p->b2, a2, B, H1, H2);
         for (int r = 0; r < B; r++) out[(size_t)m * n + s + r] = head(p, a2 + (size_t)r * H2, H2);

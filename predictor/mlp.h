@@ -8,7 +8,7 @@
 #include "predictor/tokens.h"
 
 typedef struct {
-  float *emb; // (PRED_VOCAB, E)
+  float *emb; // (V, E)
   float *w1;  // (4E, H1) rows p*E..p*E+E-1 act on block position p (I1, I2, O1, O2)
   float *b1;  // (H1)
   float *w2;  // (H1, H2)
@@ -18,16 +18,16 @@ typedef struct {
 } mlp_params;
 
 typedef struct {
-  int E, H1, H2;
+  int V, E, H1, H2; // V: embedding rows, pred_vocab_rows(vocab_ops)
   int nparams;
   float *p;      // (nparams)
   mlp_params v;  // views into p
 } mlp_model;
 
-int mlp_nparams(int E, int H1, int H2);
-int mlp_init(mlp_model *m, int E, int H1, int H2); // zeroed; 0 ok, -1 OOM
+int mlp_nparams(int V, int E, int H1, int H2);
+int mlp_init(mlp_model *m, int V, int E, int H1, int H2); // zeroed; 0 ok, -1 OOM
 void mlp_release(mlp_model *m);
-void mlp_view(int E, int H1, int H2, float *buf, mlp_params *v);
+void mlp_view(int V, int E, int H1, int H2, float *buf, mlp_params *v);
 // Embeddings U(-0.1, 0.1) [paper]; layers U(-1/sqrt(fan_in), 1/sqrt(fan_in)) [ours, = PyTorch];
 // output bias 1.8 [ours: same start as the paper's LSTM, accuracies are high].
 void mlp_randomize(mlp_model *m, space_rng *r);

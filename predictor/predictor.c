@@ -114,11 +114,13 @@ void pred_ensemble_free(pred_ensemble *e) {
   free(e);
 }
 
-int pred_ensemble_alloc(pred_ensemble *e, pred_kind kind, int M, int E, int H) {
+int pred_ensemble_alloc(pred_ensemble *e, pred_kind kind, int M, int E, int H, int vocab) {
   pred_ensemble_clear(e);
   e->kind = kind;
   e->E = E;
   e->H = H;
+  e->vocab = vocab;
+  const int V = pred_vocab_rows(vocab);
   e->loss = calloc((size_t)M, sizeof *e->loss);
   int bad = !e->loss;
   if (kind == PRED_LSTM) bad |= !(e->lstm = calloc((size_t)M, sizeof *e->lstm));
@@ -126,9 +128,9 @@ int pred_ensemble_alloc(pred_ensemble *e, pred_kind kind, int M, int E, int H) {
   if (kind == PRED_RIDGE) bad |= !(e->ridge = calloc((size_t)M, sizeof *e->ridge));
   e->members = M; // so clear() frees whatever was initialised (free(NULL) is fine)
   for (int m = 0; m < M && !bad; m++) {
-    if (kind == PRED_LSTM) bad |= lstm_init(&e->lstm[m], E, H) != 0;
-    if (kind == PRED_MLP) bad |= mlp_init(&e->mlp[m], E, H, H) != 0;
-    if (kind == PRED_RIDGE) bad |= ridge_init(&e->ridge[m]) != 0;
+    if (kind == PRED_LSTM) bad |= lstm_init(&e->lstm[m], V, E, H) != 0;
+    if (kind == PRED_MLP) bad |= mlp_init(&e->mlp[m], V, E, H, H) != 0;
+    if (kind == PRED_RIDGE) bad |= ridge_init(&e->ridge[m], vocab) != 0;
   }
   if (bad) {
     pred_ensemble_clear(e);
@@ -143,6 +145,7 @@ int pred_ensemble_members(const pred_ensemble *e) { return e->members; }
 const float *pred_ensemble_train_loss(const pred_ensemble *e) {
   return e->members > 0 ? e->loss : NULL;
 }
+int pred_ensemble_vocab(const pred_ensemble *e) { return e->vocab; }
 
 // --- training callbacks ---
 
@@ -190,7 +193,7 @@ static int fit_member(pred_ensemble *e, int m, const pred_tokens *x, const int *
   if (e->kind == PRED_LSTM) {
     lstm_ctx c = {.m = &e->lstm[m]};
     lstm_randomize(c.m, &r);
-    if (lstm_ws_init(&c.w, batch, e->E, e->H)) return -1;
+    if (lstm_ws_init(&c.w, batch, pred_vocab_rows(e->vocab), e->E, e->H)) return -1;
     pred_trainable t = {c.m->nparams, c.m->p, &c, lstm_fwd_cb, lstm_bwd_cb, 1};
     rc = pred_train(&t, x, idx, nidx, acc, epochs, batch, lr, &r, &e->loss[m]);
     lstm_ws_release(&c.w);
@@ -235,8 +238,18 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
       snprintf(err, errlen, "target %d is %g, expected an accuracy in [0, 1]", i, acc[i]);
       return PRED_EARG;
     }
+  if (cfg->vocab_ops != 0 && cfg->vocab_ops != SPACE_PNAS_OPS && cfg->vocab_ops != SPACE_NUM_OPS) {
+    snprintf(err, errlen, "op vocabulary must be 0 (from the cells), %d or %d, got %d",
+             SPACE_PNAS_OPS, SPACE_NUM_OPS, cfg->vocab_ops);
+    return PRED_EARG;
+  }
+  uint32_t used = 0;
+  for (int i = 0; i < n; i++)
+    for (int b = 0; b < cells[i].nblocks && b < SPACE_MAX_BLOCKS; b++)
+      used |= (1u << (cells[i].b[b].op1 & 31)) | (1u << (cells[i].b[b].op2 & 31));
+  const int vocab = cfg->vocab_ops ? cfg->vocab_ops : space_vocab_ops(used);
   pred_tokens x;
-  if (pred_tokens_from_cells(&x, cells, n, err, errlen)) return PRED_EARG;
+  if (pred_tokens_from_cells(&x, cells, n, vocab, err, errlen)) return PRED_EARG;
   int maxnb = 0;
   for (int i = 0; i < n; i++)
     if (cells[i].nblocks > maxnb) maxnb = cells[i].nblocks;
@@ -247,7 +260,7 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
   int *idx = malloc((size_t)M * n * sizeof *idx), *nidx = calloc((size_t)M, sizeof *nidx);
   int rc = PRED_OK;
   if (!fold || !perm || !idx || !nidx ||
-      pred_ensemble_alloc(e, cfg->kind, M, cfg->embed, cfg->hidden)) {
+      pred_ensemble_alloc(e, cfg->kind, M, cfg->embed, cfg->hidden, vocab)) {
     snprintf(err, errlen, "out of memory fitting %d cells", n);
     rc = PRED_ENOMEM;
     goto done;
@@ -359,7 +372,7 @@ int pred_ensemble_predict_members(const pred_ensemble *e, const space_cell *cell
     return PRED_EARG;
   }
   pred_tokens x;
-  if (pred_tokens_from_cells(&x, cells, n, err, errlen)) return PRED_EARG;
+  if (pred_tokens_from_cells(&x, cells, n, e->vocab, err, errlen)) return PRED_EARG;
   const int M = e->members;
   const void **ms = malloc((size_t)M * sizeof *ms);
   int rc = -1;

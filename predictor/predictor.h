@@ -36,6 +36,9 @@ typedef struct {
   int embed;         // embedding size (paper: 100)
   int hidden;        // LSTM hidden size / MLP hidden layer width (paper: 100)
   double ridge_lambda; // L2 penalty of the ridge baseline (on one-hot features)
+  int vocab_ops;     // [ours] op vocabulary of the models (op ids they embed): 0 = from the
+                     // training cells, space_vocab_ops(ops they use); a search passes
+                     // space_vocab_ops(its op mask). 8 (PNAS's space) or 13 (NASNet's).
   uint64_t seed;     // folds, initialisation and shuffling; results are independent of threads
   int threads;       // worker threads (OpenMP); 0 = OpenMP's default
   int verbose;       // 1: per-member final training loss on stderr
@@ -56,6 +59,9 @@ int pred_ensemble_members(const pred_ensemble *e);
 // Mean training L1 of each member in its last epoch (ridge: training L1 of the solution).
 // Returns NULL when unfitted; length pred_ensemble_members().
 const float *pred_ensemble_train_loss(const pred_ensemble *e);
+// The op vocabulary of a fitted ensemble (8 or 13; 8 for files written before it was saved):
+// it can score cells whose operator ids are below it, and refuses (PRED_EARG) any other.
+int pred_ensemble_vocab(const pred_ensemble *e);
 // What a fitted ensemble was fitted on: the operators used by its training cells (bit mask over
 // space_op), their most blocks and their count. 0, or -1 when unknown (a file saved before this
 // was recorded) or unfitted.
@@ -89,7 +95,9 @@ int pred_ensemble_predict_members(const pred_ensemble *e, const space_cell *cell
                                   float *out /* (members, n) */, int threads, char *err,
                                   size_t errlen);
 
-// Versioned msgpack file (magic "pnas-predictor", version PRED_FILE_VERSION). Load gives
+// Versioned msgpack file (magic "pnas-predictor", version PRED_FILE_VERSION). A "vocab" entry
+// holds the op vocabulary when it is not 8 (files of vocabulary 8 are byte for byte as before;
+// a file without the entry loads as 8). Load gives
 // PRED_EFORMAT with a clear message for a wrong magic, version, truncated or garbage file.
 #define PRED_FILE_MAGIC "pnas-predictor"
 #define PRED_FILE_VERSION 1

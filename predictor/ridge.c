@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ridge_init(ridge_model *m) {
-  m->F = RIDGE_NFEAT;
+#include "predictor/pcheck.h"
+
+int ridge_init(ridge_model *m, int NO) {
+  m->NO = NO;
+  m->F = ridge_nfeat(NO);
   m->w = calloc((size_t)m->F + 1, sizeof *m->w);
   return m->w ? 0 : -1;
 }
@@ -19,16 +22,17 @@ void ridge_release(ridge_model *m) {
   m->w = NULL;
 }
 
-void ridge_features(const uint8_t *tok, int len, double *f) {
-  const int NI = SPACE_NUM_INPUTS, NO = SPACE_NUM_OPS;
+void ridge_features(int NO, const uint8_t *tok, int len, double *f) {
+  const int NI = SPACE_NUM_INPUTS;
   double *pos = f, *opfrac = pos + SPACE_MAX_BLOCKS * NI * NO, *opcnt = opfrac + NO,
          *inkind = opcnt + NO, *nb1h = inkind + 3;
-  memset(f, 0, (size_t)RIDGE_NFEAT * sizeof *f);
+  memset(f, 0, (size_t)ridge_nfeat(NO) * sizeof *f);
   int nb = len / 4;
   for (int k = 0; k < nb; k++) {
     const uint8_t *t = tok + 4 * k; // I1, I2, O1, O2
     for (int br = 0; br < 2; br++) {
       int in = t[br], op = t[2 + br] - NI;
+      PRED_ASSERT(op >= 0 && op < NO); // tokens are checked against the vocabulary first
       pos[(size_t)k * NI * NO + in * NO + op] += 1.0;
       opcnt[op] += 1.0;
       inkind[in < 2 ? in : 2] += 1.0;
@@ -53,7 +57,7 @@ int ridge_fit(ridge_model *m, const pred_tokens *x, const int *idx, int nidx, co
   double ym = 0.0;
   for (int r = 0; r < nidx; r++) {
     int i = idx[r];
-    ridge_features(x->tok + (size_t)i * PRED_MAX_TOKENS, x->len[i], X + (size_t)r * F);
+    ridge_features(m->NO, x->tok + (size_t)i * PRED_MAX_TOKENS, x->len[i], X + (size_t)r * F);
     ym += y[i];
   }
   ym /= nidx;
@@ -103,11 +107,14 @@ int ridge_fit(ridge_model *m, const pred_tokens *x, const int *idx, int nidx, co
 }
 
 int ridge_predict(const ridge_model *const *models, int M, const pred_tokens *x, float *out) {
-  const int F = RIDGE_NFEAT;
+  if (M == 0) return 0;
+  const int F = models[0]->F, NO = models[0]->NO;
+  for (int m = 1; m < M; m++)
+    PRED_ASSERT(models[m]->NO == NO);
   double *f = malloc((size_t)F * sizeof *f);
   if (!f) return -1;
   for (int i = 0; i < x->n; i++) {
-    ridge_features(x->tok + (size_t)i * PRED_MAX_TOKENS, x->len[i], f);
+    ridge_features(NO, x->tok + (size_t)i * PRED_MAX_TOKENS, x->len[i], f);
     for (int m = 0; m < M; m++) {
       const float *w = models[m]->w;
       double s = w[F];

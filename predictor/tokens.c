@@ -1,12 +1,13 @@
-// Cells -> unified token ids (see tokens.h). Validation uses space_check with all ops allowed:
-// the predictors have embeddings for every op, so the search's op mask is not checked here.
+// Cells -> unified token ids (see tokens.h). Validation uses space_check with all ops allowed
+// (the search's op mask is not checked here), then the model's op vocabulary: a model of PNAS's
+// space (8 op embeddings) cannot score a cell with a NASNet operator.
 #include "predictor/tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char *err,
-                           size_t errlen) {
+int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, int vocab_ops,
+                           char *err, size_t errlen) {
   t->n = 0;
   t->len = NULL;
   t->tok = NULL;
@@ -33,6 +34,17 @@ int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char 
       snprintf(err, errlen, "cell %d: %s", i, why);
       pred_tokens_release(t);
       return -1;
+    }
+    for (int b = 0; b < c.nblocks; b++) {
+      int op = c.b[b].op1 >= vocab_ops ? c.b[b].op1 : c.b[b].op2;
+      if (op >= vocab_ops) {
+        snprintf(err, errlen,
+                 "cell %d uses operator '%s' (id %d), outside the predictor's vocabulary of %d "
+                 "operators (ids 0..%d); fit a predictor on cells of that space",
+                 i, space_op_name(op), op, vocab_ops, vocab_ops - 1);
+        pred_tokens_release(t);
+        return -1;
+      }
     }
     space_canon(&c);
     int raw[PRED_MAX_TOKENS];

@@ -10,7 +10,10 @@
 #include "searchspace/cell.h"
 
 #define PRED_MAX_TOKENS (4 * SPACE_MAX_BLOCKS)
-#define PRED_VOCAB (SPACE_NUM_INPUTS + SPACE_NUM_OPS) // 11 input ids + 8 op ids = 19 rows
+// Embedding rows of a model whose op vocabulary is vocab_ops (space_vocab_ops: 8 for PNAS's
+// space, 13 with NASNet's operators): 11 input ids + 8 op ids = 19 rows, or 11 + 13 = 24.
+#define PRED_VOCAB_MAX (SPACE_NUM_INPUTS + SPACE_NUM_OPS)
+static inline int pred_vocab_rows(int vocab_ops) { return SPACE_NUM_INPUTS + vocab_ops; }
 
 typedef struct {
   int n;
@@ -18,9 +21,11 @@ typedef struct {
   uint8_t *tok; // (n, PRED_MAX_TOKENS) unified ids, row-major, unused tail zero
 } pred_tokens;
 
-// Allocates and fills t. 0 ok; -1 with a message naming the cell in err (invalid cell or OOM).
-int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, char *err,
-                           size_t errlen);
+// Allocates and fills t. vocab_ops: the model's op vocabulary; a cell using an op id >=
+// vocab_ops is refused (the model has no embedding for it). 0 ok; -1 with a message naming the
+// cell in err (invalid cell, op outside the vocabulary, or OOM).
+int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, int vocab_ops,
+                           char *err, size_t errlen);
 void pred_tokens_release(pred_tokens *t);
 
 #endif

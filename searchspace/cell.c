@@ -31,6 +31,10 @@ int space_ops_count(uint32_t mask) {
   return n;
 }
 
+int space_vocab_ops(uint32_t mask) {
+  return (mask & ~SPACE_PNAS_MASK & SPACE_ALL_OPS) ? SPACE_NUM_OPS : SPACE_PNAS_OPS;
+}
+
 void space_format_ops(uint32_t mask, char *buf, size_t n) {
   size_t used = 0;
   if (n) buf[0] = '\0';
@@ -47,7 +51,11 @@ int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen) 
     pnas_seterr(err, errlen, "empty operator list");
     return -1;
   }
-  if (!strcmp(list, "all")) {
+  if (!strcmp(list, "all") || !strcmp(list, "pnas")) {
+    *mask = SPACE_PNAS_MASK;
+    return 0;
+  }
+  if (!strcmp(list, "nasnet")) {
     *mask = SPACE_ALL_OPS;
     return 0;
   }
@@ -64,7 +72,8 @@ int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen) 
     if (op < 0) {
       pnas_seterr(err, errlen,
              "operator list '%s': unknown operator '%.*s' at position %d (known: identity, "
-             "sep3x3, sep5x5, sep7x7, conv1x7_7x1, avg3x3, max3x3, dil3x3)",
+             "sep3x3, sep5x5, sep7x7, conv1x7_7x1, avg3x3, max3x3, dil3x3, conv1x3_3x1, "
+             "max5x5, max7x7, conv1x1, conv3x3; or all / pnas (the first 8), nasnet (all 13))",
              list, (int)len, p, (int)(p - list));
       return -1;
     }

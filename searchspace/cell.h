@@ -8,9 +8,13 @@
 #include <stdint.h>
 
 #define SPACE_MAX_BLOCKS 10
-#define SPACE_NUM_OPS 8
+// The operator table (ops.c): PNAS's 8 operators (ids 0..7) and the 5 further ones of NASNet's
+// space (ids 8..12). SPACE_NUM_OPS sizes the table and anything indexed by operator id.
+#define SPACE_NUM_OPS 13
+#define SPACE_PNAS_OPS 8                        // PNAS's operators: ids 0 .. SPACE_PNAS_OPS-1
 #define SPACE_NUM_INPUTS (SPACE_MAX_BLOCKS + 1) // input ids 0 .. SPACE_MAX_BLOCKS
-#define SPACE_ALL_OPS ((uint32_t)0xFF)
+#define SPACE_ALL_OPS ((uint32_t)0x1FFF)        // every row of the table (validity checks)
+#define SPACE_PNAS_MASK ((uint32_t)0xFF)        // PNAS's 8 operators ('all', 'pnas' in --ops)
 // The longest text is 281 chars: blocks 1-9 "9:conv1x7_7x1,9:conv1x7_7x1;" (28 each) + block 10
 // "10:conv1x7_7x1,10:conv1x7_7x1" (29). 256 truncated it (found by tests/fuzz/fuzz_cell).
 #define SPACE_TEXT_MAX 320
@@ -24,6 +28,12 @@ typedef enum {
   SPACE_OP_AVG3X3,
   SPACE_OP_MAX3X3,
   SPACE_OP_DIL3X3,
+  // NASNet's space (Zoph et al. 2018) adds these five to PNAS's eight.
+  SPACE_OP_CONV1X3_3X1,
+  SPACE_OP_MAX5X5,
+  SPACE_OP_MAX7X7,
+  SPACE_OP_CONV1X1,
+  SPACE_OP_CONV3X3,
 } space_op;
 
 // Inputs: 0 = H[c-1], 1 = H[c-2], k+1 = output of block k (1-based). Block b (1-based) reads 0..b.
@@ -39,10 +49,18 @@ typedef struct {
 // Operator names, exactly as in files and on the command line.
 const char *space_op_name(int op);
 int space_op_from_name(const char *s, size_t len); // -1 when unknown
-// Parse "sep3x3,max3x3,identity" (or "all") into a bit mask over space_op. 0 ok, -1 with err.
+// Parse "sep3x3,max3x3,identity" into a bit mask over space_op. Keywords: "all" and "pnas" are
+// PNAS's 8 operators (SPACE_PNAS_MASK; "all" predates the NASNet rows and keeps its meaning so
+// saved configs and commands keep their results), "nasnet" is all 13 (SPACE_ALL_OPS).
+// 0 ok, -1 with err.
 int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen);
 int space_ops_count(uint32_t mask);
 void space_format_ops(uint32_t mask, char *buf, size_t n);
+// [ours] The vocabulary of learned models (predictors, the RL controller): how many operator ids
+// they embed. SPACE_PNAS_OPS when mask uses only PNAS's operators (ids 0..7), so models of a
+// PNAS-space search keep the sizes, initialisation and results they had before the NASNet
+// operators were added; SPACE_NUM_OPS otherwise.
+int space_vocab_ops(uint32_t mask);
 
 // Parse the text form "I1:O1,I2:O2;..." or a built-in name ("pnasnet-5"). The result is NOT
 // canonicalised (use space_canon). 0 ok; -1 with a message naming position and reason in err.
@@ -60,7 +78,7 @@ uint64_t space_hash(const space_cell *c);
 
 // Token encoding for predictors/controllers: per block I1, I2, O1, O2 (4b tokens).
 // Positions with (t % 4) < 2 are input tokens (vocabulary SPACE_NUM_INPUTS), the others op
-// tokens (vocabulary SPACE_NUM_OPS). Returns the number of tokens written (4 * nblocks).
+// tokens (vocabulary SPACE_NUM_OPS; models use space_vocab_ops). Returns the number of tokens written (4 * nblocks).
 int space_tokens(const space_cell *c, int *tokens /* (4*nblocks) */);
 static inline int space_token_is_input(int t) { return (t % 4) < 2; }
 

@@ -25,6 +25,16 @@ static const space_op_def OPS[SPACE_NUM_OPS] = {
     [SPACE_OP_AVG3X3] = {"avg3x3", SPACE_FAMILY_POOL, 1, {{SPACE_L_AVGPOOL, 3, 3, 1, 1, NULL}}},
     [SPACE_OP_MAX3X3] = {"max3x3", SPACE_FAMILY_POOL, 1, {{SPACE_L_MAXPOOL, 3, 3, 1, 1, NULL}}},
     [SPACE_OP_DIL3X3] = {"dil3x3", SPACE_FAMILY_CONV, 3, {RELU, CONV(3, 3, 2, 1, "conv"), BN("bn")}},
+    // NASNet's five further operators (Zoph et al. 2018, s.3).
+    [SPACE_OP_CONV1X3_3X1] = {"conv1x3_3x1",
+                              SPACE_FAMILY_CONV,
+                              4,
+                              {RELU, CONV(1, 3, 1, 1, "conv1x3"), CONV(3, 1, 1, 0, "conv3x1"),
+                               BN("bn")}},
+    [SPACE_OP_MAX5X5] = {"max5x5", SPACE_FAMILY_POOL, 1, {{SPACE_L_MAXPOOL, 5, 5, 1, 1, NULL}}},
+    [SPACE_OP_MAX7X7] = {"max7x7", SPACE_FAMILY_POOL, 1, {{SPACE_L_MAXPOOL, 7, 7, 1, 1, NULL}}},
+    [SPACE_OP_CONV1X1] = {"conv1x1", SPACE_FAMILY_CONV, 3, {RELU, CONV(1, 1, 1, 1, "conv"), BN("bn")}},
+    [SPACE_OP_CONV3X3] = {"conv3x3", SPACE_FAMILY_CONV, 3, {RELU, CONV(3, 3, 1, 1, "conv"), BN("bn")}},
 };
 
 static const space_op_def PROJECTION = {

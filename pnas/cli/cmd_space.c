@@ -14,8 +14,9 @@ static const char USAGE[] =
     "       pnas space canon --cell CELL\n"
     "count: unique 1-block cells (b=1) and unique new blocks at level b; expand: the unique\n"
     "children of CELL (one per line, canonical text); canon: the canonical form of CELL.\n"
-    "LIST: comma-separated operators (default all 8): identity, sep3x3, sep5x5, sep7x7,\n"
-    "conv1x7_7x1, avg3x3, max3x3, dil3x3.\n"
+    "LIST: comma-separated operators (default all, PNAS's 8): identity, sep3x3, sep5x5, sep7x7,\n"
+    "conv1x7_7x1, avg3x3, max3x3, dil3x3; NASNet's further 5: conv1x3_3x1, max5x5, max7x7,\n"
+    "conv1x1, conv3x3; 'nasnet' = all 13.\n"
     "examples:\n"
     "  pnas space count --blocks 2 --ops identity,sep3x3,max3x3\n"
     "  pnas space expand --cell '0:sep3x3,1:max3x3' --count\n";

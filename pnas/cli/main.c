@@ -51,7 +51,8 @@ static void usage(FILE *f) {
              "  pnas train --cell pnasnet-5 --N 3 --F 48 --epochs 20\n"
              "  pnas compare --table data/tables/fm-3ops-b2 --seeds 200 --out cmp\n"
              "cells are written I1:O1,I2:O2;... (inputs 0 = H[c-1], 1 = H[c-2], k+1 = block k;\n"
-             "ops identity sep3x3 sep5x5 sep7x7 conv1x7_7x1 avg3x3 max3x3 dil3x3), e.g.\n"
+             "ops identity sep3x3 sep5x5 sep7x7 conv1x7_7x1 avg3x3 max3x3 dil3x3, and NASNet's\n"
+             "conv1x3_3x1 max5x5 max7x7 conv1x1 conv3x3), e.g.\n"
              "  0:sep3x3,1:max3x3;2:identity,0:sep5x5     or the built-in name pnasnet-5\n");
 }
 

@@ -14,7 +14,9 @@
 #include "searchspace/msgpack_check.h"
 
 #define NI SPACE_NUM_INPUTS
-#define NO SPACE_NUM_OPS
+#define NO (c->vocab) // the op vocabulary (space_vocab_ops of the mask): 8 or 13
+// Widest head: rows of the probability scratch and the logits.
+#define NZ (SPACE_NUM_INPUTS > SPACE_NUM_OPS ? SPACE_NUM_INPUTS : SPACE_NUM_OPS)
 
 struct rl_ws;
 static struct rl_ws *ws_new(int T, int H, int nparams);
@@ -28,7 +30,9 @@ int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops
   c->H = H;
   c->nblocks = nblocks;
   c->ops = ops & SPACE_ALL_OPS;
-  int nl = lstm_nparams(E, H);
+  c->vocab = space_vocab_ops(c->ops);
+  const int V = pred_vocab_rows(c->vocab);
+  int nl = lstm_nparams(V, E, H);
   c->nparams = nl + H * NI + NI + H * NO + NO;
   c->p = calloc((size_t)c->nparams, sizeof *c->p);
   c->ws = ws_new(4 * nblocks, H, c->nparams);
@@ -36,11 +40,12 @@ int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops
     rl_controller_release(c);
     return -1;
   }
+  c->lstm.V = V;
   c->lstm.E = E;
   c->lstm.H = H;
   c->lstm.nparams = nl;
   c->lstm.p = c->p;
-  lstm_view(E, H, c->p, &c->lstm.v);
+  lstm_view(V, E, H, c->p, &c->lstm.v);
   c->w_in = c->p + nl;
   c->b_in = c->w_in + H * NI;
   c->w_op = c->b_in + NI;
@@ -76,7 +81,7 @@ struct rl_ws {
   double *c;     // (T, H)
   double *tc;    // (T, H) tanh(c)
   double *h;     // (T, H)
-  double *prob;  // (T, NI) masked softmax (zeros at invalid choices)
+  double *prob;  // (T, NZ) masked softmax (zeros at invalid choices)
   double *dh, *dc, *dhp; // (H) each
   double *da;    // (4H)
   double *grad;  // (nparams) gradient accumulated in double
@@ -107,7 +112,7 @@ static ep_ws *ws_new(int T, int H, int nparams) {
   w->c = malloc(sizeof(double) * (size_t)T * H);
   w->tc = malloc(sizeof(double) * (size_t)T * H);
   w->h = malloc(sizeof(double) * (size_t)T * H);
-  w->prob = malloc(sizeof(double) * (size_t)T * NI);
+  w->prob = malloc(sizeof(double) * (size_t)T * NZ);
   w->dh = malloc(sizeof(double) * (size_t)H);
   w->dc = malloc(sizeof(double) * (size_t)H);
   w->dhp = malloc(sizeof(double) * (size_t)H);
@@ -162,7 +167,7 @@ static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws 
     int V = step_is_input(t) ? NI : NO;
     const float *W = step_is_input(t) ? c->w_in : c->w_op;
     const float *bb = step_is_input(t) ? c->b_in : c->b_op;
-    double z[NI], zmax = -INFINITY;
+    double z[NZ], zmax = -INFINITY;
     for (int k = 0; k < V; k++) {
       if (!step_valid(c, t, k)) continue;
       double s = bb[k];
@@ -170,8 +175,8 @@ static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws 
       z[k] = s;
       if (s > zmax) zmax = s;
     }
-    double *pr = w->prob + (size_t)t * NI, sum = 0;
-    for (int k = 0; k < NI; k++) pr[k] = 0;
+    double *pr = w->prob + (size_t)t * NZ, sum = 0;
+    for (int k = 0; k < NZ; k++) pr[k] = 0;
     for (int k = 0; k < V; k++)
       if (step_valid(c, t, k)) sum += (pr[k] = exp(z[k] - zmax));
     double lse = zmax + log(sum), ent = 0;
@@ -220,14 +225,14 @@ static void backward(const rl_controller *c, const rl_episode *ep, const ep_ws *
   const int E = c->E, H = c->H, G = 4 * H, T = ep->len;
   const lstm_params *p = &c->lstm.v;
   // Gradient offsets in the flat layout (lstm_view order), accumulated in double.
-  size_t o_emb = 0, o_wih = (size_t)PRED_VOCAB * E, o_whh = o_wih + (size_t)E * G,
+  size_t o_emb = 0, o_wih = (size_t)c->lstm.V * E, o_whh = o_wih + (size_t)E * G,
          o_b = o_whh + (size_t)H * G;
   size_t o_win = (size_t)(c->w_in - c->p), o_bin = (size_t)(c->b_in - c->p),
          o_wop = (size_t)(c->w_op - c->p), o_bop = (size_t)(c->b_op - c->p);
   double *dh = w->dh, *dc = w->dc, *da = w->da, *dhp = w->dhp;
   for (int j = 0; j < H; j++) dh[j] = dc[j] = 0;
   for (int t = T - 1; t >= 0; t--) {
-    const double *h = w->h + (size_t)t * H, *pr = w->prob + (size_t)t * NI;
+    const double *h = w->h + (size_t)t * H, *pr = w->prob + (size_t)t * NZ;
     int in = step_is_input(t), V = in ? NI : NO;
     const float *W = in ? c->w_in : c->w_op;
     size_t oW = in ? o_win : o_wop, ob = in ? o_bin : o_bop;

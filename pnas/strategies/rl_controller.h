@@ -16,20 +16,22 @@
 
 #define RL_MAX_STEPS (4 * SPACE_MAX_BLOCKS)
 
-// One flat parameter buffer: [ lstm_model params (lstm_nparams(E, H)) | heads ].
+// One flat parameter buffer: [ lstm_model params (lstm_nparams(V, E, H)) | heads ].
 // The LSTM part is used exactly as the predictor lays it out; its w_fc / b_fc (the predictor's
 // scalar output) are unused by the controller and get zero gradient.
 typedef struct {
   int E, H;          // embedding and hidden size (NASNet: 100 / 100)
   int nblocks;       // B: cells have 4B tokens
   uint32_t ops;      // allowed ops (others are masked out)
+  int vocab;         // op vocabulary, space_vocab_ops(ops): 8 (PNAS's space) or 13 (NASNet's);
+                     // the LSTM embeds SPACE_NUM_INPUTS + vocab tokens, the op head vocab
   int nparams;       // total, lstm part + heads
   float *p;          // (nparams) owned
   lstm_model lstm;   // views into p (lstm.p == p; never lstm_release it)
   float *w_in;       // (H, SPACE_NUM_INPUTS) input-token head
   float *b_in;       // (SPACE_NUM_INPUTS)
-  float *w_op;       // (H, SPACE_NUM_OPS) op-token head
-  float *b_op;       // (SPACE_NUM_OPS)
+  float *w_op;       // (H, vocab) op-token head
+  float *b_op;       // (vocab)
   struct rl_ws *ws;  // scratch for one episode's forward/backward, allocated once by init
 } rl_controller;
 

@@ -132,6 +132,9 @@ static uint64_t fit_key(const search_config *cfg, const pred_fit_config *pc, con
   MIX(&pc->embed, sizeof pc->embed);
   MIX(&pc->hidden, sizeof pc->hidden);
   MIX(&pc->ridge_lambda, sizeof pc->ridge_lambda);
+  // The op vocabulary only when it is not PNAS's 8, so keys of PNAS-space searches are as they
+  // were before the vocabulary existed.
+  if (pc->vocab_ops != SPACE_PNAS_OPS) MIX(&pc->vocab_ops, sizeof pc->vocab_ops);
   for (int i = 0; i < m->n; i++) {
     uint64_t ch = space_hash(&m->cells[i]);
     MIX(&ch, sizeof ch);
@@ -162,6 +165,7 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
   pc.lr = pred_lr_for_level(level);
   pc.seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)level;
   pc.threads = cfg->threads;
+  pc.vocab_ops = space_vocab_ops(search_ctx_ops(s)); // 8 unless the search uses NASNet's ops
   uint64_t key = fit_key(cfg, &pc, m);
   snprintf(want, sizeof want, "%016llx\n", (unsigned long long)key);
   pred_ensemble *e = NULL;

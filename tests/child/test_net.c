@@ -39,7 +39,7 @@ static void test_param_count(void) {
       char err[128];
       space_parse("pnasnet-5", &c, err, sizeof err);
     } else {
-      space_sample(&c, 1 + trial % 5, SPACE_ALL_OPS, &r);
+      space_sample(&c, 1 + trial % 5, SPACE_PNAS_MASK, &r);
     }
     int N = 1 + trial % 3, F = (int[]){4, 8, 24, 12}[trial % 4];
     int rgb = trial % 2;

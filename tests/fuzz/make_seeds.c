@@ -63,7 +63,7 @@ static void predictors(void) {
   space_cell cells[N];
   float acc[N];
   for (int i = 0; i < N; i++) {
-    space_sample(&cells[i], 1 + i % 2, SPACE_ALL_OPS, &rng);
+    space_sample(&cells[i], 1 + i % 2, SPACE_PNAS_MASK, &rng);
     acc[i] = 0.5f + 0.02f * (float)i;
   }
   for (int k = 0; k < 3; k++) {

@@ -15,7 +15,7 @@ int main(int argc, char **argv) {
   space_cell cells[N];
   float acc[N];
   for (int i = 0; i < N; i++) {
-    space_sample(&cells[i], 1 + i % 5, SPACE_ALL_OPS, &r);
+    space_sample(&cells[i], 1 + i % 5, SPACE_PNAS_MASK, &r);
     acc[i] = (float)(0.8 + 0.01 * cells[i].nblocks + 0.01 * cells[i].b[0].op1);
   }
   pred_fit_config cfg;

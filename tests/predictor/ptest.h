@@ -20,7 +20,7 @@
 // Random valid cells with 1..maxb blocks (uniform block count).
 static inline void ptest_random_cells(space_cell *c, int n, int minb, int maxb, space_rng *r) {
   for (int i = 0; i < n; i++)
-    space_sample(&c[i], minb + space_rng_below(r, maxb - minb + 1), SPACE_ALL_OPS, r);
+    space_sample(&c[i], minb + space_rng_below(r, maxb - minb + 1), SPACE_PNAS_MASK, r);
 }
 
 #endif

@@ -36,7 +36,9 @@ int main(void) {
   space_rng r;
   space_rng_seed(&r, 7);
   char err[256];
-  // Random cells of 1..5 blocks, a few duplicated, plus all children of 3 parents.
+  // Random cells of 1..5 blocks, a few duplicated, plus all children of 3 parents over all 13
+  // operators (NASNet's space): the models embed the whole table (vocabulary 13, V = 24).
+  const int V = pred_vocab_rows(SPACE_NUM_OPS);
   enum { NR = 300, NP = 3 };
   int nch = 0;
   space_cell par[NP];
@@ -52,7 +54,7 @@ int main(void) {
   for (int p = 0; p < NP; p++) k += space_expand(&par[p], SPACE_ALL_OPS, cells + k, n - k);
   CHECK(k == n);
   pred_tokens x;
-  CHECK(pred_tokens_from_cells(&x, cells, n, err, sizeof err) == 0);
+  CHECK(pred_tokens_from_cells(&x, cells, n, SPACE_NUM_OPS, err, sizeof err) == 0);
   float *ref = malloc((size_t)n * sizeof *ref), *got = malloc((size_t)2 * n * sizeof *got);
 
   const int sizes[2][2] = {{8, 16}, {100, 100}};
@@ -64,12 +66,12 @@ int main(void) {
     n = x.n = s == 0 ? nall : NR + 20 + space_expand(&par[0], SPACE_ALL_OPS, NULL, 0);
     lstm_model m[2];
     for (int j = 0; j < 2; j++) {
-      CHECK(lstm_init(&m[j], E, H) == 0);
+      CHECK(lstm_init(&m[j], V, E, H) == 0);
       lstm_randomize(&m[j], &r);
       // Larger recurrent weights than the init so long sequences matter.
       for (int i = 0; i < H * 4 * H; i++) m[j].v.w_hh[i] *= 3.0f;
       // Larger embeddings and head, no output offset: outputs spread over (0, 1).
-      for (int i = 0; i < PRED_VOCAB * E; i++) m[j].v.emb[i] *= 10.0f;
+      for (int i = 0; i < V * E; i++) m[j].v.emb[i] *= 10.0f;
       for (int i = 0; i < H; i++) m[j].v.w_fc[i] *= 5.0f;
       m[j].v.b_fc[0] = 0.0f;
     }
@@ -78,7 +80,7 @@ int main(void) {
     {
       const int BS = 37;
       lstm_ws w;
-      CHECK(lstm_ws_init(&w, BS, E, H) == 0);
+      CHECK(lstm_ws_init(&w, BS, V, E, H) == 0);
       int *ord = malloc((size_t)n * sizeof *ord);
       for (int i = 0; i < n; i++) ord[i] = i;
       for (int i = 1; i < n; i++) // sort all by length, descending
@@ -148,9 +150,9 @@ int main(void) {
   n = x.n = nall;
   { // MLP scorer
     mlp_model m;
-    CHECK(mlp_init(&m, 100, 100, 100) == 0);
+    CHECK(mlp_init(&m, V, 100, 100, 100) == 0);
     mlp_randomize(&m, &r);
-    for (int i = 0; i < PRED_VOCAB * 100; i++) m.v.emb[i] *= 10.0f;
+    for (int i = 0; i < V * 100; i++) m.v.emb[i] *= 10.0f;
     for (int i = 0; i < 100; i++) m.v.w3[i] *= 10.0f;
     m.v.b3[0] = 0.0f;
     for (int i = 0; i < n; i++) ref[i] = mlp_forward_ref(&m, x.tok + (size_t)i * PRED_MAX_TOKENS, x.len[i]);

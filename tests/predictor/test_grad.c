@@ -11,6 +11,9 @@
 #define B 6
 static const int LENS[B] = {20, 12, 8, 8, 4, 4}; // sorted descending, as lstm_forward needs
 
+// Tokens over the whole table (NASNet's 13 operators): the models below embed all of them.
+static const int V = SPACE_NUM_INPUTS + SPACE_NUM_OPS;
+
 static void random_tokens(uint8_t *tok, space_rng *r) {
   memset(tok, 0, (size_t)B * PRED_MAX_TOKENS);
   for (int b = 0; b < B; b++)
@@ -102,16 +105,16 @@ int main(void) {
     const int E = 3, H = 4;
     lstm_model m;
     lstm_ws w;
-    CHECK(lstm_init(&m, E, H) == 0 && lstm_ws_init(&w, B, E, H) == 0);
+    CHECK(lstm_init(&m, V, E, H) == 0 && lstm_ws_init(&w, B, V, E, H) == 0);
     for (int i = 0; i < m.nparams; i++) m.p[i] = (float)(space_rng_uniform(&r) * 1.6 - 0.8);
     float *grad = calloc((size_t)m.nparams, sizeof *grad);
     float y[B];
     lstm_forward(&m, &w, tok, LENS, B, y);
     lstm_backward(&m, &w, wt, grad);
     lstm_params v;
-    lstm_view(E, H, m.p, &v);
+    lstm_view(V, E, H, m.p, &v);
 #define OFF(ptr) (int)((ptr) - m.p)
-    group g[] = {{"emb", OFF(v.emb), PRED_VOCAB * E}, {"w_ih", OFF(v.w_ih), E * 4 * H},
+    group g[] = {{"emb", OFF(v.emb), V * E}, {"w_ih", OFF(v.w_ih), E * 4 * H},
                  {"w_hh", OFF(v.w_hh), H * 4 * H},    {"b", OFF(v.b), 4 * H},
                  {"w_fc", OFF(v.w_fc), H},            {"b_fc", OFF(v.b_fc), 1}};
 #undef OFF
@@ -125,16 +128,16 @@ int main(void) {
     const int E = 3, H1 = 4, H2 = 5;
     mlp_model m;
     mlp_ws w;
-    CHECK(mlp_init(&m, E, H1, H2) == 0 && mlp_ws_init(&w, B, E, H1, H2) == 0);
+    CHECK(mlp_init(&m, V, E, H1, H2) == 0 && mlp_ws_init(&w, B, E, H1, H2) == 0);
     for (int i = 0; i < m.nparams; i++) m.p[i] = (float)(space_rng_uniform(&r) * 1.6 - 0.8);
     float *grad = calloc((size_t)m.nparams, sizeof *grad);
     float y[B];
     mlp_forward(&m, &w, tok, LENS, B, y);
     mlp_backward(&m, &w, wt, grad);
     mlp_params v;
-    mlp_view(E, H1, H2, m.p, &v);
+    mlp_view(V, E, H1, H2, m.p, &v);
 #define OFF(ptr) (int)((ptr) - m.p)
-    group g[] = {{"emb", OFF(v.emb), PRED_VOCAB * E}, {"w1", OFF(v.w1), 4 * E * H1},
+    group g[] = {{"emb", OFF(v.emb), V * E}, {"w1", OFF(v.w1), 4 * E * H1},
                  {"b1", OFF(v.b1), H1},               {"w2", OFF(v.w2), H1 * H2},
                  {"b2", OFF(v.b2), H2},               {"w3", OFF(v.w3), H2},
                  {"b3", OFF(v.b3), 1}};

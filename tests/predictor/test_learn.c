@@ -9,7 +9,7 @@
 #include "predictor/rank.h"
 #include "ptest.h"
 
-static const double OPQ[SPACE_NUM_OPS] = {-0.3, 0.5, 0.6, 0.4, 0.2, -0.1, 0.0, 0.3};
+static const double OPQ[SPACE_PNAS_OPS] = {-0.3, 0.5, 0.6, 0.4, 0.2, -0.1, 0.0, 0.3};
 
 static double gauss(space_rng *r) {
   double u = space_rng_uniform(r), v = space_rng_uniform(r);
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
   float *mean = malloc(ntest * sizeof *mean), *sd = malloc(ntest * sizeof *sd);
   for (int b = 1; b <= 5; b++)
     for (int i = 0; i < per_level; i++) {
-      space_sample(&cells[(b - 1) * per_level + i], b, SPACE_ALL_OPS, &r);
+      space_sample(&cells[(b - 1) * per_level + i], b, SPACE_PNAS_MASK, &r);
       acc[(b - 1) * per_level + i] = truth(&cells[(b - 1) * per_level + i], &r);
     }
   ptest_random_cells(test, ntest, 1, 5, &r);

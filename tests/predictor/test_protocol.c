@@ -21,7 +21,7 @@ int main(void) {
   float acc[N];
   for (int b = 1; b <= 4; b++)
     for (int i = 0; i < PER; i++) {
-      space_sample(&cells[(b - 1) * PER + i], b, SPACE_ALL_OPS, &r);
+      space_sample(&cells[(b - 1) * PER + i], b, SPACE_PNAS_MASK, &r);
       acc[(b - 1) * PER + i] = target(&cells[(b - 1) * PER + i]);
     }
   char err[256];
@@ -55,19 +55,19 @@ int main(void) {
     CHECK(pred_ensemble_fit(e, cells, acc, N, &cfg, err, sizeof err) == PRED_OK);
     space_cell par[3] = {cells[0], cells[PER], cells[3 * PER]};
     int want = 0;
-    for (int p = 0; p < 3; p++) want += space_expand(&par[p], SPACE_ALL_OPS, NULL, 0);
+    for (int p = 0; p < 3; p++) want += space_expand(&par[p], SPACE_PNAS_MASK, NULL, 0);
     space_cell *kids = malloc((size_t)want * sizeof *kids), *ref = malloc((size_t)want * sizeof *ref);
     float *m1 = malloc((size_t)want * sizeof *m1), *m2 = malloc((size_t)want * sizeof *m2);
     float *s1 = malloc((size_t)want * sizeof *s1), *s2 = malloc((size_t)want * sizeof *s2);
     int nk = -1;
-    CHECK(pred_ensemble_score_children(e, par, 3, SPACE_ALL_OPS, kids, m1, s1, want - 1, &nk, 1,
+    CHECK(pred_ensemble_score_children(e, par, 3, SPACE_PNAS_MASK, kids, m1, s1, want - 1, &nk, 1,
                                        err, sizeof err) == PRED_EARG);
     CHECK(nk == want);
-    CHECK(pred_ensemble_score_children(e, par, 3, SPACE_ALL_OPS, kids, m1, s1, want, &nk, 1, err,
+    CHECK(pred_ensemble_score_children(e, par, 3, SPACE_PNAS_MASK, kids, m1, s1, want, &nk, 1, err,
                                        sizeof err) == PRED_OK);
     CHECK(nk == want && want == 300 + 528 + 1176); // children of 1-, 2- and 4-block cells
     int k = 0;
-    for (int p = 0; p < 3; p++) k += space_expand(&par[p], SPACE_ALL_OPS, ref + k, want - k);
+    for (int p = 0; p < 3; p++) k += space_expand(&par[p], SPACE_PNAS_MASK, ref + k, want - k);
     CHECK(k == want && memcmp(ref, kids, (size_t)want * sizeof *ref) == 0);
     CHECK(pred_ensemble_predict(e, ref, want, m2, s2, 1, err, sizeof err) == PRED_OK);
     CHECK(memcmp(m1, m2, (size_t)want * sizeof *m1) == 0 && memcmp(s1, s2, (size_t)want * sizeof *s1) == 0);

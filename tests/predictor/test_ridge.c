@@ -6,12 +6,14 @@
 #include "predictor/ridge.h"
 #include "ptest.h"
 
-static void check_fit(int n, double lambda, space_rng *r) {
-  const int F = RIDGE_NFEAT;
+static void check_fit(int n, double lambda, int NO, space_rng *r) {
+  const int F = ridge_nfeat(NO);
   space_cell *cells = malloc((size_t)n * sizeof *cells);
   float *y = malloc((size_t)n * sizeof *y);
   int *idx = malloc((size_t)n * sizeof *idx);
-  ptest_random_cells(cells, n, 1, 5, r);
+  if (NO == SPACE_PNAS_OPS) ptest_random_cells(cells, n, 1, 5, r);
+  else // NASNet's 13 operators
+    for (int i = 0; i < n; i++) space_sample(&cells[i], 1 + space_rng_below(r, 5), SPACE_ALL_OPS, r);
   for (int i = 0; i < n; i++) {
     idx[i] = i;
     y[i] = (float)(0.6 + 0.05 * cells[i].nblocks + 0.02 * cells[i].b[0].op1 +
@@ -19,14 +21,14 @@ static void check_fit(int n, double lambda, space_rng *r) {
   }
   pred_tokens x;
   char err[128];
-  CHECK(pred_tokens_from_cells(&x, cells, n, err, sizeof err) == 0);
+  CHECK(pred_tokens_from_cells(&x, cells, n, NO, err, sizeof err) == 0);
   ridge_model m;
-  CHECK(ridge_init(&m) == 0);
+  CHECK(ridge_init(&m, NO) == 0 && m.F == F);
   CHECK(ridge_fit(&m, &x, idx, n, y, lambda) == 0);
   double *X = malloc((size_t)n * F * sizeof *X), *mu = calloc((size_t)F, sizeof *mu);
   double ym = 0.0;
   for (int i = 0; i < n; i++) {
-    ridge_features(x.tok + (size_t)i * PRED_MAX_TOKENS, x.len[i], X + (size_t)i * F);
+    ridge_features(NO, x.tok + (size_t)i * PRED_MAX_TOKENS, x.len[i], X + (size_t)i * F);
     for (int j = 0; j < F; j++) mu[j] += X[(size_t)i * F + j] / n;
     ym += y[i] / (double)n;
   }
@@ -65,8 +67,11 @@ static void check_fit(int n, double lambda, space_rng *r) {
 int main(void) {
   space_rng r;
   space_rng_seed(&r, 9);
-  check_fit(150, 1.0, &r);
-  check_fit(1200, 1.0, &r);
-  check_fit(300, 0.1, &r);
+  check_fit(150, 1.0, SPACE_PNAS_OPS, &r);
+  check_fit(1200, 1.0, SPACE_PNAS_OPS, &r);
+  check_fit(300, 0.1, SPACE_PNAS_OPS, &r);
+  // NASNet's 13 operators (1479 features): dual and primal solves.
+  check_fit(300, 1.0, SPACE_NUM_OPS, &r);
+  check_fit(1600, 1.0, SPACE_NUM_OPS, &r);
   PTEST_END();
 }

@@ -41,8 +41,8 @@ static void test_counts(void) {
   CHECK(distinct(hs, 256) == 136, "unique 1-block cells %d", distinct(hs, 256));
   int expect[6] = {0, 136, 300, 528, 820, 1176};
   for (int b = 1; b <= 5; b++)
-    CHECK(space_blocks_at(b, SPACE_ALL_OPS, NULL, 0) == expect[b], "level %d: %d", b,
-          space_blocks_at(b, SPACE_ALL_OPS, NULL, 0));
+    CHECK(space_blocks_at(b, SPACE_PNAS_MASK, NULL, 0) == expect[b], "level %d: %d", b,
+          space_blocks_at(b, SPACE_PNAS_MASK, NULL, 0));
   // Operator subset: 3 ops -> m = 3(b+1).
   uint32_t mask;
   char err[256];
@@ -57,17 +57,17 @@ static void test_counts(void) {
 static void test_expansion(void) {
   space_cell empty = {0};
   space_cell level1[136];
-  CHECK(space_expand(&empty, SPACE_ALL_OPS, level1, 136) == 136, "level1 expand");
+  CHECK(space_expand(&empty, SPACE_PNAS_MASK, level1, 136) == 136, "level1 expand");
   // All 136 x 300 = 40,800 2-block children are distinct and valid.
   int total = 0;
   uint64_t *hs = malloc(sizeof *hs * 40800);
   space_cell kids[300];
   char err[256];
   for (int i = 0; i < 136; i++) {
-    int n = space_expand(&level1[i], SPACE_ALL_OPS, kids, 300);
+    int n = space_expand(&level1[i], SPACE_PNAS_MASK, kids, 300);
     CHECK(n == 300, "children %d", n);
     for (int k = 0; k < n && total < 40800; k++) {
-      CHECK(space_check(&kids[k], SPACE_ALL_OPS, err, sizeof err) == 0, "%s", err);
+      CHECK(space_check(&kids[k], SPACE_PNAS_MASK, err, sizeof err) == 0, "%s", err);
       space_cell c = kids[k];
       space_canon(&c);
       CHECK(space_equal(&c, &kids[k]), "child not canonical");
@@ -81,7 +81,7 @@ static void test_expansion(void) {
   space_cell p;
   space_parse("pnasnet-5", &p, err, sizeof err);
   p.nblocks = 4;
-  CHECK(space_expand(&p, SPACE_ALL_OPS, NULL, 0) == 1176, "5th block children");
+  CHECK(space_expand(&p, SPACE_PNAS_MASK, NULL, 0) == 1176, "5th block children");
   uint32_t mask;
   space_parse_ops("sep3x3,max3x3,identity", &mask, err, sizeof err);
   CHECK(space_expand(&empty, mask, NULL, 0) == 21, "subset level 1");
@@ -166,12 +166,12 @@ static void test_sample_mutate(void) {
   // Uniform over the 136 unique 1-block cells: chi-square with 135 dof.
   space_cell level1[136];
   space_cell empty = {0};
-  space_expand(&empty, SPACE_ALL_OPS, level1, 136);
+  space_expand(&empty, SPACE_PNAS_MASK, level1, 136);
   static int counts[136];
   int draws = 136 * 200;
   for (int i = 0; i < draws; i++) {
     space_cell c;
-    space_sample(&c, 1, SPACE_ALL_OPS, &r);
+    space_sample(&c, 1, SPACE_PNAS_MASK, &r);
     int found = -1;
     for (int k = 0; k < 136; k++)
       if (space_equal(&c, &level1[k])) found = k;
@@ -220,9 +220,10 @@ static void test_msgpack(void) {
   CHECK(space_equal(&c, &d), "round trip");
   msgpack_unpacked_destroy(&up);
   msgpack_sbuffer_destroy(&sb);
-  // Bad objects: not an array, a block with 3 fields, an input out of range.
+  // Bad objects: not an array, a block with 3 fields, an input out of range, an operator id
+  // past the table (13 rows: 0..12).
   const char *bad[] = {"\x05", "\x91\x93\x00\x01\x00", "\x91\x94\x05\x01\x00\x01",
-                       "\x91\x94\x00\x09\x00\x01"};
+                       "\x91\x94\x00\x0d\x00\x01"};
   size_t lens[] = {1, 5, 6, 6};
   for (int i = 0; i < 4; i++) {
     msgpack_unpacked_init(&up);
@@ -311,8 +312,10 @@ static void test_op_table(void) {
     CHECK(space_op_layers(op, 1) == (strided ? d : space_op_projection()), "%s at stride 2", nm);
     CHECK(space_op_layers(op, 0) == d, "%s at stride 1", nm);
     CHECK((op == SPACE_OP_IDENTITY) == (d->nlayers == 0), "%s: no layers iff identity", nm);
-    CHECK((op == SPACE_OP_AVG3X3 || op == SPACE_OP_MAX3X3) == (params == 0 && d->nlayers > 0),
-          "%s: parameter-free layers iff pooling", nm);
+    int pool = op == SPACE_OP_AVG3X3 || op == SPACE_OP_MAX3X3 || op == SPACE_OP_MAX5X5 ||
+               op == SPACE_OP_MAX7X7;
+    CHECK(pool == (params == 0 && d->nlayers > 0), "%s: parameter-free layers iff pooling", nm);
+    CHECK(pool == (d->family == SPACE_FAMILY_POOL), "%s: pool family iff pooling", nm);
   }
   CHECK(space_op_def_of(-1) == NULL && space_op_def_of(SPACE_NUM_OPS) == NULL, "out of range");
   CHECK(!strcmp(space_op_name(SPACE_NUM_OPS), "?"), "name out of range");
@@ -320,6 +323,140 @@ static void test_op_table(void) {
   CHECK(p->nlayers == 3 && p->layer[1].kind == SPACE_L_CONV && p->layer[1].kh == 1 &&
             p->layer[1].strided,
         "projection = ReLU, strided 1x1 conv, BN");
+}
+
+// Layer kinds, windows, dilation and stride flags of one op row, as a short string
+// ("relu conv1x3s conv3x1 bn"), for the checks below.
+static void row_text(int op, char *buf, size_t n) {
+  const space_op_def *d = space_op_def_of(op);
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; d && i < d->nlayers && used < n; i++) {
+    const space_layer *l = &d->layer[i];
+    int w = l->kind == SPACE_L_RELU || l->kind == SPACE_L_BN
+                ? snprintf(buf + used, n - used, "%s%s", i ? " " : "", space_layer_kind_name(l->kind))
+                : snprintf(buf + used, n - used, "%s%s%dx%d%s%s", i ? " " : "",
+                           space_layer_kind_name(l->kind), l->kh, l->kw, l->dil > 1 ? "d2" : "",
+                           l->strided ? "s" : "");
+    used += (size_t)w;
+  }
+}
+
+// NASNet's five operators (ids 8..12 after PNAS's 8): names, rows, op lists, the vocabulary
+// rule, and counts of unique blocks against a brute-force enumeration.
+static void test_nasnet_ops(void) {
+  static const struct {
+    int op;
+    const char *name, *layers;
+    int family;
+  } rows[] = {
+      {SPACE_OP_CONV1X3_3X1, "conv1x3_3x1", "relu conv1x3s conv3x1 bn", SPACE_FAMILY_CONV},
+      {SPACE_OP_MAX5X5, "max5x5", "max5x5s", SPACE_FAMILY_POOL},
+      {SPACE_OP_MAX7X7, "max7x7", "max7x7s", SPACE_FAMILY_POOL},
+      {SPACE_OP_CONV1X1, "conv1x1", "relu conv1x1s bn", SPACE_FAMILY_CONV},
+      {SPACE_OP_CONV3X3, "conv3x3", "relu conv3x3s bn", SPACE_FAMILY_CONV},
+      // Two of PNAS's, for comparison: the spelling of the rows above follows theirs.
+      {SPACE_OP_CONV1X7_7X1, "conv1x7_7x1", "relu conv1x7s conv7x1 bn", SPACE_FAMILY_CONV},
+      {SPACE_OP_DIL3X3, "dil3x3", "relu conv3x3d2s bn", SPACE_FAMILY_CONV},
+  };
+  CHECK(SPACE_NUM_OPS == 13 && SPACE_PNAS_OPS == 8, "table sizes %d / %d", SPACE_NUM_OPS,
+        SPACE_PNAS_OPS);
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    char got[128];
+    row_text(rows[i].op, got, sizeof got);
+    CHECK(!strcmp(space_op_name(rows[i].op), rows[i].name), "op %d is '%s', want '%s'", rows[i].op,
+          space_op_name(rows[i].op), rows[i].name);
+    CHECK(!strcmp(got, rows[i].layers), "%s layers '%s', want '%s'", rows[i].name, got,
+          rows[i].layers);
+    CHECK(space_op_def_of(rows[i].op)->family == rows[i].family, "%s family", rows[i].name);
+  }
+  CHECK(SPACE_OP_CONV1X3_3X1 == 8 && SPACE_OP_CONV3X3 == 12, "NASNet ids 8..12");
+  // Op lists: names, keywords, the vocabulary rule.
+  uint32_t mask;
+  char err[256], buf[256];
+  CHECK(space_parse_ops("conv1x3_3x1,max5x5,max7x7,conv1x1,conv3x3", &mask, err, sizeof err) == 0 &&
+            mask == 0x1F00u,
+        "NASNet op names: %s mask 0x%x", err, mask);
+  space_format_ops(mask, buf, sizeof buf);
+  CHECK(!strcmp(buf, "conv1x3_3x1,max5x5,max7x7,conv1x1,conv3x3"), "format '%s'", buf);
+  CHECK(space_parse_ops("all", &mask, err, sizeof err) == 0 && mask == SPACE_PNAS_MASK, "all");
+  CHECK(space_parse_ops("pnas", &mask, err, sizeof err) == 0 && mask == SPACE_PNAS_MASK, "pnas");
+  CHECK(space_parse_ops("nasnet", &mask, err, sizeof err) == 0 && mask == SPACE_ALL_OPS &&
+            space_ops_count(mask) == 13,
+        "nasnet");
+  CHECK(space_parse_ops("sep3x3,max9x9", &mask, err, sizeof err) == -1 && strstr(err, "conv3x3"),
+        "the error lists the new names: %s", err);
+  CHECK(space_vocab_ops(SPACE_PNAS_MASK) == 8 && space_vocab_ops(0x63) == 8 &&
+            space_vocab_ops(SPACE_ALL_OPS) == 13 && space_vocab_ops(1u << SPACE_OP_CONV3X3) == 13 &&
+            space_vocab_ops(0x1u | (1u << SPACE_OP_MAX5X5)) == 13,
+        "vocabulary rule");
+  // Cell text with every new op: parse, check, print, hash stable across a round trip.
+  space_cell c, d;
+  const char *txt = "0:conv1x3_3x1,1:max5x5;2:max7x7,0:conv1x1;1:conv3x3,3:identity";
+  CHECK(space_parse(txt, &c, err, sizeof err) == 0, "%s", err);
+  CHECK(space_check(&c, SPACE_ALL_OPS, err, sizeof err) == 0, "%s", err);
+  CHECK(space_check(&c, SPACE_PNAS_MASK, err, sizeof err) == -1 && strstr(err, "not in the"),
+        "PNAS mask refuses NASNet ops: %s", err);
+  space_format(&c, buf, sizeof buf);
+  CHECK(!strcmp(buf, txt), "format '%s'", buf);
+  CHECK(space_parse(buf, &d, err, sizeof err) == 0 && space_hash(&c) == space_hash(&d), "round");
+  // Unique blocks at levels 1..3 for masks with NASNet ops, against brute force: every ordered
+  // pair of branches (input 0..b, op in mask), unordered by hashing the canonical 1-block cell.
+  const uint32_t masks[] = {(1u << SPACE_OP_IDENTITY) | (1u << SPACE_OP_CONV1X3_3X1) |
+                                (1u << SPACE_OP_CONV1X1) | (1u << SPACE_OP_CONV3X3),
+                            SPACE_ALL_OPS, 1u << SPACE_OP_MAX7X7,
+                            (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX5X5)};
+  static uint64_t hs[(13 * 4) * (13 * 4)];
+  static space_block blk[(13 * 4) * (13 * 4)];
+  for (size_t mi = 0; mi < sizeof masks / sizeof masks[0]; mi++)
+    for (int b = 1; b <= 3; b++) {
+      int n = 0;
+      for (int i1 = 0; i1 <= b; i1++)
+        for (int o1 = 0; o1 < 32; o1++)
+          for (int i2 = 0; i2 <= b; i2++)
+            for (int o2 = 0; o2 < 32; o2++) {
+              if (!((masks[mi] >> o1) & 1) || !((masks[mi] >> o2) & 1)) continue;
+              space_cell one = {1, {{(uint8_t)i1, (uint8_t)o1, (uint8_t)i2, (uint8_t)o2}}};
+              hs[n++] = space_hash(&one); // inputs beyond 1 hash fine: no check here
+            }
+      int want = distinct(hs, n);
+      int got = space_blocks_at(b, masks[mi], NULL, 0);
+      CHECK(got == want, "mask 0x%x level %d: %d unique blocks, brute force %d", masks[mi], b,
+            got, want);
+      // And the enumerated blocks are exactly those: distinct, canonical, in the mask.
+      CHECK(space_blocks_at(b, masks[mi], blk, got) == got, "enumerate");
+      for (int k = 0; k < got; k++) {
+        space_cell one = {1, {blk[k]}};
+        space_cell canon = one;
+        space_canon(&canon);
+        CHECK(space_equal(&one, &canon), "mask 0x%x level %d block %d not canonical", masks[mi],
+              b, k);
+        CHECK(((masks[mi] >> blk[k].op1) & 1) && ((masks[mi] >> blk[k].op2) & 1), "op in mask");
+        hs[k] = space_hash(&one);
+      }
+      CHECK(distinct(hs, got) == got, "mask 0x%x level %d: duplicate blocks", masks[mi], b);
+    }
+  // The whole table: 13 ops x 2 inputs = 26 branches -> 351 one-block cells; a 10-block parent
+  // cannot grow, a 9-block one has (13 * 11)(13 * 11 + 1) / 2 = 10296 children.
+  space_cell empty = {0};
+  CHECK(space_expand(&empty, SPACE_ALL_OPS, NULL, 0) == 351, "351 one-block cells");
+  space_cell nine;
+  space_rng r;
+  space_rng_seed(&r, 5);
+  space_sample(&nine, 9, SPACE_ALL_OPS, &r);
+  CHECK(space_check(&nine, SPACE_ALL_OPS, err, sizeof err) == 0, "%s", err);
+  static space_cell kids[10296];
+  CHECK(space_expand(&nine, SPACE_ALL_OPS, kids, 10296) == 10296, "9-block parent");
+  CHECK(space_check(&kids[10295], SPACE_ALL_OPS, err, sizeof err) == 0 && kids[10295].nblocks == 10,
+        "%s", err);
+  // Sampling and mutation stay in the mask.
+  uint32_t m4 = masks[0];
+  for (int i = 0; i < 200; i++) {
+    space_sample(&c, 1 + i % 5, m4, &r);
+    CHECK(space_check(&c, m4, err, sizeof err) == 0, "sample: %s", err);
+    CHECK(space_mutate(&c, m4, &r) == 0 && space_check(&c, m4, err, sizeof err) == 0,
+          "mutate: %s", err);
+  }
 }
 
 int main(void) {
@@ -331,5 +468,6 @@ int main(void) {
   test_msgpack();
   test_seal();
   test_op_table();
+  test_nasnet_ops();
   return CHECK_DONE();
 }

@@ -40,8 +40,7 @@ static void test_masking_and_determinism(void) {
   rl_controller_release(&c);
 }
 
-static void test_gradient(void) {
-  uint32_t ops = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_AVG3X3) | (1u << SPACE_OP_DIL3X3);
+static void test_gradient(uint32_t ops) {
   rl_controller c;
   CHECK(rl_controller_init(&c, 5, 4, 2, ops, 3) == 0, "init");
   // Larger weights than the init so every path carries a visible gradient.
@@ -74,8 +73,47 @@ static void test_gradient(void) {
   CHECK(bad == 0, "%d of %d gradients disagree with finite differences", bad, c.nparams);
   // The predictor's unused scalar head (w_fc, b_fc: H + 1) has no gradient; most others do.
   CHECK(nonzero > c.nparams / 2, "only %d of %d parameters have a gradient", nonzero, c.nparams);
-  printf("gradient check: %d parameters, max |analytic - fd| = %.3g\n", c.nparams, maxerr);
+  printf("gradient check (vocabulary %d): %d parameters, max |analytic - fd| = %.3g\n", c.vocab,
+         c.nparams, maxerr);
   free(g);
+  rl_controller_release(&c);
+}
+
+// The op vocabulary follows the mask (space_vocab_ops): 8 and the PNAS sizes for PNAS's
+// operators, 13 as soon as a NASNet operator is in; sampling stays in the mask either way.
+static void test_vocabulary(void) {
+  const int E = 6, H = 5, NI = SPACE_NUM_INPUTS;
+  rl_controller c;
+  uint32_t pnas = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX3X3) | (1u << SPACE_OP_IDENTITY);
+  CHECK(rl_controller_init(&c, E, H, 2, pnas, 1) == 0, "init");
+  CHECK(c.vocab == 8 && c.lstm.V == NI + 8 &&
+            c.nparams == lstm_nparams(NI + 8, E, H) + H * NI + NI + H * 8 + 8,
+        "PNAS mask: vocabulary %d, %d parameters", c.vocab, c.nparams);
+  rl_controller_release(&c);
+  uint32_t nas = (1u << SPACE_OP_IDENTITY) | (1u << SPACE_OP_CONV1X3_3X1) |
+                 (1u << SPACE_OP_MAX7X7) | (1u << SPACE_OP_CONV3X3);
+  CHECK(rl_controller_init(&c, E, H, 3, nas, 2) == 0, "init");
+  CHECK(c.vocab == 13 && c.lstm.V == NI + 13 &&
+            c.nparams == lstm_nparams(NI + 13, E, H) + H * NI + NI + H * 13 + 13,
+        "NASNet mask: vocabulary %d, %d parameters", c.vocab, c.nparams);
+  space_rng r;
+  space_rng_seed(&r, 4);
+  uint32_t seen = 0;
+  for (int i = 0; i < 600; i++) {
+    rl_episode a;
+    rl_controller_sample(&c, &r, &a);
+    char err[160];
+    CHECK(space_check(&a.cell, nas, err, sizeof err) == 0, "invalid sampled cell: %s", err);
+    for (int t = 0; t < a.len; t++)
+      if ((t % 4) >= 2) {
+        CHECK(a.act[t] < 13 && ((nas >> a.act[t]) & 1), "op %d outside the mask", a.act[t]);
+        seen |= 1u << (a.act[t] & 31);
+      }
+    rl_episode s = a;
+    rl_controller_score(&c, &s);
+    CHECK(fabs(s.logp - a.logp) < 1e-12, "score differs from sampling");
+  }
+  CHECK(seen == nas, "ops sampled 0x%x, mask 0x%x", seen, nas);
   rl_controller_release(&c);
 }
 
@@ -162,7 +200,11 @@ static void test_saved_image(void) {
 int main(void) {
   test_saved_image();
   test_masking_and_determinism();
-  test_gradient();
+  test_gradient((1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_AVG3X3) | (1u << SPACE_OP_DIL3X3));
+  // A NASNet mask: vocabulary 13, the op head wider than the input head.
+  test_gradient((1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_CONV1X1) | (1u << SPACE_OP_MAX7X7) |
+                (1u << SPACE_OP_CONV3X3));
+  test_vocabulary();
   test_learning();
   if (check_failures) {
     fprintf(stderr, "%d failure(s)\n", check_failures);
