@@ -35,17 +35,20 @@ typedef struct {
   int ho, wo;         // output (n, cout, ho, wo)
 } kn_conv;
 
-// 3x3 pooling, padding 1 on every side, stride 1 or 2: out = (in - 1) / stride + 1.
-// Average pooling divides by the number of in-image taps (padding excluded).
+// k x k pooling, k odd (3, 5 or 7; the CUDA kernels take exactly these), padding k/2 on every
+// side ('same'), stride 1 or 2: out = (in - 1) / stride + 1. Every window holds its centre pixel,
+// so it always has an in-image tap. Average pooling divides by the number of in-image taps
+// (padding excluded: PyTorch's AvgPool2d(k, stride, k // 2, count_include_pad=False)).
 typedef struct {
   int n, c, h, w;     // input (n, c, h, w)
+  int k;              // window k x k, padding k / 2
   int stride;
   int ho, wo;         // output (n, c, ho, wo)
 } kn_pool;
 
 void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, int kw, int stride,
                   int dil);
-void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int stride);
+void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int k, int stride);
 static inline size_t kn_numel(kn_shape s) { return (size_t)s.n * s.c * s.h * s.w; }
 
 // Training augmentation of gather_u8: the image zero-padded by `pad` pixels on every side
@@ -97,7 +100,7 @@ typedef struct kn_backend {
                  const float *w /* (c,1,kh,kw) */, float *y /* (n,c,ho,wo) */);
   void (*dw_bwd)(kn_ctx *, const kn_conv *, const float *x, const float *w, const float *dy,
                  float *dx /* += or NULL */, float *dw /* += */);
-  // 3x3 pooling, pad 1
+  // k x k pooling, pad k/2 (kn_pool)
   void (*maxpool_fwd)(kn_ctx *, const kn_pool *, const float *x, float *y);
   void (*maxpool_bwd)(kn_ctx *, const kn_pool *, const float *x, const float *dy,
                       float *dx /* += ; gradient to the first maximum in scan order */);

@@ -25,11 +25,12 @@ void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, in
   d->pad_l = tw > 0 ? tw / 2 : 0;
 }
 
-void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int stride) {
+void kn_pool_init(kn_pool *d, int n, int c, int h, int w, int k, int stride) {
   d->n = n;
   d->c = c;
   d->h = h;
   d->w = w;
+  d->k = k;
   d->stride = stride;
   d->ho = (h - 1) / stride + 1;
   d->wo = (w - 1) / stride + 1;

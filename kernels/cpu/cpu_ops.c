@@ -7,51 +7,84 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/ops.h"
 
-// Max pooling works on a copy of the plane padded with -inf (pitch w+2): no bounds checks, and
-// the stride-1 forward vectorises. The backward recomputes each window's first maximum in scan
-// order (the reference's tie rule; padding never wins since every window has a real pixel).
-static void pad_neg_inf(const float *x, int h, int w, float *p) {
-  int pw = w + 2;
-  for (int j = 0; j < pw; j++) p[j] = p[(size_t)(h + 1) * pw + j] = -INFINITY;
+// Max pooling works on a copy of the plane padded with -inf (r = k/2 pixels on every side, pitch
+// w+2r): no bounds checks, and the stride-1 forward vectorises. The backward recomputes each
+// window's first maximum in scan order (the reference's tie rule; padding never wins since every
+// window holds its centre pixel).
+static void pad_neg_inf(const float *x, int h, int w, int r, float *p) {
+  int pw = w + 2 * r;
+  for (int i = 0; i < r; i++)
+    for (int j = 0; j < pw; j++)
+      p[(size_t)i * pw + j] = p[(size_t)(h + r + i) * pw + j] = -INFINITY;
   for (int i = 0; i < h; i++) {
-    float *r = p + (size_t)(i + 1) * pw;
-    r[0] = r[w + 1] = -INFINITY;
-    memcpy(r + 1, x + (size_t)i * w, (size_t)w * sizeof(float));
+    float *row = p + (size_t)(i + r) * pw;
+    for (int j = 0; j < r; j++) row[j] = row[w + r + j] = -INFINITY;
+    memcpy(row + r, x + (size_t)i * w, (size_t)w * sizeof(float));
   }
 }
 
 static inline float max2(float a, float b) { return a > b ? a : b; }
 
+// 3x3 (the fast path): three rows, three taps each.
+static void maxpool3_plane(const kn_pool *p, const float *pad, float *yp) {
+  int s = p->stride, pw = p->w + 2;
+  for (int oy = 0; oy < p->ho; oy++) {
+    const float *r0 = pad + (size_t)oy * s * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+    float *yr = yp + (size_t)oy * p->wo;
+    if (s == 1) {
+      for (int ox = 0; ox < p->wo; ox++) {
+        float a = max2(max2(r0[ox], r0[ox + 1]), r0[ox + 2]);
+        float b = max2(max2(r1[ox], r1[ox + 1]), r1[ox + 2]);
+        float c = max2(max2(r2[ox], r2[ox + 1]), r2[ox + 2]);
+        yr[ox] = max2(max2(a, b), c);
+      }
+    } else {
+      for (int ox = 0; ox < p->wo; ox++) {
+        int j = ox * s;
+        float a = max2(max2(r0[j], r0[j + 1]), r0[j + 2]);
+        float b = max2(max2(r1[j], r1[j + 1]), r1[j + 2]);
+        float c = max2(max2(r2[j], r2[j + 1]), r2[j + 2]);
+        yr[ox] = max2(max2(a, b), c);
+      }
+    }
+  }
+}
+
+// Any odd k: the output row is the running maximum over the k*k taps, tap outermost so the
+// stride-1 loop over ox vectorises.
+static void maxpool_k_plane(const kn_pool *p, const float *pad, float *yp) {
+  int s = p->stride, k = p->k, pw = p->w + 2 * (k / 2);
+  for (int oy = 0; oy < p->ho; oy++) {
+    const float *r0 = pad + (size_t)oy * s * pw;
+    float *yr = yp + (size_t)oy * p->wo;
+    for (int ox = 0; ox < p->wo; ox++) yr[ox] = -INFINITY;
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) {
+        const float *src = r0 + (size_t)ky * pw + kx;
+        if (s == 1)
+          for (int ox = 0; ox < p->wo; ox++) yr[ox] = src[ox] > yr[ox] ? src[ox] : yr[ox];
+        else
+          for (int ox = 0; ox < p->wo; ox++) {
+            float v = src[(size_t)ox * s];
+            yr[ox] = v > yr[ox] ? v : yr[ox];
+          }
+      }
+  }
+}
+
 void kn_cpu_maxpool_fwd(kn_ctx *ctx, const kn_pool *p, const float *x, float *y) {
-  int planes = p->n * p->c, s = p->stride, pw = p->w + 2;
-  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo, per = (size_t)(p->h + 2) * pw;
+  int planes = p->n * p->c, r = p->k / 2, pw = p->w + 2 * r;
+  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo, per = (size_t)(p->h + 2 * r) * pw;
   float *sc = kn_ctx_scratch(ctx, per * ctx->threads * sizeof(float));
   if (!sc) return;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int q = 0; q < planes; q++) {
     float *pad = sc + per * KN_TID();
-    pad_neg_inf(x + q * hw, p->h, p->w, pad);
-    float *yp = y + q * P;
-    for (int oy = 0; oy < p->ho; oy++) {
-      const float *r0 = pad + (size_t)oy * s * pw, *r1 = r0 + pw, *r2 = r1 + pw;
-      float *yr = yp + (size_t)oy * p->wo;
-      if (s == 1) {
-        for (int ox = 0; ox < p->wo; ox++) {
-          float a = max2(max2(r0[ox], r0[ox + 1]), r0[ox + 2]);
-          float b = max2(max2(r1[ox], r1[ox + 1]), r1[ox + 2]);
-          float c = max2(max2(r2[ox], r2[ox + 1]), r2[ox + 2]);
-          yr[ox] = max2(max2(a, b), c);
-        }
-      } else {
-        for (int ox = 0; ox < p->wo; ox++) {
-          int j = ox * s;
-          float a = max2(max2(r0[j], r0[j + 1]), r0[j + 2]);
-          float b = max2(max2(r1[j], r1[j + 1]), r1[j + 2]);
-          float c = max2(max2(r2[j], r2[j + 1]), r2[j + 2]);
-          yr[ox] = max2(max2(a, b), c);
-        }
-      }
-    }
+    pad_neg_inf(x + q * hw, p->h, p->w, r, pad);
+    if (p->k == 3)
+      maxpool3_plane(p, pad, y + q * P);
+    else
+      maxpool_k_plane(p, pad, y + q * P);
   }
 }
 
@@ -63,18 +96,18 @@ void kn_cpu_maxpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *x, const flo
     kn_ref_maxpool_bwd(ctx, p, x, dy, dx);
     return;
   }
-  int planes = p->n * p->c, s = p->stride, pw = p->w + 2;
-  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo, per = (size_t)(p->h + 2) * pw;
+  int planes = p->n * p->c, s = p->stride, k = p->k, r = k / 2, pw = p->w + 2 * r;
+  size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo, per = (size_t)(p->h + 2 * r) * pw;
   float *sc = kn_ctx_scratch(ctx, per * ctx->threads * sizeof(float));
   if (!sc) return;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int q = 0; q < planes; q++) {
     float *pad = sc + per * KN_TID();
-    pad_neg_inf(x + q * hw, p->h, p->w, pad);
+    pad_neg_inf(x + q * hw, p->h, p->w, r, pad);
     const float *gp = dy + q * P;
     float *dp = dx + q * hw;
     for (int oy = 0; oy < p->ho; oy++) {
-      // first maximum of each window of the row, tap index ky*3+kx (vectorised over ox for
+      // first maximum of each window of the row, tap index ky*k+kx (vectorised over ox for
       // stride 1), then scatter the row's gradient
       float m[KN_POOL_ROW];
       int best[KN_POOL_ROW];
@@ -83,8 +116,8 @@ void kn_cpu_maxpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *x, const flo
         m[ox] = r0[ox * s];
         best[ox] = 0;
       }
-      for (int t = 1; t < 9; t++) {
-        const float *src = r0 + (t / 3) * pw + t % 3;
+      for (int t = 1; t < k * k; t++) {
+        const float *src = r0 + (t / k) * pw + t % k;
         for (int ox = 0; ox < p->wo; ox++) {
           float v = src[ox * s];
           int take = v > m[ox];
@@ -93,26 +126,26 @@ void kn_cpu_maxpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *x, const flo
         }
       }
       for (int ox = 0; ox < p->wo; ox++) {
-        int r = oy * s + best[ox] / 3 - 1, c = ox * s + best[ox] % 3 - 1; // image coords
-        dp[(size_t)r * p->w + c] += gp[(size_t)oy * p->wo + ox];
+        int iy = oy * s + best[ox] / k - r, ix = ox * s + best[ox] % k - r; // image coords
+        dp[(size_t)iy * p->w + ix] += gp[(size_t)oy * p->wo + ox];
       }
     }
   }
 }
 
 void kn_cpu_avgpool_fwd(kn_ctx *ctx, const kn_pool *p, const float *x, float *y) {
-  int planes = p->n * p->c, s = p->stride;
+  int planes = p->n * p->c, s = p->stride, k = p->k, r = k / 2;
   size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int q = 0; q < planes; q++) {
     const float *xp = x + q * hw;
     float *yp = y + q * P;
     for (int oy = 0; oy < p->ho; oy++) {
-      int y0 = oy * s - 1, y1 = y0 + 2;
+      int y0 = oy * s - r, y1 = y0 + k - 1;
       if (y0 < 0) y0 = 0;
       if (y1 > p->h - 1) y1 = p->h - 1;
       for (int ox = 0; ox < p->wo; ox++) {
-        int x0 = ox * s - 1, x1 = x0 + 2;
+        int x0 = ox * s - r, x1 = x0 + k - 1;
         if (x0 < 0) x0 = 0;
         if (x1 > p->w - 1) x1 = p->w - 1;
         float sum = 0;
@@ -125,18 +158,18 @@ void kn_cpu_avgpool_fwd(kn_ctx *ctx, const kn_pool *p, const float *x, float *y)
 }
 
 void kn_cpu_avgpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *dy, float *dx) {
-  int planes = p->n * p->c, s = p->stride;
+  int planes = p->n * p->c, s = p->stride, k = p->k, r = k / 2;
   size_t hw = (size_t)p->h * p->w, P = (size_t)p->ho * p->wo;
 #pragma omp parallel for num_threads(ctx->threads) schedule(static)
   for (int q = 0; q < planes; q++) {
     const float *gp = dy + q * P;
     float *dp = dx + q * hw;
     for (int oy = 0; oy < p->ho; oy++) {
-      int y0 = oy * s - 1, y1 = y0 + 2;
+      int y0 = oy * s - r, y1 = y0 + k - 1;
       if (y0 < 0) y0 = 0;
       if (y1 > p->h - 1) y1 = p->h - 1;
       for (int ox = 0; ox < p->wo; ox++) {
-        int x0 = ox * s - 1, x1 = x0 + 2;
+        int x0 = ox * s - r, x1 = x0 + k - 1;
         if (x0 < 0) x0 = 0;
         if (x1 > p->w - 1) x1 = p->w - 1;
         float g = gp[oy * p->wo + ox] / (float)((y1 - y0 + 1) * (x1 - x0 + 1));

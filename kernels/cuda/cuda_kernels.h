@@ -54,9 +54,10 @@ cudaError_t kn_cuk_pad(cudaStream_t s, size_t planes, int h, int w, int hp, int 
 cudaError_t kn_cuk_crop_acc(cudaStream_t s, size_t planes, int h, int w, int hp, int wp, int pt,
                             int pl, const float *dxp, float *dx);
 
-// ---- depthwise convolution and 3x3 pooling (cuda_spatial.cu); TF 'SAME' geometry of kn_conv,
+// ---- depthwise convolution and k x k pooling (cuda_spatial.cu); TF 'SAME' geometry of kn_conv,
 // asymmetric padding included. Depthwise: square kernels of size 1, 3, 5 or 7 (the search
-// space's); other sizes return cudaErrorInvalidValue.
+// space's); pooling: k = 3, 5 or 7, padding k/2 (kn_pool); other sizes return
+// cudaErrorInvalidValue.
 cudaError_t kn_cuk_dw_fwd(cudaStream_t s, const kn_conv *d, const float *x, const float *w,
                           float *y);
 cudaError_t kn_cuk_dw_bwd_dx(cudaStream_t s, const kn_conv *d, const float *w, const float *dy,

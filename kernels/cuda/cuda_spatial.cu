@@ -1,11 +1,12 @@
-// Our own CUDA kernels for depthwise convolution (multiplier 1) and 3x3 pooling, with the TF
+// Our own CUDA kernels for depthwise convolution (multiplier 1) and k x k pooling, with the TF
 // 'SAME' geometry of kn_conv / kn_pool (asymmetric padding included, which cuDNN cannot express)
 // and the reference's semantics: average pooling excludes padding; max pooling sends the
 // gradient to the first maximum in scan order. Backward passes are gathers (one thread per input
 // element, contributions added in the reference's order: no atomics, deterministic); the
 // depthwise weight gradient reduces over a fixed partition of the batch, then sums the partial
-// results in chunk order. Depthwise kernels are square, of size 1, 3, 5 or 7 (the search space's);
-// other sizes fail with cudaErrorInvalidValue. Kernels are static; launchers are extern "C".
+// results in chunk order. Depthwise kernels are square, of size 1, 3, 5 or 7 (the search space's),
+// pooling windows 3x3, 5x5 or 7x7 (padding k/2); other sizes fail with cudaErrorInvalidValue.
+// Kernels are static; launchers are extern "C".
 #include <math.h>
 
 #include "kernels/cuda/cuda_kernels.h"
@@ -149,7 +150,9 @@ static bool dw_supported(const kn_conv *d) {
   default: LAUNCH_K(7); break;                                                                     \
   }
 
-// ------------------------------------------------------------------ 3x3 pooling, pad 1
+// ------------------------------------------------------------------ k x k pooling, pad k/2
+// K (3, 5 or 7) is a template parameter so the window loops unroll; the k = 3 instances do the
+// same arithmetic in the same order as before the window was generalised.
 typedef struct {
   int h, w, ho, wo, stride;
 } pool_geom;
@@ -159,23 +162,30 @@ static pool_geom pgeom_of(const kn_pool *p) {
   return g;
 }
 
-static __device__ int pool_taps(pool_geom g, int oy, int ox) {
-  int y0 = oy * g.stride - 1, x0 = ox * g.stride - 1;
-  int ny = min(y0 + 3, g.h) - max(y0, 0), nx = min(x0 + 3, g.w) - max(x0, 0);
+static bool pool_supported(const kn_pool *p) {
+  return (p->k == 3 || p->k == 5 || p->k == 7) && p->stride >= 1;
+}
+
+template <int K> static __device__ int pool_taps(pool_geom g, int oy, int ox) {
+  int y0 = oy * g.stride - K / 2, x0 = ox * g.stride - K / 2;
+  int ny = min(y0 + K, g.h) - max(y0, 0), nx = min(x0 + K, g.w) - max(x0, 0);
   return ny * nx;
 }
 
+template <int K>
 static __global__ void maxpool_fwd_k(size_t count, pool_geom g, const float *__restrict__ x,
                                      float *__restrict__ y) {
   GRID_STRIDE(i, count) {
     int ox = (int)(i % (size_t)g.wo), oy = (int)((i / (size_t)g.wo) % (size_t)g.ho);
     const float *xp = x + (i / ((size_t)g.wo * g.ho)) * g.h * g.w;
     float m = -INFINITY;
-    for (int ky = 0; ky < 3; ky++) {
-      int iy = oy * g.stride - 1 + ky;
+#pragma unroll
+    for (int ky = 0; ky < K; ky++) {
+      int iy = oy * g.stride - K / 2 + ky;
       if (iy < 0 || iy >= g.h) continue;
-      for (int kx = 0; kx < 3; kx++) {
-        int ix = ox * g.stride - 1 + kx;
+#pragma unroll
+      for (int kx = 0; kx < K; kx++) {
+        int ix = ox * g.stride - K / 2 + kx;
         if (ix < 0 || ix >= g.w) continue;
         float v = xp[iy * g.w + ix];
         if (v > m) m = v;
@@ -185,16 +195,17 @@ static __global__ void maxpool_fwd_k(size_t count, pool_geom g, const float *__r
   }
 }
 
-// The outputs whose window contains input row iy: oy*stride - 1 <= iy <= oy*stride + 1.
-static __device__ void covering(int i, int stride, int nout, int *lo, int *hi) {
-  int a = i - 1 <= 0 ? 0 : (i - 1 + stride - 1) / stride;
-  int b = (i + 1) / stride;
+// The outputs whose K-window contains input row i: oy*stride - K/2 <= i <= oy*stride + K/2.
+template <int K> static __device__ void covering(int i, int stride, int nout, int *lo, int *hi) {
+  int a = i - K / 2 <= 0 ? 0 : (i - K / 2 + stride - 1) / stride;
+  int b = (i + K / 2) / stride;
   *lo = a;
   *hi = b < nout - 1 ? b : nout - 1;
 }
 
 // Gather: for each output window containing this element (in the reference's scan order), find
 // the window's first maximum; add its dy when that is this element.
+template <int K>
 static __global__ void maxpool_bwd_k(size_t count, pool_geom g, const float *__restrict__ x,
                                      const float *__restrict__ dy, float *__restrict__ dx) {
   GRID_STRIDE(i, count) {
@@ -202,18 +213,20 @@ static __global__ void maxpool_bwd_k(size_t count, pool_geom g, const float *__r
     size_t plane = i / ((size_t)g.w * g.h);
     const float *xp = x + plane * g.h * g.w, *dyp = dy + plane * g.ho * g.wo;
     int oy0, oy1, ox0, ox1;
-    covering(iy, g.stride, g.ho, &oy0, &oy1);
-    covering(ix, g.stride, g.wo, &ox0, &ox1);
+    covering<K>(iy, g.stride, g.ho, &oy0, &oy1);
+    covering<K>(ix, g.stride, g.wo, &ox0, &ox1);
     float acc = dx[i];
     for (int oy = oy0; oy <= oy1; oy++)
       for (int ox = ox0; ox <= ox1; ox++) {
         float m = 0.0f;
         int arg = -1;
-        for (int ky = 0; ky < 3; ky++) {
-          int yy = oy * g.stride - 1 + ky;
+#pragma unroll
+        for (int ky = 0; ky < K; ky++) {
+          int yy = oy * g.stride - K / 2 + ky;
           if (yy < 0 || yy >= g.h) continue;
-          for (int kx = 0; kx < 3; kx++) {
-            int xx = ox * g.stride - 1 + kx;
+#pragma unroll
+          for (int kx = 0; kx < K; kx++) {
+            int xx = ox * g.stride - K / 2 + kx;
             if (xx < 0 || xx >= g.w) continue;
             float v = xp[yy * g.w + xx];
             if (arg < 0 || v > m) {
@@ -228,37 +241,41 @@ static __global__ void maxpool_bwd_k(size_t count, pool_geom g, const float *__r
   }
 }
 
+template <int K>
 static __global__ void avgpool_fwd_k(size_t count, pool_geom g, const float *__restrict__ x,
                                      float *__restrict__ y) {
   GRID_STRIDE(i, count) {
     int ox = (int)(i % (size_t)g.wo), oy = (int)((i / (size_t)g.wo) % (size_t)g.ho);
     const float *xp = x + (i / ((size_t)g.wo * g.ho)) * g.h * g.w;
     float s = 0.0f;
-    for (int ky = 0; ky < 3; ky++) {
-      int iy = oy * g.stride - 1 + ky;
+#pragma unroll
+    for (int ky = 0; ky < K; ky++) {
+      int iy = oy * g.stride - K / 2 + ky;
       if (iy < 0 || iy >= g.h) continue;
-      for (int kx = 0; kx < 3; kx++) {
-        int ix = ox * g.stride - 1 + kx;
+#pragma unroll
+      for (int kx = 0; kx < K; kx++) {
+        int ix = ox * g.stride - K / 2 + kx;
         if (ix < 0 || ix >= g.w) continue;
         s += xp[iy * g.w + ix];
       }
     }
-    y[i] = s / (float)pool_taps(g, oy, ox);
+    y[i] = s / (float)pool_taps<K>(g, oy, ox);
   }
 }
 
+template <int K>
 static __global__ void avgpool_bwd_k(size_t count, pool_geom g, const float *__restrict__ dy,
                                      float *__restrict__ dx) {
   GRID_STRIDE(i, count) {
     int ix = (int)(i % (size_t)g.w), iy = (int)((i / (size_t)g.w) % (size_t)g.h);
     const float *dyp = dy + (i / ((size_t)g.w * g.h)) * g.ho * g.wo;
     int oy0, oy1, ox0, ox1;
-    covering(iy, g.stride, g.ho, &oy0, &oy1);
-    covering(ix, g.stride, g.wo, &ox0, &ox1);
+    covering<K>(iy, g.stride, g.ho, &oy0, &oy1);
+    covering<K>(ix, g.stride, g.wo, &ox0, &ox1);
     float acc = dx[i];
     for (int oy = oy0; oy <= oy1; oy++)
       for (int ox = ox0; ox <= ox1; ox++)
-        acc += dyp[oy * g.wo + ox] / (float)pool_taps(g, oy, ox);
+        acc += dyp[oy * g.wo + ox] / (float)pool_taps<K>(g, oy, ox);
     dx[i] = acc;
   }
 }
@@ -315,8 +332,14 @@ cudaError_t kn_cuk_dw_bwd_dw(cudaStream_t s, const kn_conv *d, const float *x, c
 
 #define POOL_LAUNCH(kernel, count, ...)                                                            \
   do {                                                                                             \
+    if (!pool_supported(p)) return cudaErrorInvalidValue;                                          \
     if ((count) == 0) return cudaSuccess;                                                          \
-    kernel<<<blocks_for(count), KN_THREADS, 0, s>>>((count), pgeom_of(p), __VA_ARGS__);            \
+    pool_geom g = pgeom_of(p);                                                                     \
+    switch (p->k) {                                                                                \
+    case 3: kernel<3><<<blocks_for(count), KN_THREADS, 0, s>>>((count), g, __VA_ARGS__); break;    \
+    case 5: kernel<5><<<blocks_for(count), KN_THREADS, 0, s>>>((count), g, __VA_ARGS__); break;    \
+    default: kernel<7><<<blocks_for(count), KN_THREADS, 0, s>>>((count), g, __VA_ARGS__); break;   \
+    }                                                                                              \
     return cudaGetLastError();                                                                     \
   } while (0)
 

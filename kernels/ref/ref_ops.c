@@ -16,9 +16,9 @@ void kn_ref_maxpool_fwd(kn_ctx *ctx, const kn_pool *p, const float *x /* (n,c,h,
       for (int oy = 0; oy < p->ho; oy++)
         for (int ox = 0; ox < p->wo; ox++) {
           float m = -INFINITY;
-          for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-              int iy = oy * p->stride - 1 + ky, ix = ox * p->stride - 1 + kx;
+          for (int ky = 0; ky < p->k; ky++)
+            for (int kx = 0; kx < p->k; kx++) {
+              int iy = oy * p->stride - p->k / 2 + ky, ix = ox * p->stride - p->k / 2 + kx;
               if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) continue;
               float v = x[IDX4(n, c, iy, ix, p->c, p->h, p->w)];
               if (v > m) m = v;
@@ -37,9 +37,9 @@ void kn_ref_maxpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *x, const flo
           float m = -INFINITY;
           size_t arg = 0;
           int found = 0;
-          for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-              int iy = oy * p->stride - 1 + ky, ix = ox * p->stride - 1 + kx;
+          for (int ky = 0; ky < p->k; ky++)
+            for (int kx = 0; kx < p->k; kx++) {
+              int iy = oy * p->stride - p->k / 2 + ky, ix = ox * p->stride - p->k / 2 + kx;
               if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) continue;
               size_t i = IDX4(n, c, iy, ix, p->c, p->h, p->w);
               if (!found || x[i] > m) {
@@ -54,9 +54,9 @@ void kn_ref_maxpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *x, const flo
 
 static int pool_count(const kn_pool *p, int oy, int ox) {
   int k = 0;
-  for (int ky = 0; ky < 3; ky++)
-    for (int kx = 0; kx < 3; kx++) {
-      int iy = oy * p->stride - 1 + ky, ix = ox * p->stride - 1 + kx;
+  for (int ky = 0; ky < p->k; ky++)
+    for (int kx = 0; kx < p->k; kx++) {
+      int iy = oy * p->stride - p->k / 2 + ky, ix = ox * p->stride - p->k / 2 + kx;
       if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) k++;
     }
   return k;
@@ -69,9 +69,9 @@ void kn_ref_avgpool_fwd(kn_ctx *ctx, const kn_pool *p, const float *x, float *y)
       for (int oy = 0; oy < p->ho; oy++)
         for (int ox = 0; ox < p->wo; ox++) {
           double s = 0;
-          for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-              int iy = oy * p->stride - 1 + ky, ix = ox * p->stride - 1 + kx;
+          for (int ky = 0; ky < p->k; ky++)
+            for (int kx = 0; kx < p->k; kx++) {
+              int iy = oy * p->stride - p->k / 2 + ky, ix = ox * p->stride - p->k / 2 + kx;
               if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) continue;
               s += x[IDX4(n, c, iy, ix, p->c, p->h, p->w)];
             }
@@ -86,9 +86,9 @@ void kn_ref_avgpool_bwd(kn_ctx *ctx, const kn_pool *p, const float *dy, float *d
       for (int oy = 0; oy < p->ho; oy++)
         for (int ox = 0; ox < p->wo; ox++) {
           float g = dy[IDX4(n, c, oy, ox, p->c, p->ho, p->wo)] / (float)pool_count(p, oy, ox);
-          for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-              int iy = oy * p->stride - 1 + ky, ix = ox * p->stride - 1 + kx;
+          for (int ky = 0; ky < p->k; ky++)
+            for (int kx = 0; kx < p->k; kx++) {
+              int iy = oy * p->stride - p->k / 2 + ky, ix = ox * p->stride - p->k / 2 + kx;
               if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) continue;
               dx[IDX4(n, c, iy, ix, p->c, p->h, p->w)] += g;
             }

@@ -42,6 +42,7 @@ typedef struct {
   int p, p2;          // parameter ids (conv/dw weight; BN gamma/beta; fc weight/bias)
   size_t bn;          // BN: offset of (mean, invstd, run_mean, run_var) (4*C floats)
   int a;              // concat: channel offset; sub: offset; pool: stride
+  int pk;             // pool: window pk x pk, padding pk / 2
   kn_conv cv;         // conv / dw geometry with n = batch
 } nnode;
 
@@ -206,12 +207,13 @@ static int emit_bn(net *n, int x, const char *pname) {
   return y;
 }
 
-static int emit_pool(net *n, int x, int max, int stride) {
+static int emit_pool(net *n, int x, int max, int k, int stride) {
   ntensor s = n->t[x];
   int y = new_tensor(n, s.c, (s.h - 1) / stride + 1, (s.w - 1) / stride + 1);
   nnode *nd = new_node(n, max ? ND_MAXPOOL : ND_AVGPOOL, x, y);
   if (!nd) return 0;
   nd->a = stride;
+  nd->pk = k;
   return y;
 }
 
@@ -287,8 +289,9 @@ static int emit_op(net *n, int x, int op, int F, int stride, const char *what) {
       break;
     case SPACE_L_MAXPOOL:
     case SPACE_L_AVGPOOL:
-      PNAS_ASSERT(l->kh == 3 && l->kw == 3); // the pooling kernels have a 3x3 window
-      y = emit_pool(n, y, l->kind == SPACE_L_MAXPOOL, s);
+      // the pooling kernels have a square window k in {3, 5, 7}, padding k/2
+      PNAS_ASSERT(l->kh == l->kw && l->kh % 2 == 1 && l->kh >= 3 && l->kh <= 7);
+      y = emit_pool(n, y, l->kind == SPACE_L_MAXPOOL, l->kh, s);
       break;
     default:
       PNAS_ASSERT(!"unknown layer kind");
@@ -674,7 +677,7 @@ void net_forward(net *n, int nb, int train) {
     case ND_MAXPOOL:
     case ND_AVGPOOL: {
       kn_pool pl;
-      kn_pool_init(&pl, nb, s.c, s.h, s.w, d->a);
+      kn_pool_init(&pl, nb, s.c, s.h, s.w, d->pk, d->a);
       (d->k == ND_MAXPOOL ? be->maxpool_fwd : be->avgpool_fwd)(ctx, &pl, ACT(d->in), ACT(d->out));
       break;
     }
@@ -759,7 +762,7 @@ void net_backward_dev(net *n, int nb) {
     case ND_MAXPOOL:
     case ND_AVGPOOL: {
       kn_pool pl;
-      kn_pool_init(&pl, nb, s.c, s.h, s.w, d->a);
+      kn_pool_init(&pl, nb, s.c, s.h, s.w, d->pk, d->a);
       if (d->k == ND_MAXPOOL)
         be->maxpool_bwd(ctx, &pl, ACT(d->in), dy, dx);
       else

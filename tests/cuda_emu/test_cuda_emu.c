@@ -662,7 +662,7 @@ static void t_dw(void) {
   dw_case(6, 3, 33, 31, 3, 3, 2, 2);  // odd sizes, stride 2, dilation 2, 2 chunks
 }
 
-// ------------------------------------------------------------------ 3x3 pooling
+// ------------------------------------------------------------------ k x k pooling (k 3, 5, 7)
 static void pool_fill(float *x, size_t n, int kind) {
   if (kind == 0) fill(x, n, -1, 1);
   if (kind == 1) // ties everywhere: the first maximum in scan order gets the gradient
@@ -670,62 +670,105 @@ static void pool_fill(float *x, size_t n, int kind) {
   if (kind == 2) fill(x, n, -3, -1); // all negative: the padding must not count as 0
 }
 
+static int pool_refused; // window sizes the launchers refuse (cudaErrorInvalidValue)
+
 static void t_pool(void) {
-  const kn_shape ss[] = {{2, 3, 7, 9}, {1, 2, 1, 1}, {1, 1, 2, 5},
-                         {2, 2, 8, 8}, {1, 1, 5, 1}, {1, 3, 6, 7}};
+  // sizes below the 5x5 and 7x7 windows, odd sizes, and one plane of several blocks
+  const kn_shape ss[] = {{2, 3, 7, 9}, {1, 2, 1, 1}, {1, 1, 2, 5}, {2, 2, 8, 8},
+                         {1, 1, 5, 1}, {1, 3, 6, 7}, {1, 2, 3, 4}, {1, 2, 17, 19}};
   const char *kinds[] = {"rand", "ties", "neg"};
   char shape[96];
   for (size_t k = 0; k < sizeof ss / sizeof ss[0]; k++)
-    for (int s = 1; s <= 2; s++)
-      for (int kind = 0; kind < 3; kind++) {
-        kn_shape xs = ss[k];
-        kn_pool p;
-        kn_pool_init(&p, xs.n, xs.c, xs.h, xs.w, s);
-        size_t xl = kn_numel(xs), yl = (size_t)p.n * p.c * p.ho * p.wo;
-        snprintf(shape, sizeof shape, "n%d c%d %dx%d s%d %s", xs.n, xs.c, xs.h, xs.w, s,
-                 kinds[kind]);
-        float *x = hbuf(xl), *dy = hrand(yl, -1, 1), *dx0 = hrand(xl, -1, 1), *yr = hbuf(yl);
-        pool_fill(x, xl, kind);
-        float *dX = devf(x, xl), *dY = devf(NULL, yl), *dDY = devf(dy, yl), *dDX = devf(dx0, xl);
-        float *dxr = hdup(dx0, xl);
-        R->maxpool_fwd(&RC, &p, x, yr);
-        if (launched("maxpool_fwd", shape, kn_emu_cuk_maxpool_fwd(0, &p, dX, dY))) {
-          float *got = getf(dY, yl);
-          check("maxpool_fwd", shape, "y", got, yr, yl, EXACT);
-          free(got);
-        }
-        R->maxpool_bwd(&RC, &p, x, dy, dxr);
-        if (launched("maxpool_bwd", shape, kn_emu_cuk_maxpool_bwd(0, &p, dX, dDY, dDX))) {
-          float *got = getf(dDX, xl);
-          check("maxpool_bwd", shape, "dx", got, dxr, xl, EXACT);
-          free(got);
-        }
-        if (kind != 1) { // average pooling does not care about ties
-          R->avgpool_fwd(&RC, &p, x, yr);
-          if (launched("avgpool_fwd", shape, kn_emu_cuk_avgpool_fwd(0, &p, dX, dY))) {
+    for (int win = 3; win <= 7; win += 2)
+      for (int s = 1; s <= 2; s++)
+        for (int kind = 0; kind < 3; kind++) {
+          kn_shape xs = ss[k];
+          kn_pool p;
+          kn_pool_init(&p, xs.n, xs.c, xs.h, xs.w, win, s);
+          size_t xl = kn_numel(xs), yl = (size_t)p.n * p.c * p.ho * p.wo;
+          snprintf(shape, sizeof shape, "n%d c%d %dx%d k%d s%d %s", xs.n, xs.c, xs.h, xs.w, win, s,
+                   kinds[kind]);
+          float *x = hbuf(xl), *dy = hrand(yl, -1, 1), *dx0 = hrand(xl, -1, 1), *yr = hbuf(yl);
+          pool_fill(x, xl, kind);
+          float *dX = devf(x, xl), *dY = devf(NULL, yl), *dDY = devf(dy, yl), *dDX = devf(dx0, xl);
+          float *dxr = hdup(dx0, xl);
+          R->maxpool_fwd(&RC, &p, x, yr);
+          if (launched("maxpool_fwd", shape, kn_emu_cuk_maxpool_fwd(0, &p, dX, dY))) {
             float *got = getf(dY, yl);
-            check("avgpool_fwd", shape, "y", got, yr, yl, TOL_AVG_FWD);
+            check("maxpool_fwd", shape, "y", got, yr, yl, EXACT);
             free(got);
           }
-          memcpy(dxr, dx0, xl * sizeof(float));
-          cudaMemcpy(dDX, dx0, xl * sizeof(float), cudaMemcpyHostToDevice);
-          R->avgpool_bwd(&RC, &p, dy, dxr);
-          if (launched("avgpool_bwd", shape, kn_emu_cuk_avgpool_bwd(0, &p, dDY, dDX))) {
+          R->maxpool_bwd(&RC, &p, x, dy, dxr);
+          if (launched("maxpool_bwd", shape, kn_emu_cuk_maxpool_bwd(0, &p, dX, dDY, dDX))) {
             float *got = getf(dDX, xl);
-            check("avgpool_bwd", shape, "dx", got, dxr, xl, EXACT);
+            check("maxpool_bwd", shape, "dx", got, dxr, xl, EXACT);
             free(got);
           }
+          if (kind != 1) { // average pooling does not care about ties
+            R->avgpool_fwd(&RC, &p, x, yr);
+            if (launched("avgpool_fwd", shape, kn_emu_cuk_avgpool_fwd(0, &p, dX, dY))) {
+              float *got = getf(dY, yl);
+              check("avgpool_fwd", shape, "y", got, yr, yl, TOL_AVG_FWD);
+              free(got);
+            }
+            memcpy(dxr, dx0, xl * sizeof(float));
+            cudaMemcpy(dDX, dx0, xl * sizeof(float), cudaMemcpyHostToDevice);
+            R->avgpool_bwd(&RC, &p, dy, dxr);
+            if (launched("avgpool_bwd", shape, kn_emu_cuk_avgpool_bwd(0, &p, dDY, dDX))) {
+              float *got = getf(dDX, xl);
+              check("avgpool_bwd", shape, "dx", got, dxr, xl, EXACT);
+              free(got);
+            }
+          }
+          cudaFree(dX);
+          cudaFree(dY);
+          cudaFree(dDY);
+          cudaFree(dDX);
+          free(x);
+          free(dy);
+          free(dx0);
+          free(yr);
+          free(dxr);
         }
-        cudaFree(dX);
-        cudaFree(dY);
-        cudaFree(dDY);
-        cudaFree(dDX);
-        free(x);
-        free(dy);
-        free(dx0);
-        free(yr);
-        free(dxr);
+  // cuda_spatial.cu documents windows 3, 5, 7 and cudaErrorInvalidValue for the others: every
+  // launcher must refuse them without launching anything
+  const int odd[] = {1, 2, 4, 9};
+  for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+    kn_pool p;
+    kn_pool_init(&p, 1, 2, 6, 5, odd[i], 1);
+    size_t xl = 60, yl = (size_t)p.n * p.c * p.ho * p.wo;
+    float *dX = devf(NULL, xl), *dY = devf(NULL, yl), *dDY = devf(NULL, yl), *dDX = devf(NULL, xl);
+    unsigned long long l0, l1, b, t, sw;
+    kn_emu_stats(&l0, &b, &t, &sw);
+    cudaError_t e[4] = {kn_emu_cuk_maxpool_fwd(0, &p, dX, dY),
+                        kn_emu_cuk_maxpool_bwd(0, &p, dX, dDY, dDX),
+                        kn_emu_cuk_avgpool_fwd(0, &p, dX, dY),
+                        kn_emu_cuk_avgpool_bwd(0, &p, dDY, dDX)};
+    const char *names[4] = {"maxpool_fwd", "maxpool_bwd", "avgpool_fwd", "avgpool_bwd"};
+    kn_emu_stats(&l1, &b, &t, &sw);
+    snprintf(shape, sizeof shape, "n1 c2 6x5 k%d s1", odd[i]);
+    if (l1 != l0) {
+      failures++;
+      printf("FAIL pooling window %d: %llu kernels launched, none expected\n", odd[i], l1 - l0);
+    }
+    for (int j = 0; j < 4; j++) {
+      opstat *st = op_stat(names[j], 0, 0, "");
+      st->checks++;
+      if (e[j] == cudaErrorInvalidValue && kn_emu_check_guards() == 0) {
+        pool_refused++;
+        continue;
       }
+      st->fails++;
+      failures++;
+      printf("FAIL %-16s %-36s window %d not refused (%s)%s\n", names[j], shape, odd[i],
+             cudaGetErrorName(e[j]), sched());
+      kn_emu_reset();
+    }
+    cudaFree(dX);
+    cudaFree(dY);
+    cudaFree(dDY);
+    cudaFree(dDX);
+  }
 }
 
 // ------------------------------------------------------------------ training-loop state
@@ -956,6 +999,8 @@ int main(void) {
   printf("depthwise cases refused with cudaErrorInvalidValue (sizes other than 1/3/5/7 square): "
          "%d\n",
          dw_refused);
+  printf("pooling cases refused with cudaErrorInvalidValue (windows other than 3/5/7): %d\n",
+         pool_refused);
   printf("emulated: %llu launches, %llu blocks, %llu threads, %llu fiber switches in %.2f s\n",
          launches, blocks, threads, switches,
          (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));

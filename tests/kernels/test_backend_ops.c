@@ -163,9 +163,9 @@ static int check_conv(int dw, int n, int cin, int h, int w, int cout, int kh, in
   return k;
 }
 
-static int check_pool(int max, int n, int c, int h, int w, int s) {
+static int check_pool(int max, int n, int c, int h, int w, int win, int s) {
   kn_pool p;
-  kn_pool_init(&p, n, c, h, w, s);
+  kn_pool_init(&p, n, c, h, w, win, s);
   size_t xl = (size_t)n * c * h * w, yl = (size_t)n * c * p.ho * p.wo;
   float *x = kt_alloc(xl), *dy = kt_alloc(yl), *dx0 = kt_alloc(xl);
   // distinct values, plus exact ties in the first plane (first-maximum rule)
@@ -187,7 +187,8 @@ static int check_pool(int max, int n, int c, int h, int w, int s) {
     TST.be->avgpool_bwd(&TST, &p, gdy, gdx);
   }
   char what[96];
-  snprintf(what, sizeof what, "%spool n%d c%d %dx%d s%d", max ? "max" : "avg", n, c, h, w, s);
+  snprintf(what, sizeof what, "%spool%d n%d c%d %dx%d s%d", max ? "max" : "avg", win, n, c, h, w,
+           s);
   int k = tst_failed(what);
   k += cmp_dev(what, gy, y, yl, max ? 0 : 1e-6, max ? 0 : 1e-5);
   k += cmp_dev(what, gdx, dx, xl, max ? 0 : 1e-6, max ? 0 : 1e-5);
@@ -557,11 +558,13 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++)
     bad += check_conv(1, dw[i][0], dw[i][1], dw[i][2], dw[i][3], 0, dw[i][4], dw[i][4], dw[i][5], 1);
   for (int max = 0; max < 2; max++)
-    for (int s = 1; s <= 2; s++) {
-      bad += check_pool(max, 3, 5, 28, 28, s);
-      bad += check_pool(max, 2, 3, 7, 9, s);
-      bad += check_pool(max, 1, 1, 1, 2, s);
-    }
+    for (int win = 3; win <= 7; win += 2) // the pooling windows: 3x3, 5x5, 7x7, padding win/2
+      for (int s = 1; s <= 2; s++) {
+        bad += check_pool(max, 3, 5, 28, 28, win, s);
+        bad += check_pool(max, 2, 3, 7, 9, win, s);
+        bad += check_pool(max, 1, 1, 1, 2, win, s);
+        bad += check_pool(max, 2, 2, 4, 3, win, s); // plane smaller than the 5x5 / 7x7 window
+      }
   bad += check_bn((kn_shape){9, 6, 14, 14}, 0);
   bad += check_bn((kn_shape){4, 5, 7, 9}, 0);
   bad += check_bn((kn_shape){4, 5, 7, 9}, 1);

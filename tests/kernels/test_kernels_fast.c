@@ -74,9 +74,9 @@ static int check_conv(int dw, int n, int cin, int h, int w, int cout, int kh, in
   return bad;
 }
 
-static int check_pool(int max, int n, int c, int h, int w, int s) {
+static int check_pool(int max, int n, int c, int h, int w, int k, int s) {
   kn_pool p;
-  kn_pool_init(&p, n, c, h, w, s);
+  kn_pool_init(&p, n, c, h, w, k, s);
   size_t xl = (size_t)n * c * h * w, yl = (size_t)n * c * p.ho * p.wo;
   float *x = kt_alloc(xl), *dy = kt_alloc(yl), *dx0 = kt_alloc(xl), *y[2], *dx[2];
   kt_fill_distinct(x, xl, 1e-3f);
@@ -95,7 +95,8 @@ static int check_pool(int max, int n, int c, int h, int w, int s) {
     }
   }
   char what[96];
-  snprintf(what, sizeof what, "%spool n%d c%d %dx%d s%d", max ? "max" : "avg", n, c, h, w, s);
+  snprintf(what, sizeof what, "%spool%d n%d c%d %dx%d s%d", max ? "max" : "avg", k, n, c, h, w,
+           s);
   int bad = kt_compare(what, y[1], y[0], yl, 1e-5, 1e-5) != 0;
   bad += kt_compare(what, dx[1], dx[0], xl, 1e-5, 1e-5) != 0;
   if (!bad) printf("ok   %s\n", what);
@@ -106,6 +107,47 @@ static int check_pool(int max, int n, int c, int h, int w, int s) {
   free(x);
   free(dy);
   free(dx0);
+  return bad;
+}
+
+// Pooling values worked by hand on x = 0..24 (one 5x5 plane, x[r][c] = 5r + c), for the
+// reference and the fast path: padding k/2 on every side, averages over the in-image taps only
+// (PyTorch's AvgPool2d(k, s, k // 2, count_include_pad=False) gives the same numbers).
+static int check_pool_values(void) {
+  static const struct {
+    int k, s, oy, ox;
+    float max, avg;
+  } want[] = {
+      {3, 1, 0, 0, 6, 3},    // rows 0..1, cols 0..1
+      {3, 1, 2, 2, 18, 12},  // rows 1..3, cols 1..3
+      {5, 1, 0, 0, 12, 6},   // rows 0..2, cols 0..2
+      {5, 1, 1, 3, 19, 10},  // rows 0..3, cols 1..4: mean 1.5*5 + 2.5
+      {5, 1, 2, 2, 24, 12},  // the whole plane
+      {5, 2, 2, 2, 24, 18},  // rows 2..4, cols 2..4
+      {7, 1, 0, 0, 18, 9},   // rows 0..3, cols 0..3
+      {7, 2, 1, 1, 24, 12},  // rows 0..4, cols 0..4
+      {7, 2, 0, 1, 19, 9.5f}, // rows 0..3, cols 0..4
+  };
+  float x[25], y[25];
+  for (int i = 0; i < 25; i++) x[i] = (float)i;
+  int bad = 0;
+  for (int b = 0; b < 2; b++) {
+    kn_ctx *ctx = b ? &CPU[1] : &REF;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+      kn_pool p;
+      kn_pool_init(&p, 1, 1, 5, 5, want[i].k, want[i].s);
+      for (int max = 0; max < 2; max++) {
+        (max ? ctx->be->maxpool_fwd : ctx->be->avgpool_fwd)(ctx, &p, x, y);
+        float got = y[want[i].oy * p.wo + want[i].ox], w = max ? want[i].max : want[i].avg;
+        if (got != w) {
+          fprintf(stderr, "FAIL %s %spool%d s%d at (%d,%d): %g, want %g\n", b ? "cpu" : "ref",
+                  max ? "max" : "avg", want[i].k, want[i].s, want[i].oy, want[i].ox, got, w);
+          bad++;
+        }
+      }
+    }
+  }
+  if (!bad) printf("ok   pooling values by hand (5x5 plane, k 3/5/7)\n");
   return bad;
 }
 
@@ -325,8 +367,10 @@ int main(void) {
     kn_conv_init(&d, 1, 1, 14, 14, 1, 3, 3, 1, 2); // dilated 3x3: pad 2 each side
     bad += !(d.ho == 14 && d.pad_t == 2);
     kn_pool p;
-    kn_pool_init(&p, 1, 1, 7, 7, 2);
+    kn_pool_init(&p, 1, 1, 7, 7, 3, 2);
     bad += !(p.ho == 4 && p.wo == 4);
+    kn_pool_init(&p, 1, 1, 7, 6, 7, 2); // padding k/2: out = (in - 1) / stride + 1 for every k
+    bad += !(p.ho == 4 && p.wo == 3 && p.k == 7);
     if (bad) fprintf(stderr, "FAIL conv/pool geometry\n");
   }
   static const int cv[][10] = {
@@ -346,11 +390,15 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++)
     bad += check_conv(1, dw[i][0], dw[i][1], dw[i][2], dw[i][3], 0, dw[i][4], dw[i][4], dw[i][5], 1);
+  bad += check_pool_values();
   for (int max = 0; max < 2; max++)
-    for (int s = 1; s <= 2; s++) {
-      bad += check_pool(max, 3, 5, 28, 28, s);
-      bad += check_pool(max, 2, 3, 7, 9, s);
-    }
+    for (int k = 3; k <= 7; k += 2)
+      for (int s = 1; s <= 2; s++) {
+        bad += check_pool(max, 3, 5, 28, 28, k, s);
+        bad += check_pool(max, 2, 3, 7, 9, k, s);
+        bad += check_pool(max, 1, 2, 3, 2, k, s); // plane smaller than the window
+        bad += check_pool(max, 2, 2, 1, 6, k, s);
+      }
   bad += check_bn((kn_shape){9, 6, 14, 14});
   bad += check_bn((kn_shape){4, 5, 7, 9});
   bad += check_elementwise();

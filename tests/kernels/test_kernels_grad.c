@@ -158,12 +158,13 @@ static int check_conv(kn_ctx *ctx, int dw, int n, int cin, int h, int w, int cou
   return bad;
 }
 
-static int check_pool(kn_ctx *ctx, int max, int n, int c, int h, int w, int s) {
+static int check_pool(kn_ctx *ctx, int max, int n, int c, int h, int w, int k, int s) {
   gc g = {0};
   g.be = ctx->be;
   g.ctx = ctx;
-  kn_pool_init(&g.pl, n, c, h, w, s);
-  snprintf(g.name, sizeof g.name, "%spool3x3 n%d c%d %dx%d s%d", max ? "max" : "avg", n, c, h, w, s);
+  kn_pool_init(&g.pl, n, c, h, w, k, s);
+  snprintf(g.name, sizeof g.name, "%spool%dx%d n%d c%d %dx%d s%d", max ? "max" : "avg", k, k, n, c,
+           h, w, s);
   g.nin = 1;
   g.len[0] = (size_t)n * c * h * w;
   g.ylen = (size_t)n * c * g.pl.ho * g.pl.wo;
@@ -368,11 +369,16 @@ int main(void) {
     for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++)
       bad += check_conv(&ctx, 1, dw[i][0], dw[i][1], dw[i][2], dw[i][3], 0, dw[i][4], dw[i][4],
                         dw[i][5], 1);
+    // pooling: windows 3, 5, 7; even and odd sizes, and planes smaller than the window
+    static const int pl[][4] = {
+        // n c h w
+        {2, 2, 5, 6}, {1, 2, 6, 7}, {1, 2, 9, 7}, {2, 1, 3, 2}, {1, 2, 1, 4}, {1, 1, 4, 5},
+    };
     for (int max = 0; max < 2; max++)
-      for (int s = 1; s <= 2; s++) {
-        bad += check_pool(&ctx, max, 2, 2, 5, 6, s);
-        bad += check_pool(&ctx, max, 1, 2, 6, 7, s);
-      }
+      for (int k = 3; k <= 7; k += 2)
+        for (int s = 1; s <= 2; s++)
+          for (size_t i = 0; i < sizeof pl / sizeof pl[0]; i++)
+            bad += check_pool(&ctx, max, pl[i][0], pl[i][1], pl[i][2], pl[i][3], k, s);
     bad += check_misc(&ctx);
     kn_ctx_release(&ctx);
   }
