@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # NASNet's operators (ids 8..12) through the command line: `pnas space`, `cost` and `show`
-# with all five (max5x5 / max7x7 included: nothing here builds a network), a real tiny PNAS
-# search and an RL search over identity,conv1x3_3x1,conv3x3,conv1x1 on the CPU (their
-# predictors and controller embed 13 operators), `pnas predict` with that predictor, and a
-# predictor of PNAS's space refusing a NASNet cell with a message.
+# with all five, a real tiny PNAS search and an RL search over identity,conv1x3_3x1,conv3x3,
+# conv1x1 on the CPU (their predictors and controller embed 13 operators), every 1-block cell
+# of identity,max5x5,max7x7 trained (the 5x5 / 7x7 pooling windows), `pnas predict` with that
+# predictor, and a predictor of PNAS's space refusing a NASNet cell with a message.
 set -u
 PNAS=$1
 T=$(mktemp -d "${TMPDIR:-/tmp}/pnas-nasnet.XXXXXX")
@@ -50,6 +50,14 @@ grep -aq vocab "$T/s/predictor-L1.msgpack" || fail "the predictor file has no vo
   > /dev/null 2> "$T/r.err" || fail "rl search: $(tail -3 "$T/r.err")"
 [ "$("$PNAS" inspect "$T/r" --json | grep -c '"cell"')" = 6 ] || fail "rl: 6 records expected"
 
+# The 5x5 and 7x7 max pools train: every 1-block cell of identity,max5x5,max7x7 (21).
+B=("${A[@]}"); B[1]=1
+"$PNAS" search --ops identity,max5x5,max7x7 "${B[@]}" --run "$T/m" > /dev/null 2> "$T/m.err" ||
+  fail "max5x5/max7x7 search: $(tail -3 "$T/m.err")"
+"$PNAS" inspect "$T/m" --json > "$T/m.json" || fail "inspect max pools"
+[ "$(grep -c '"ok": true' "$T/m.json")" = 21 ] || fail "21 trained 1-block cells expected: $(grep -c '"ok": true' "$T/m.json")"
+grep -q '"cell": "0:max7x7,1:max7x7"' "$T/m.json" || fail "no record of 0:max7x7,1:max7x7"
+
 # A predictor of PNAS's space (vocabulary 8) refuses a NASNet cell, with a message.
 "$PNAS" search --ops identity,max3x3 --beam 2 "${A[@]}" --run "$T/q" > /dev/null 2> "$T/q.err" ||
   fail "pnas-space search: $(tail -3 "$T/q.err")"
@@ -57,5 +65,6 @@ grep -aq vocab "$T/q/predictor-L1.msgpack" && fail "a vocabulary-8 file has a vo
 "$PNAS" predict --model "$T/q/predictor-L1.msgpack" --cell '0:conv3x3,1:identity' > /dev/null \
   2> "$T/q.pred" && fail "a vocabulary-8 predictor scored conv3x3"
 grep -q "outside the predictor's vocabulary of 8" "$T/q.pred" || fail "message: $(cat "$T/q.pred")"
-echo "NASNet operators: space/cost/show, a tiny search and an RL search on the CPU, predict; a"
+echo "NASNet operators: space/cost/show, a tiny search and an RL search on the CPU, 5x5/7x7 max"
+echo "pools trained, predict; a"
 echo "PNAS-space predictor refuses them"
