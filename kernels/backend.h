@@ -211,6 +211,17 @@ const kn_backend *kn_backend_cpu(void); // BLAS + OpenMP fast paths
 const kn_backend *kn_backend_by_name(const char *name);
 
 void kn_ctx_init(kn_ctx *ctx, const kn_backend *be, int threads);
+// The threads a CPU child should use now, of `requested`: fewer when the machine is
+// oversubscribed. With N CPUs and a 1-minute load average L (which counts this child's own
+// threads once it has run a while), the others' load is max(0, L - requested); when requested +
+// others > N, the child takes max(1, round(N - others)) threads: OpenMP barriers between threads
+// the kernel deschedules cost far more than the parallelism gains (a 2-thread level-1 child
+// took ~100 s beside 10 busy processes on 2 CPUs, ~2 s idle). Results do not depend on the
+// thread count (every kernel's summation order is fixed), so this changes speed only.
+// PNAS_FIXED_THREADS=1 in the environment turns it off.
+int kn_threads_for_load(int requested);
+// The rule itself, for a given load average and CPU count (tests).
+int kn_threads_given_load(int requested, double load, long cpus);
 void kn_ctx_release(kn_ctx *ctx);
 // Scratch of at least `bytes` (64-byte aligned); NULL (and ctx->failed) when out of memory.
 void *kn_ctx_scratch(kn_ctx *ctx, size_t bytes);

@@ -1,10 +1,13 @@
 // What every backend uses, below the registry (kernels/backend.c): the execution context with
 // its growable scratch, and the convolution/pooling descriptor helpers. No backend table here.
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/backend.h"
+
+#include <unistd.h>
 
 void kn_conv_init(kn_conv *d, int n, int cin, int h, int w, int cout, int kh, int kw, int stride,
                   int dil) {
@@ -43,6 +46,25 @@ void kn_ctx_init(kn_ctx *ctx, const kn_backend *be, int threads) {
   // We parallelise around BLAS calls ourselves; BLAS's own threads would oversubscribe the
   // cores and could change summation order with the thread count.
   openblas_set_num_threads(1);
+}
+
+int kn_threads_given_load(int requested, double load, long cpus) {
+  if (requested <= 1) return 1;
+  if (cpus < 1 || !(load >= 0)) return requested;
+  double others = load - requested;
+  if (others < 0) others = 0;
+  if (requested + others <= (double)cpus) return requested;
+  long n = lround((double)cpus - others);
+  return n < 1 ? 1 : (n < requested ? (int)n : requested);
+}
+
+int kn_threads_for_load(int requested) {
+  if (requested <= 1) return 1;
+  const char *fixed = getenv("PNAS_FIXED_THREADS");
+  if (fixed && *fixed && strcmp(fixed, "0")) return requested;
+  double load;
+  if (getloadavg(&load, 1) != 1) return requested;
+  return kn_threads_given_load(requested, load, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 void kn_ctx_release(kn_ctx *ctx) {

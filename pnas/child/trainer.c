@@ -428,6 +428,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     double read_sum = 0; // acc[0] and the epoch's step count at the last read-back
     int64_t read_s = 0;
     for (int64_t s = 0; s < steps_per_epoch; s++, step++) {
+      if (host && s % 32 == 0) S.ctx.threads = kn_threads_for_load(cfg->threads);
       sess_step(&S, img, lab, perm_dev, mom, wd);
       int logged = cfg->progress && every && (s + 1) % every == 0 && s + 1 < steps_per_epoch;
       if (S.ctx.failed) {
