@@ -74,8 +74,7 @@ int pred_ensemble_covers(const pred_ensemble *e, const space_cell *c, char *why,
   uint32_t ops;
   int blocks;
   if (pred_ensemble_domain(e, &ops, &blocks, NULL)) return -1;
-  uint32_t used = 0;
-  for (int b = 0; b < c->nblocks; b++) used |= (1u << c->b[b].op1) | (1u << c->b[b].op2);
+  uint32_t used = space_cell_ops(c);
   int len = 0;
   if (why && n) why[0] = 0;
   if (c->nblocks > blocks && why)
@@ -244,9 +243,7 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
     return PRED_EARG;
   }
   uint32_t used = 0;
-  for (int i = 0; i < n; i++)
-    for (int b = 0; b < cells[i].nblocks && b < SPACE_MAX_BLOCKS; b++)
-      used |= (1u << (cells[i].b[b].op1 & 31)) | (1u << (cells[i].b[b].op2 & 31));
+  for (int i = 0; i < n; i++) used |= space_cell_ops(&cells[i]);
   const int vocab = cfg->vocab_ops ? cfg->vocab_ops : space_vocab_ops(used);
   pred_tokens x;
   if (pred_tokens_from_cells(&x, cells, n, vocab, err, errlen)) return PRED_EARG;
@@ -351,8 +348,7 @@ done:
     e->dom_ops = 0;
     e->dom_blocks = 0;
     for (int i = 0; i < n; i++) {
-      for (int b = 0; b < cells[i].nblocks; b++)
-        e->dom_ops |= (1u << cells[i].b[b].op1) | (1u << cells[i].b[b].op2);
+      e->dom_ops |= space_cell_ops(&cells[i]);
       if (cells[i].nblocks > e->dom_blocks) e->dom_blocks = cells[i].nblocks;
     }
     e->dom_cells = n;

@@ -31,6 +31,15 @@ int space_ops_count(uint32_t mask) {
   return n;
 }
 
+uint32_t space_cell_ops(const space_cell *c) {
+  uint32_t used = 0;
+  for (int b = 0; b < c->nblocks && b < SPACE_MAX_BLOCKS; b++) {
+    if (c->b[b].op1 < 32) used |= 1u << c->b[b].op1;
+    if (c->b[b].op2 < 32) used |= 1u << c->b[b].op2;
+  }
+  return used;
+}
+
 int space_vocab_ops(uint32_t mask) {
   return (mask & ~SPACE_PNAS_MASK & SPACE_ALL_OPS) ? SPACE_NUM_OPS : SPACE_PNAS_OPS;
 }

@@ -55,6 +55,9 @@ int space_op_from_name(const char *s, size_t len); // -1 when unknown
 // 0 ok, -1 with err.
 int space_parse_ops(const char *list, uint32_t *mask, char *err, size_t errlen);
 int space_ops_count(uint32_t mask);
+// The bit mask of the operators cell c uses (bit o for op id o; ids of 32 and above, never
+// valid, set no bit).
+uint32_t space_cell_ops(const space_cell *c);
 void space_format_ops(uint32_t mask, char *buf, size_t n);
 // [ours] The vocabulary of learned models (predictors, the RL controller): how many operator ids
 // they embed. SPACE_PNAS_OPS when mask uses only PNAS's operators (ids 0..7), so models of a

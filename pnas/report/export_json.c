@@ -39,8 +39,7 @@ static void json_op_layers(FILE *f, const space_op_def *d) {
 // "operators": the layers of every operator the cell uses, and "projection": what an operator
 // without a strided layer (the identity) becomes where it must reduce.
 static void json_operators(FILE *f, const space_cell *c) {
-  uint32_t used = 0;
-  for (int i = 0; i < c->nblocks; i++) used |= (1u << c->b[i].op1) | (1u << c->b[i].op2);
+  uint32_t used = space_cell_ops(c);
   fputs("  \"operators\": {", f);
   int first = 1;
   for (int op = 0; op < SPACE_NUM_OPS; op++) {
