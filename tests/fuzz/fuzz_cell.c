@@ -29,8 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     space_cell k2 = k;
     space_canon(&k2);
     FUZZ_CHECK(space_equal(&k, &k2), "canonical form not idempotent");
-    int tok[4 * SPACE_MAX_BLOCKS];
-    FUZZ_CHECK(space_tokens(&k, tok) == 4 * k.nblocks, "token count");
+    int tok[8 * SPACE_MAX_BLOCKS];
+    FUZZ_CHECK(space_tokens(&k, tok) == 4 * (k.nblocks + k.nred), "token count");
+    FUZZ_CHECK(space_concat_mask(&k, 0) == space_concat_mask(&c, 0) &&
+                   space_concat_mask(&k, 1) == space_concat_mask(&c, 1),
+               "canonical form changes the concatenated states");
   } else {
     FUZZ_CHECK(err[0] != '\0', "cell rejected without a message");
   }

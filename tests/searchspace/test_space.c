@@ -34,7 +34,7 @@ static void test_counts(void) {
     for (int o1 = 0; o1 < 8; o1++)
       for (int i2 = 0; i2 < 2; i2++)
         for (int o2 = 0; o2 < 8; o2++) {
-          space_cell c = {1, {{(uint8_t)i1, (uint8_t)o1, (uint8_t)i2, (uint8_t)o2}}};
+          space_cell c = {.nblocks = 1, .b = {{(uint8_t)i1, (uint8_t)o1, (uint8_t)i2, (uint8_t)o2}}};
           hs[ordered++] = space_hash(&c);
         }
   CHECK(ordered == 256, "ordered %d", ordered);
@@ -416,7 +416,7 @@ static void test_nasnet_ops(void) {
           for (int i2 = 0; i2 <= b; i2++)
             for (int o2 = 0; o2 < 32; o2++) {
               if (!((masks[mi] >> o1) & 1) || !((masks[mi] >> o2) & 1)) continue;
-              space_cell one = {1, {{(uint8_t)i1, (uint8_t)o1, (uint8_t)i2, (uint8_t)o2}}};
+              space_cell one = {.nblocks = 1, .b = {{(uint8_t)i1, (uint8_t)o1, (uint8_t)i2, (uint8_t)o2}}};
               hs[n++] = space_hash(&one); // inputs beyond 1 hash fine: no check here
             }
       int want = distinct(hs, n);
@@ -426,7 +426,7 @@ static void test_nasnet_ops(void) {
       // And the enumerated blocks are exactly those: distinct, canonical, in the mask.
       CHECK(space_blocks_at(b, masks[mi], blk, got) == got, "enumerate");
       for (int k = 0; k < got; k++) {
-        space_cell one = {1, {blk[k]}};
+        space_cell one = {.nblocks = 1, .b = {blk[k]}};
         space_cell canon = one;
         space_canon(&canon);
         CHECK(space_equal(&one, &canon), "mask 0x%x level %d block %d not canonical", masks[mi],
@@ -459,7 +459,124 @@ static void test_nasnet_ops(void) {
   }
 }
 
+// NASNet's space: pairs of a normal and a reduction cell (DESIGN.md s.1).
+static void test_nasnet_pair(void) {
+  char err[256], text[SPACE_TEXT_MAX];
+  space_cell a, b;
+  // NASNet-A as the official code builds it, and its concatenated states.
+  CHECK(space_parse("nasnet-a", &a, err, sizeof err) == 0, "%s", err);
+  CHECK(space_is_pair(&a) && a.nblocks == 5 && a.nred == 5, "nasnet-a is a 5+5 pair");
+  CHECK(space_concat_mask(&a, 0) == 0x7E, "normal concat 0x%x (H[c-2] and blocks 1-5)",
+        space_concat_mask(&a, 0));
+  CHECK(space_concat_mask(&a, 1) == 0x78, "reduction concat 0x%x (blocks 2-5)",
+        space_concat_mask(&a, 1));
+  space_format(&a, text, sizeof text);
+  CHECK(!strcmp(text, "0:sep5x5,1:sep3x3;1:sep5x5,1:sep3x3;0:avg3x3,1:identity;1:avg3x3,1:avg3x3;"
+                      "0:sep3x3,0:identity@1,2,3,4,5,6|0:sep5x5,1:sep7x7;0:max3x3,1:sep7x7;"
+                      "0:avg3x3,1:sep5x5;3:identity,2:avg3x3;2:sep3x3,0:max3x3@3,4,5,6"),
+        "format %s", text);
+  CHECK(space_parse(text, &b, err, sizeof err) == 0 && space_equal(&a, &b), "round trip %s", err);
+  // NASNet's rule: a block output no block reads. "0:sep3x3,0:max3x3;2:identity,0:avg3x3"
+  // reads block 1 in block 2, so only block 2 (state 3) is concatenated.
+  CHECK(space_parse("0:sep3x3,0:max3x3;2:identity,0:avg3x3|0:max3x3,1:max3x3", &b, err,
+                    sizeof err) == 0, "%s", err);
+  CHECK(space_concat_mask(&b, 0) == 0x8 && space_concat_mask(&b, 1) == 0x4, "rule 0x%x 0x%x",
+        space_concat_mask(&b, 0), space_concat_mask(&b, 1));
+  // An explicit list equal to the rule canonicalises away (same hash as without it).
+  space_cell e;
+  CHECK(space_parse("0:sep3x3,0:max3x3;2:identity,0:avg3x3@3|0:max3x3,1:max3x3", &e, err,
+                    sizeof err) == 0, "%s", err);
+  CHECK(space_hash(&e) == space_hash(&b), "explicit rule list changes the hash");
+  // The pair's hash differs from its normal cell's, and from the swapped pair's.
+  space_cell n1;
+  space_parse("0:sep3x3,0:max3x3;2:identity,0:avg3x3", &n1, err, sizeof err);
+  CHECK(space_hash(&n1) != space_hash(&b), "pair hashes as its normal cell");
+  space_cell sw;
+  CHECK(space_parse("0:max3x3,1:max3x3|0:sep3x3,0:max3x3", &sw, err, sizeof err) == 0, "%s", err);
+  space_cell sw2;
+  space_parse("0:sep3x3,0:max3x3|0:max3x3,1:max3x3", &sw2, err, sizeof err);
+  CHECK(space_hash(&sw) != space_hash(&sw2), "swapping the cells keeps the hash");
+  // Bad pairs: each refused with a message.
+  const char *bad[] = {"0:sep3x3,0:max3x3|",        "|0:sep3x3,0:max3x3",
+                       "0:sep3x3,0:max3x3|0:sep3x3,0:max3x3|0:sep3x3,0:max3x3",
+                       "0:sep3x3,0:max3x3@",        "0:sep3x3,0:max3x3@2",
+                       "0:sep3x3,0:max3x3@9|0:sep3x3,0:max3x3",
+                       "0:sep3x3,0:max3x3@2,2|0:sep3x3,0:max3x3",
+                       "0:sep3x3,0:max3x3|0:sep3x3,0:max3x3@0",
+                       "0:sep3x3,0:max3x3@x|0:sep3x3,0:max3x3"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = '\0';
+    CHECK(space_parse(bad[i], &b, err, sizeof err) != 0 && err[0], "'%s' accepted", bad[i]);
+  }
+  // Children of a pair, derived independently: every ordered (branch, branch) of the new
+  // normal block times every one of the new reduction block, deduplicated by hash, against
+  // space_expand and space_child_at. 3 operators, parent at level 1: m = 3 * 3 = 9 branches,
+  // 45 unique blocks per cell, 2025 children.
+  uint32_t mask = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX3X3) | (1u << SPACE_OP_IDENTITY);
+  space_cell par;
+  CHECK(space_parse("0:sep3x3,1:max3x3|1:identity,0:identity", &par, err, sizeof err) == 0, "%s",
+        err);
+  static uint64_t hs[81 * 81];
+  static space_cell kids[2025];
+  int ops[3] = {SPACE_OP_IDENTITY, SPACE_OP_SEP3X3, SPACE_OP_MAX3X3}, n = 0;
+  for (int x = 0; x < 81; x++)
+    for (int y = 0; y < 81; y++) {
+      space_cell c = par;
+      int bx[4] = {x % 9 / 3, x % 3, x / 9 / 3, x / 9 % 3}, by[4] = {y % 9 / 3, y % 3, y / 9 / 3, y / 9 % 3};
+      c.b[1] = (space_block){(uint8_t)bx[0], (uint8_t)ops[bx[1]], (uint8_t)bx[2], (uint8_t)ops[bx[3]]};
+      c.r[1] = (space_block){(uint8_t)by[0], (uint8_t)ops[by[1]], (uint8_t)by[2], (uint8_t)ops[by[3]]};
+      c.nblocks = c.nred = 2;
+      hs[n++] = space_hash(&c);
+    }
+  int want = distinct(hs, n);
+  CHECK(want == 2025, "brute force %d pair children", want);
+  CHECK(space_expand(&par, mask, NULL, 0) == want, "space_expand counts %d",
+        space_expand(&par, mask, NULL, 0));
+  CHECK(space_expand(&par, mask, kids, 2025) == 2025, "enumerate");
+  for (int k = 0; k < 2025; k++) {
+    space_cell c;
+    CHECK(space_child_at(&par, mask, k, &c) == 0 && space_equal(&c, &kids[k]), "child_at %d", k);
+    CHECK(space_check(&c, mask, err, sizeof err) == 0 && c.nblocks == 2 && c.nred == 2, "%s", err);
+    hs[k] = space_hash(&c);
+  }
+  CHECK(distinct(hs, 2025) == 2025, "duplicate children");
+  CHECK(space_child_at(&par, mask, 2025, &b) != 0, "child 2025 exists");
+  // With all 13 operators a level-1 pair has 780^2 children (m = 13 * 3 = 39, 39*40/2 = 780).
+  CHECK(space_expand(&par, SPACE_ALL_OPS, NULL, 0) == 780 * 780, "13-op children %d",
+        space_expand(&par, SPACE_ALL_OPS, NULL, 0));
+  // Sampling and mutating pairs stay pairs in the mask; msgpack round trip.
+  space_rng r;
+  space_rng_seed(&r, 11);
+  for (int i = 0; i < 300; i++) {
+    space_cell c;
+    space_sample_pair(&c, 1 + i % 5, mask, &r);
+    CHECK(space_is_pair(&c) && c.nblocks == c.nred && space_check(&c, mask, err, sizeof err) == 0,
+          "sample pair: %s", err);
+    space_cell m = c;
+    CHECK(space_mutate(&m, mask, &r) == 0 && space_check(&m, mask, err, sizeof err) == 0 &&
+              space_is_pair(&m) && !space_equal(&m, &c),
+          "mutate pair: %s", err);
+  }
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  CHECK(space_pack(&a, (struct msgpack_packer *)&pk) == 0, "pack");
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS, "unpack");
+  CHECK(space_unpack((struct msgpack_object *)&u.data, &b, err, sizeof err) == 0 &&
+            space_equal(&a, &b),
+        "msgpack round trip: %s", err);
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(&sb);
+  // The tied pair of a PNAS cell.
+  space_cell t = space_pair_of(&n1);
+  CHECK(space_is_pair(&t) && t.nred == 2 && !memcmp(t.r, n1.b, sizeof t.r), "pair_of");
+}
+
 int main(void) {
+  test_nasnet_pair();
   test_counts();
   test_expansion();
   test_parse();
