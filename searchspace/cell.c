@@ -373,6 +373,18 @@ int space_check(const space_cell *c, uint32_t mask, char *err, size_t errlen) {
   if (c->concat[1] & 3)
     return pnas_seterr(err, errlen, "reduction cell: concat may not name its inputs 0 or 1 (they "
                        "have the size before the reduction)");
+  // Every block output is read by a later block or concatenated (none computed for nothing).
+  for (int kind = 0; kind < 2; kind++) {
+    int nb;
+    const space_block *b = space_cell_blocks(c, kind, &nb);
+    uint16_t used = space_concat_mask(c, kind);
+    for (int i = 0; i < nb; i++) used |= (uint16_t)((1u << b[i].in1) | (1u << b[i].in2));
+    for (int i = 0; i < nb; i++)
+      if (!((used >> (i + 2)) & 1))
+        return pnas_seterr(err, errlen,
+                           "%s cell: block %d is neither read by a block nor concatenated",
+                           kind ? "reduction" : "normal", i + 1);
+  }
   return 0;
 }
 

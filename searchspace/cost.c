@@ -64,8 +64,10 @@ static void cell_cost(void *ctx, const space_cell_layout *L) {
   conv(t, L->prev_c, F, 1, 1, (shape3){F, L->prev_h, L->prev_w});
   bn(t, F);
   shape3 out = {F, L->out_h, L->out_w};
-  for (int i = 0; i < w->cell->nblocks; i++) {
-    const space_block *b = &w->cell->b[i];
+  int nb;
+  const space_block *blocks = space_cell_blocks(w->cell, L->kind, &nb);
+  for (int i = 0; i < nb; i++) {
+    const space_block *b = &blocks[i];
     op_cost(t, b->op1, F, L->stride == 2 && b->in1 < 2, out);
     op_cost(t, b->op2, F, L->stride == 2 && b->in2 < 2, out);
   }
@@ -75,7 +77,7 @@ int cost_network(const space_cell *cell, const cost_config *cfg, cost_result *r,
                  size_t errlen) {
   walk_ctx w = {{0, 0}, cell};
   space_net_layout net;
-  if (space_net_walk(cell->nblocks, cfg, &net, cell_cost, &w, err, errlen)) return -1;
+  if (space_net_walk(cell, cfg, &net, cell_cost, &w, err, errlen)) return -1;
   // Stem: 3x3 conv + BN (ImageNet: stride-2 valid; CIFAR: stride 1 'same').
   conv(&w.t, cfg->in_c, net.c, 3, 3, (shape3){net.c, net.h, net.w});
   bn(&w.t, net.c);

@@ -19,11 +19,14 @@ typedef enum {
 typedef struct {
   int index;                  // 0.. in network order (the ImageNet stem cells come first)
   int stem_cell;              // 1 for the two stride-2 ImageNet stem cells
+  int kind;                   // the cell it runs: 0 the (normal) cell, 1 a NASNet pair's
+                              // reduction cell (space_cell_blocks)
+  int nout;                   // states concatenated into the output (space_concat_mask)
   int filters, stride;
   int prev_c, prev_h, prev_w; // H[c-1] as it enters the cell
   int pp_c, pp_h, pp_w;       // H[c-2] as it enters the cell
   space_pp pp;
-  int out_c, out_h, out_w;    // concat of all block outputs
+  int out_c, out_h, out_w;    // concat of the states the cell outputs (nout * filters)
 } space_cell_layout;
 
 typedef struct {
@@ -33,11 +36,13 @@ typedef struct {
   int final_c;       // channels into the classifier
 } space_net_layout;
 
-// Walks the network of a cell with nblocks blocks under cfg: fills *net and calls fn (may be
-// NULL) for every cell in order. 0 ok; -1 with a reason in err when the configuration is
+// Walks the network of cell under cfg: fills *net and calls fn (may be NULL) for every cell in
+// order. A PNAS cell: 3N cells, the ones at N and 2N with stride 2 [paper]. A NASNet pair: 3N
+// normal cells with a reduction cell (stride 2, filters doubled) before normal cells N and 2N,
+// 3N + 2 in all [NASNet]. 0 ok; -1 with a reason in err when the configuration is
 // impossible (the same checks and messages as cost_network).
 typedef void (*space_cell_fn)(void *ctx, const space_cell_layout *cell);
-int space_net_walk(int nblocks, const cost_config *cfg, space_net_layout *net, space_cell_fn fn,
+int space_net_walk(const space_cell *cell, const cost_config *cfg, space_net_layout *net, space_cell_fn fn,
                    void *ctx, char *err, size_t errlen);
 
 #endif

@@ -327,29 +327,40 @@ static int emit_cell(net *n, const space_cell *cell, const space_cell_layout *L,
   int states[SPACE_MAX_BLOCKS + 2] = {0};
   states[0] = h0;
   states[1] = h1;
-  int B = cell->nblocks;
+  int B;
+  const space_block *blocks = space_cell_blocks(cell, L->kind, &B);
+  unsigned cat = space_concat_mask(cell, L->kind);
   // A block whose output no later block reads is added straight into its slice of the cell
   // output (no separate sum tensor, no concat copy); the others are summed, then copied.
   int later[SPACE_MAX_BLOCKS] = {0}, brs[SPACE_MAX_BLOCKS][2] = {{0}};
   for (int j = 0; j < B; j++)
     for (int i = 0; i < B; i++)
-      if (cell->b[j].in1 == i + 2 || cell->b[j].in2 == i + 2) later[i] = 1;
+      if (blocks[j].in1 == i + 2 || blocks[j].in2 == i + 2) later[i] = 1;
   for (int i = 0; i < B; i++) {
-    const space_block *blk = &cell->b[i];
+    const space_block *blk = &blocks[i];
     int in[2] = {blk->in1, blk->in2}, op[2] = {blk->op1, blk->op2};
     for (int s = 0; s < 2; s++) {
       char what[48];
-      snprintf(what, sizeof what, "b%d.%s.%s", i + 1, s ? "right" : "left", space_op_name(op[s]));
+      snprintf(what, sizeof what, "%sb%d.%s.%s", L->kind ? "red." : "", i + 1,
+               s ? "right" : "left", space_op_name(op[s]));
       brs[i][s] = emit_op(n, states[in[s]], op[s], F, stride == 2 && in[s] < 2 ? 2 : 1, what);
     }
     states[i + 2] = later[i] ? emit_add(n, brs[i][0], brs[i][1]) : -1;
   }
   ntensor o = n->t[brs[0][0]];
-  int out = new_tensor(n, B * F, o.h, o.w);
+  PNAS_ASSERT(L->out_c == L->nout * F);
+  int out = new_tensor(n, L->out_c, o.h, o.w), off = 0;
+  // The concatenated states in id order: a PNAS cell every block; a NASNet cell its list (the
+  // inputs 0 and 1 only in a normal cell, where they have the output's shape).
+  for (int k = 0; k < 2; k++)
+    if ((cat >> k) & 1) emit_concat(n, states[k], out, (off++) * F);
   for (int i = 0; i < B; i++) {
-    if (later[i]) emit_concat(n, states[i + 2], out, i * F);
-    else emit_add_concat(n, brs[i][0], brs[i][1], out, i * F);
+    if (!((cat >> (i + 2)) & 1)) continue;
+    if (later[i]) emit_concat(n, states[i + 2], out, off * F);
+    else emit_add_concat(n, brs[i][0], brs[i][1], out, off * F);
+    off++;
   }
+  PNAS_ASSERT(off == L->nout);
   return out;
 }
 
@@ -478,13 +489,13 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
                     .in_w = cfg->in_w, .classes = cfg->classes, .stem = COST_STEM_CIFAR,
                     .stem_mult = cfg->stem_mult};
   space_net_layout lay; // walked twice: the stem's channels first, then the cells in order
-  if (space_net_walk(cell->nblocks, &cc, &lay, NULL, NULL, err, errlen)) {
+  if (space_net_walk(cell, &cc, &lay, NULL, NULL, err, errlen)) {
     net_free(n);
     return -1;
   }
   int stem = emit_bn(n, emit_conv(n, n->input, lay.c, 3, 3, 1, 1, "conv"), "bn");
   build_walk bw = {n, cell, stem, stem};
-  space_net_walk(cell->nblocks, &cc, &lay, build_cell, &bw, NULL, 0);
+  space_net_walk(cell, &cc, &lay, build_cell, &bw, NULL, 0);
   int prev = bw.prev;
   snprintf(n->prefix, sizeof n->prefix, "head.");
   if (!n->oom) {

@@ -63,7 +63,7 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
   net->cell = *cell;
   net->cfg = *cfg;
   space_net_layout L;
-  if (space_net_walk(cell->nblocks, cfg, &L, keep_cell, net, err, errlen)) return -1;
+  if (space_net_walk(cell, cfg, &L, keep_cell, net, err, errlen)) return -1;
   net->stem_c = L.c, net->stem_stride = L.stride, net->stem_pad = L.pad;
   net->stem_h = L.h, net->stem_w = L.w;
   if (net->stem_c < 1 || (cfg->F < 4 && cfg->stem == COST_STEM_IMAGENET) || cfg->F < 2) {

@@ -35,9 +35,11 @@ static void test_param_count(void) {
   int checked = 0;
   for (int trial = 0; trial < 24; trial++) {
     space_cell c;
-    if (trial == 0) {
+    if (trial == 0 || trial == 1) {
       char err[128];
-      space_parse("pnasnet-5", &c, err, sizeof err);
+      space_parse(trial ? "nasnet-a" : "pnasnet-5", &c, err, sizeof err);
+    } else if (trial % 3 == 2) {
+      space_sample_pair(&c, 1 + trial % 5, SPACE_ALL_OPS, &r); // NASNet's space
     } else {
       space_sample(&c, 1 + trial % 5, SPACE_PNAS_MASK, &r);
     }
@@ -140,12 +142,12 @@ static double host_loss(const float *logits, const int32_t *labels, int nb, int 
 static const char *ALL_OPS_CELL = "0:sep3x3,1:identity;0:conv1x7_7x1,1:dil3x3;2:avg3x3,1:max3x3;"
                                   "0:sep5x5,3:identity;4:sep7x7,0:identity";
 
-static void test_fd(void) {
+static void test_fd(const char *cell_text) {
   kn_ctx ctx;
   kn_ctx_init(&ctx, kn_backend_ref(), 1);
   space_cell c;
   char err[256];
-  if (space_parse(ALL_OPS_CELL, &c, err, sizeof err)) {
+  if (space_parse(cell_text, &c, err, sizeof err)) {
     CHECK(0, "parse: %s", err);
     return;
   }
@@ -202,7 +204,9 @@ static void test_fd(void) {
   }
   net_params_set(n, w);
   CHECK(fails == 0, "whole-network gradient check: %d of %d elements off", fails, checked);
-  if (!fails) printf("ok   whole-network finite differences (%d parameter elements)\n", checked);
+  if (!fails)
+    printf("ok   whole-network finite differences (%d parameter elements) %s\n", checked,
+           cell_text);
   free(w);
   free(g);
   net_free(n);
@@ -261,8 +265,12 @@ static void test_fast_vs_ref(const char *cell_text, int N, int F) {
 int main(void) {
   test_param_count();
   test_order();
-  test_fd();
+  test_fd(ALL_OPS_CELL);
+  // NASNet-A: a reduction cell of its own, concatenating blocks read by other blocks; the normal
+  // cell concatenates H[c-2].
+  test_fd("nasnet-a");
   test_fast_vs_ref("pnasnet-5", 1, 4);
+  test_fast_vs_ref("nasnet-a", 1, 4);
   test_fast_vs_ref(ALL_OPS_CELL, 1, 6);
   if (bad) {
     fprintf(stderr, "%d checks failed\n", bad);
