@@ -303,9 +303,10 @@ static int load_obj(pred_ensemble *e, const msgpack_object *root, const char *bu
   const int M = (int)mem->via.array.size;
   int64_t vocab = SPACE_PNAS_OPS; // files without the entry: PNAS's 8 operators
   const msgpack_object *vo = find_key(root, "vocab");
-  if (vo && (get_int(vo, &vocab) || (vocab != SPACE_PNAS_OPS && vocab != SPACE_NUM_OPS))) {
-    snprintf(err, errlen, "predictor file: bad \"vocab\" entry (expected %d or %d)" REGEN,
-             SPACE_PNAS_OPS, SPACE_NUM_OPS);
+  if (vo && (get_int(vo, &vocab) || (vocab != SPACE_PNAS_OPS && vocab != SPACE_NUM_OPS &&
+                                     vocab != SPACE_PAIR_VOCAB))) {
+    snprintf(err, errlen, "predictor file: bad \"vocab\" entry (expected %d, %d or %d)" REGEN,
+             SPACE_PNAS_OPS, SPACE_NUM_OPS, SPACE_PAIR_VOCAB);
     return PRED_EFORMAT;
   }
   if (pred_ensemble_alloc(e, (pred_kind)k, M, (int)E, (int)H, (int)vocab)) {

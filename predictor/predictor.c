@@ -237,14 +237,18 @@ int pred_ensemble_fit(pred_ensemble *e, const space_cell *cells, const float *ac
       snprintf(err, errlen, "target %d is %g, expected an accuracy in [0, 1]", i, acc[i]);
       return PRED_EARG;
     }
-  if (cfg->vocab_ops != 0 && cfg->vocab_ops != SPACE_PNAS_OPS && cfg->vocab_ops != SPACE_NUM_OPS) {
-    snprintf(err, errlen, "op vocabulary must be 0 (from the cells), %d or %d, got %d",
-             SPACE_PNAS_OPS, SPACE_NUM_OPS, cfg->vocab_ops);
+  if (cfg->vocab_ops != 0 && cfg->vocab_ops != SPACE_PNAS_OPS && cfg->vocab_ops != SPACE_NUM_OPS &&
+      cfg->vocab_ops != SPACE_PAIR_VOCAB) {
+    snprintf(err, errlen, "op vocabulary must be 0 (from the cells), %d, %d or %d (pairs), got %d",
+             SPACE_PNAS_OPS, SPACE_NUM_OPS, SPACE_PAIR_VOCAB, cfg->vocab_ops);
     return PRED_EARG;
   }
   uint32_t used = 0;
-  for (int i = 0; i < n; i++) used |= space_cell_ops(&cells[i]);
-  const int vocab = cfg->vocab_ops ? cfg->vocab_ops : space_vocab_ops(used);
+  int pairs = 0;
+  for (int i = 0; i < n; i++) used |= space_cell_ops(&cells[i]), pairs |= space_is_pair(&cells[i]);
+  const int vocab = cfg->vocab_ops ? cfg->vocab_ops
+                    : pairs        ? SPACE_PAIR_VOCAB
+                                   : space_vocab_ops(used);
   pred_tokens x;
   if (pred_tokens_from_cells(&x, cells, n, vocab, err, errlen)) return PRED_EARG;
   int maxnb = 0;

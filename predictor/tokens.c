@@ -35,9 +35,26 @@ int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, int v
       pred_tokens_release(t);
       return -1;
     }
+    int pair_model = vocab_ops == SPACE_PAIR_VOCAB;
+    if (pair_model != space_is_pair(&c)) {
+      snprintf(err, errlen,
+               pair_model ? "cell %d is a single cell, but the model was fitted on NASNet pairs"
+                          : "cell %d is a NASNet pair (normal|reduction), but the model was "
+                            "fitted on single cells of PNAS's space; fit one on pairs",
+               i);
+      pred_tokens_release(t);
+      return -1;
+    }
+    if (4 * (c.nblocks + c.nred) > PRED_MAX_TOKENS) {
+      snprintf(err, errlen, "cell %d: a pair of %d + %d blocks is too long for the predictors "
+               "(at most %d blocks in all)", i, c.nblocks, c.nred, PRED_MAX_TOKENS / 4);
+      pred_tokens_release(t);
+      return -1;
+    }
+    int vo = pair_model ? SPACE_NUM_OPS : vocab_ops;
     for (int b = 0; b < c.nblocks; b++) {
-      int op = c.b[b].op1 >= vocab_ops ? c.b[b].op1 : c.b[b].op2;
-      if (op >= vocab_ops) {
+      int op = c.b[b].op1 >= vo ? c.b[b].op1 : c.b[b].op2;
+      if (op >= vo) {
         snprintf(err, errlen,
                  "cell %d uses operator '%s' (id %d), outside the predictor's vocabulary of %d "
                  "operators (ids 0..%d); fit a predictor on cells of that space",
@@ -50,8 +67,11 @@ int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, int v
     int raw[PRED_MAX_TOKENS];
     int L = space_tokens(&c, raw);
     uint8_t *row = t->tok + (size_t)i * PRED_MAX_TOKENS;
+    // A pair's reduction-cell operators (tokens from 4 * nblocks on) have ids of their own.
     for (int k = 0; k < L; k++)
-      row[k] = (uint8_t)(space_token_is_input(k) ? raw[k] : SPACE_NUM_INPUTS + raw[k]);
+      row[k] = (uint8_t)(space_token_is_input(k)
+                             ? raw[k]
+                             : SPACE_NUM_INPUTS + raw[k] + (k >= 4 * c.nblocks ? SPACE_NUM_OPS : 0));
     t->len[i] = L;
   }
   t->n = n;

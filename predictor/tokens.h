@@ -24,6 +24,8 @@ typedef struct {
 // Allocates and fills t. vocab_ops: the model's op vocabulary; a cell using an op id >=
 // vocab_ops is refused (the model has no embedding for it). 0 ok; -1 with a message naming the
 // cell in err (invalid cell, op outside the vocabulary, or OOM).
+// vocab_ops SPACE_PAIR_VOCAB: a model of NASNet pairs (pairs only; the reduction cell's op
+// tokens are SPACE_NUM_INPUTS + SPACE_NUM_OPS + op); any other vocabulary takes single cells.
 int pred_tokens_from_cells(pred_tokens *t, const space_cell *cells, int n, int vocab_ops,
                            char *err, size_t errlen);
 void pred_tokens_release(pred_tokens *t);

@@ -88,6 +88,10 @@ void space_format_ops(uint32_t mask, char *buf, size_t n);
 // PNAS-space search keep the sizes, initialisation and results they had before the NASNet
 // operators were added; SPACE_NUM_OPS otherwise.
 int space_vocab_ops(uint32_t mask);
+// [ours] The vocabulary of models of NASNet's pairs: the reduction cell's operators are tokens of
+// their own (ids SPACE_NUM_OPS + op), so a model embeds 2 x 13 operator ids; input tokens are
+// shared by the two cells (the LSTM and the ridge features see the position anyway).
+#define SPACE_PAIR_VOCAB (2 * SPACE_NUM_OPS)
 
 // Parse the text form "I1:O1,I2:O2;..." or a built-in name ("pnasnet-5", "nasnet-a"); a pair
 // is "NORMAL|REDUCTION", each optionally followed by "@k,k,..." (its concatenated states). The result is NOT

@@ -18,6 +18,8 @@ typedef struct {
   int beam;             // PNAS: K children trained per level (>= 2)
   int max_blocks;       // B
   char ops[128];        // operator list ("all" or comma-separated names)
+  char space[8];        // pnas (one cell) | nasnet (a normal and a reduction cell, searched
+                        // together; DESIGN.md s.1). Not in the cache key: a pair's hash differs.
   int budget_models;    // baselines: models to train (0 = as many as PNAS would: L1 + (B-1)K)
   int population, sample;       // evolution: P, S
   double rl_lr, rl_entropy;     // RL controller: Adam lr, entropy bonus weight
@@ -57,6 +59,8 @@ typedef struct {
 } search_config;
 
 void search_config_default(search_config *c);
+// 1 when the search is over NASNet's pairs (--space nasnet).
+static inline int search_config_pairs(const search_config *c) { return c->space[0] == 'n'; }
 // Fills specs[] (up to max) with one flag per config field, pointing into c; returns the count.
 // Callers append their own flags (--run, --resume ...) and call args_parse.
 #include "common/args.h"

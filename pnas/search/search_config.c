@@ -34,6 +34,7 @@ static const field FIELDS[] = {
     FI("beam", beam, 1, 100000, 0),
     FI("max-blocks", max_blocks, 1, SPACE_MAX_BLOCKS, 0),
     FS("ops", ops, 0),
+    FS("space", space, 0),
     FI("budget-models", budget_models, 0, 10000000, 0),
     FI("population", population, 2, 1000000, 0),
     FI("sample", sample, 1, 1000000, 0),
@@ -76,6 +77,8 @@ const char SEARCH_FLAGS_HELP[] =
     "  --strategy S          pnas | rl | random | evolution [pnas] (table: see pnas table)\n"
     "  --beam K              PNAS: children trained per level [default search: 4]\n"
     "  --max-blocks B        blocks per cell, 1..10 [default search: 3]\n"
+    "  --space pnas|nasnet   PNAS's one cell, or NASNet's normal + reduction cell pair,\n"
+    "                        searched together (B <= 5; ops default: nasnet's 13) [pnas]\n"
     "  --ops LIST            operators, comma-separated, 'all' (PNAS's 8) or 'nasnet' (13:\n"
     "                        + conv1x3_3x1,max5x5,max7x7,conv1x1,conv3x3) [default search: 4 ops]\n"
     "  --budget-models M     baselines: models to train [0 = what PNAS trains]\n"
@@ -111,6 +114,7 @@ void search_config_default(search_config *c) {
   c->beam = 4;
   c->max_blocks = 3;
   snprintf(c->ops, sizeof c->ops, "identity,sep3x3,avg3x3,max3x3");
+  snprintf(c->space, sizeof c->space, "pnas");
   c->population = 100;
   c->sample = 25;
   c->rl_lr = 0.01; // [ours] NASNet uses 0.00035 over 20,000 models; at our budgets it learns nothing
@@ -153,6 +157,10 @@ int search_argv_has(int argc, char **argv, const char *name) {
 
 void search_config_preset(search_config *c, int argc, char **argv) {
   int ops = search_argv_has(argc, argv, "ops");
+  if (search_config_pairs(c) && !ops) { // NASNet's space: its 13 operators
+    snprintf(c->ops, sizeof c->ops, "nasnet");
+    return;
+  }
   int shape = search_argv_has(argc, argv, "beam") || search_argv_has(argc, argv, "max-blocks");
   if (shape && !ops) {
     snprintf(c->ops, sizeof c->ops, "all");
@@ -172,6 +180,7 @@ void search_config_describe(const search_config *c, FILE *f) {
                c->beam == 4;
   fprintf(f, "pnas: %s search over %d operators (%s; %d unique 1-block cells), up to %d blocks",
           c->strategy, space_ops_count(mask), names, n1, c->max_blocks);
+  if (search_config_pairs(c)) fprintf(f, " per cell, NASNet's space (normal + reduction cell)");
   if (!strcmp(c->strategy, "pnas")) fprintf(f, ", beam %d", c->beam);
   if (preset) fprintf(f, " [the small default search, sized for 2 CPU cores; the paper's space: "
                          "--ops all --max-blocks 5 --beam 256]");
@@ -226,6 +235,20 @@ int search_config_check(const search_config *c, char *err, size_t errlen) {
   }
   if (space_parse_ops(c->ops, &mask, e, sizeof e)) {
     snprintf(err, errlen, "bad --ops: %s", e);
+    return -1;
+  }
+  if (strcmp(c->space, "pnas") && strcmp(c->space, "nasnet")) {
+    snprintf(err, errlen, "unknown --space '%s' (pnas, nasnet)", c->space);
+    return -1;
+  }
+  if (search_config_pairs(c) && c->max_blocks > SPACE_MAX_BLOCKS / 2) {
+    snprintf(err, errlen, "--space nasnet: --max-blocks %d is above %d (NASNet's B = 5; the two "
+             "cells together have at most %d blocks)", c->max_blocks, SPACE_MAX_BLOCKS / 2,
+             SPACE_MAX_BLOCKS);
+    return -1;
+  }
+  if (search_config_pairs(c) && !strcmp(c->strategy, "table")) {
+    snprintf(err, errlen, "--space nasnet: benchmark tables hold single cells of PNAS's space");
     return -1;
   }
   data_kind k;

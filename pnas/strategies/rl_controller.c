@@ -14,7 +14,7 @@
 #include "searchspace/msgpack_check.h"
 
 #define NI SPACE_NUM_INPUTS
-#define NO (c->vocab) // the op vocabulary (space_vocab_ops of the mask): 8 or 13
+#define NO (c->nop) // op ids of the head: the vocabulary (8 or 13); 13 for pairs
 // Widest head: rows of the probability scratch and the logits.
 #define NZ (SPACE_NUM_INPUTS > SPACE_NUM_OPS ? SPACE_NUM_INPUTS : SPACE_NUM_OPS)
 
@@ -22,20 +22,24 @@ struct rl_ws;
 static struct rl_ws *ws_new(int T, int H, int nparams);
 static void ws_free(struct rl_ws *w);
 
-int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops, uint64_t seed) {
+int rl_controller_init(rl_controller *c, int E, int H, int nblocks, int pair, uint32_t ops,
+                       uint64_t seed) {
   memset(c, 0, sizeof *c);
-  if (E < 1 || H < 1 || nblocks < 1 || nblocks > SPACE_MAX_BLOCKS || !(ops & SPACE_ALL_OPS))
+  if (E < 1 || H < 1 || nblocks < 1 || nblocks > SPACE_MAX_BLOCKS || !(ops & SPACE_ALL_OPS) ||
+      (pair && 2 * nblocks > SPACE_MAX_BLOCKS))
     return -1;
   c->E = E;
   c->H = H;
   c->nblocks = nblocks;
+  c->pair = pair != 0;
   c->ops = ops & SPACE_ALL_OPS;
-  c->vocab = space_vocab_ops(c->ops);
+  c->vocab = pair ? SPACE_PAIR_VOCAB : space_vocab_ops(c->ops);
+  c->nop = pair ? SPACE_NUM_OPS : c->vocab;
   const int V = pred_vocab_rows(c->vocab);
   int nl = lstm_nparams(V, E, H);
   c->nparams = nl + H * NI + NI + H * NO + NO;
   c->p = calloc((size_t)c->nparams, sizeof *c->p);
-  c->ws = ws_new(4 * nblocks, H, c->nparams);
+  c->ws = ws_new(4 * nblocks * (pair ? 2 : 1), H, c->nparams);
   if (!c->p || !c->ws) {
     rl_controller_release(c);
     return -1;
@@ -65,14 +69,17 @@ void rl_controller_release(rl_controller *c) {
   memset(c, 0, sizeof *c);
 }
 
-// Valid choices at step t: input tokens of block b (1-based) read 0..b; op tokens the mask.
+// Valid choices at step t: input tokens of block b (1-based) read 0..b; op tokens the mask. A
+// pair's steps from 4B on spell its reduction cell.
 static int step_is_input(int t) { return (t % 4) < 2; }
 static int step_valid(const rl_controller *c, int t, int k) {
-  if (step_is_input(t)) return k <= t / 4 + 1;
+  if (step_is_input(t)) return k <= (t % (4 * c->nblocks)) / 4 + 1;
   return (c->ops >> k) & 1;
 }
 // Unified token id of the action at step t (the next step's input), as predictor/tokens.h.
-static int step_token(int t, int a) { return step_is_input(t) ? a : NI + a; }
+static int step_token(const rl_controller *c, int t, int a) {
+  return step_is_input(t) ? a : NI + a + (t >= 4 * c->nblocks ? SPACE_NUM_OPS : 0);
+}
 
 // Activations of one episode, kept for backward, and backward scratch.
 struct rl_ws {
@@ -131,7 +138,7 @@ static double sigm(double x) { return 1.0 / (1.0 + exp(-x)); }
 // Forward of one episode. With r != NULL the actions are sampled into ep->act, else the given
 // actions are scored. Fills ep->logp, ep->entropy (and ep->cell when sampling).
 static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws *w) {
-  const int E = c->E, H = c->H, G = 4 * H, T = 4 * c->nblocks;
+  const int E = c->E, H = c->H, G = 4 * H, T = 4 * c->nblocks * (c->pair ? 2 : 1);
   const lstm_params *p = &c->lstm.v;
   ep->len = T;
   ep->logp = 0;
@@ -141,7 +148,7 @@ static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws 
     // Step 0 reads a zero input; step t > 0 the embedding of the previous action.
     for (int j = 0; j < G; j++) g[j] = p->b[j];
     if (t > 0) {
-      const float *x = p->emb + (size_t)step_token(t - 1, ep->act[t - 1]) * E;
+      const float *x = p->emb + (size_t)step_token(c, t - 1, ep->act[t - 1]) * E;
       for (int e = 0; e < E; e++) {
         const float *wr = p->w_ih + (size_t)e * G;
         for (int j = 0; j < G; j++) g[j] += (double)x[e] * wr[j];
@@ -210,6 +217,12 @@ static void forward(const rl_controller *c, rl_episode *ep, space_rng *r, ep_ws 
       ep->cell.b[b].op1 = ep->act[4 * b + 2];
       ep->cell.b[b].op2 = ep->act[4 * b + 3];
     }
+    if (c->pair) { // the reduction cell, sampled after the normal cell as NASNet's controller
+      const uint8_t *a = ep->act + 4 * c->nblocks;
+      ep->cell.nred = c->nblocks;
+      for (int b = 0; b < c->nblocks; b++)
+        ep->cell.r[b] = (space_block){a[4 * b], a[4 * b + 2], a[4 * b + 1], a[4 * b + 3]};
+    }
   }
 }
 
@@ -266,7 +279,7 @@ static void backward(const rl_controller *c, const rl_episode *ep, const ep_ws *
     for (int j = 0; j < G; j++) gr[o_b + j] += da[j];
     for (int k = 0; k < H; k++) dhp[k] = 0;
     if (t > 0) {
-      int tok = step_token(t - 1, ep->act[t - 1]);
+      int tok = step_token(c, t - 1, ep->act[t - 1]);
       const float *x = p->emb + (size_t)tok * E;
       for (int e = 0; e < E; e++) {
         const float *wr = p->w_ih + (size_t)e * G;
@@ -342,7 +355,7 @@ int rl_controller_save_mem(const rl_controller *c, const pred_adam *adam, double
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 14); // 13 entries and crc32, the seal (common/crc32.h)
+  msgpack_pack_map(&pk, 14 + (size_t)c->pair); // 13 (14 for pairs) and crc32, the seal
   pack_key(&pk, "magic");
   pack_key(&pk, RL_FILE_MAGIC);
   pack_key(&pk, "version");
@@ -355,6 +368,10 @@ int rl_controller_save_mem(const rl_controller *c, const pred_adam *adam, double
   msgpack_pack_int(&pk, c->nblocks);
   pack_key(&pk, "ops");
   msgpack_pack_uint32(&pk, c->ops);
+  if (c->pair) { // NASNet's pairs: 8B tokens (the entry is absent for single cells)
+    pack_key(&pk, "pair");
+    msgpack_pack_true(&pk);
+  }
   pack_key(&pk, "baseline");
   isfinite(baseline) ? msgpack_pack_double(&pk, baseline) : msgpack_pack_nil(&pk);
   pack_key(&pk, "updates");

@@ -22,6 +22,8 @@
 typedef struct {
   int E, H;          // embedding and hidden size (NASNet: 100 / 100)
   int nblocks;       // B: cells have 4B tokens
+  int pair;          // 1: NASNet pairs, 8B tokens (the normal cell's, then the reduction cell's)
+  int nop;           // op ids of the op head: vocab, or SPACE_NUM_OPS for pairs
   uint32_t ops;      // allowed ops (others are masked out)
   int vocab;         // op vocabulary, space_vocab_ops(ops): 8 (PNAS's space) or 13 (NASNet's);
                      // the LSTM embeds SPACE_NUM_INPUTS + vocab tokens, the op head vocab
@@ -39,7 +41,7 @@ typedef struct {
 // order they were sampled (branches not canonicalised), with their log-probability and the sum
 // of the per-step entropies of the masked distributions.
 typedef struct {
-  int len;                    // 4 * nblocks
+  int len;                    // 4 * nblocks (8 * nblocks for a pair)
   uint8_t act[RL_MAX_STEPS];  // (len)
   double logp, entropy;
   space_cell cell;            // the cell the actions spell (not canonicalised)
@@ -47,7 +49,9 @@ typedef struct {
 
 // Allocates parameters and all scratch memory, and initialises (LSTM: lstm_randomize; heads:
 // U(-0.1, 0.1)) from seed: the functions below never allocate. 0 ok, -1 OOM or bad arguments.
-int rl_controller_init(rl_controller *c, int E, int H, int nblocks, uint32_t ops, uint64_t seed);
+// pair: sample NASNet pairs of two nblocks-block cells (2 * nblocks <= SPACE_MAX_BLOCKS).
+int rl_controller_init(rl_controller *c, int E, int H, int nblocks, int pair, uint32_t ops,
+                       uint64_t seed);
 void rl_controller_release(rl_controller *c);
 
 // Samples one cell with the rng (one uniform draw per token).

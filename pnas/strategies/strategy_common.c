@@ -14,16 +14,25 @@
 #include "searchspace/msgpack_check.h"
 #include "pnas/dispatch/eval.h"
 
+int strategy_level1(search_ctx *s, space_cell *out) {
+  space_cell empty = {0};
+  uint32_t ops = search_ctx_ops(s);
+  int n1 = space_expand(&empty, ops, out, out ? INT32_MAX : 0);
+  // [ours] NASNet's space: level 1 is every 1-block cell as both the normal and the reduction
+  // cell (the tied pairs; all pairs of 1-block cells would be n1^2, 123,201 with 13 operators).
+  if (out && search_config_pairs(search_ctx_config(s)))
+    for (int i = 0; i < n1; i++) out[i] = space_pair_of(&out[i]);
+  return n1;
+}
+
 int strategy_budget_models(search_ctx *s) {
   const search_config *cfg = search_ctx_config(s);
   if (cfg->budget_models > 0) return cfg->budget_models;
-  space_cell empty = {0};
-  uint32_t ops = search_ctx_ops(s);
-  int n1 = space_expand(&empty, ops, NULL, 0);
+  int n1 = strategy_level1(s, NULL);
   space_cell *kids = malloc(sizeof *kids * (size_t)n1);
   int within = n1;
   if (kids) {
-    space_expand(&empty, ops, kids, n1);
+    strategy_level1(s, kids);
     within = 0;
     for (int i = 0; i < n1; i++) within += search_within_budget(s, &kids[i]);
     free(kids);
@@ -191,7 +200,10 @@ int strategy_sample_within(search_ctx *s, space_rng *r, space_cell *out, char *e
                            size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
   for (int tries = 0; tries < 100000; tries++) {
-    space_sample(out, cfg->max_blocks, search_ctx_ops(s), r);
+    if (search_config_pairs(cfg))
+      space_sample_pair(out, cfg->max_blocks, search_ctx_ops(s), r);
+    else
+      space_sample(out, cfg->max_blocks, search_ctx_ops(s), r);
     space_canon(out);
     if (search_within_budget(s, out)) return 0;
   }

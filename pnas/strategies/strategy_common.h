@@ -13,6 +13,9 @@
 // Models a baseline trains: --budget-models, or when 0 what PNAS would train with the same
 // flags: the unique 1-block cells within --max-params/--max-mult-adds + (B-1) x beam.
 int strategy_budget_models(search_ctx *s);
+// The cells PNAS trains at level 1 (every unique 1-block cell; with --space nasnet each as the
+// tied pair (c, c)) written to out (may be NULL to count; room for the count). Returns the count.
+int strategy_level1(search_ctx *s, space_cell *out);
 
 // Distinct cells evaluated by this strategy run, the model count and the best record.
 typedef struct {

@@ -112,6 +112,14 @@ static int write_state(search_ctx *s, int level, int levels, const space_cell *b
   return rc;
 }
 
+// [ours] Children of one NASNet pair the predictor scores at most (see sample_children).
+#define PNAS_PAIR_CHILDREN 4096
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -165,7 +173,8 @@ static pred_ensemble *level_predictor(search_ctx *s, const measured *m, int leve
   pc.lr = pred_lr_for_level(level);
   pc.seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)level;
   pc.threads = cfg->threads;
-  pc.vocab_ops = space_vocab_ops(search_ctx_ops(s)); // 8 unless the search uses NASNet's ops
+  pc.vocab_ops = search_config_pairs(cfg) ? SPACE_PAIR_VOCAB // NASNet's pairs
+                                          : space_vocab_ops(search_ctx_ops(s)); // 8 or 13
   uint64_t key = fit_key(cfg, &pc, m);
   snprintf(want, sizeof want, "%016llx\n", (unsigned long long)key);
   pred_ensemble *e = NULL;
@@ -235,6 +244,42 @@ static void spearman_chance(int n, char *buf, size_t len) {
     snprintf(buf, len, "significant at 5%% only from |rho| >= %.2f", crit);
 }
 
+// n distinct children of pair c drawn uniformly (Floyd's algorithm over the child indices),
+// in index order. Returns n, or -1 out of memory.
+static int sample_children(const space_cell *c, uint32_t ops, int64_t seed, int level,
+                           space_cell *out, int n) {
+  int64_t total = space_expand(c, ops, NULL, 0);
+  if (total <= n) return space_expand(c, ops, out, n);
+  space_rng r;
+  space_rng_seed(&r, (uint64_t)seed * 0x9E3779B97F4A7C15ULL ^ space_hash(c) ^ (uint64_t)level);
+  int64_t *pick = malloc(sizeof *pick * (size_t)n);
+  int cap = 1;
+  while (cap < 2 * n) cap <<= 1;
+  int64_t *set = malloc(sizeof *set * (size_t)cap);
+  if (!pick || !set) {
+    free(pick), free(set);
+    return -1;
+  }
+  for (int i = 0; i < cap; i++) set[i] = -1;
+  int k = 0;
+  for (int64_t j = total - n; j < total; j++) {
+    int64_t t = (int64_t)(space_rng_next(&r) % (uint64_t)(j + 1)), v = t;
+    int h = (int)((uint64_t)t * 0x9E3779B97F4A7C15ULL >> 40) & (cap - 1);
+    while (set[h] >= 0 && set[h] != t) h = (h + 1) & (cap - 1);
+    if (set[h] == t) { // taken: take j instead (never taken before)
+      v = j;
+      h = (int)((uint64_t)j * 0x9E3779B97F4A7C15ULL >> 40) & (cap - 1);
+      while (set[h] >= 0) h = (h + 1) & (cap - 1);
+    }
+    set[h] = v;
+    pick[k++] = v;
+  }
+  qsort(pick, (size_t)n, sizeof *pick, cmp_i64);
+  for (int i = 0; i < n; i++) space_child_at(c, ops, pick[i], &out[i]);
+  free(pick), free(set);
+  return n;
+}
+
 int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
   uint32_t ops = search_ctx_ops(s);
@@ -252,12 +297,11 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
   memset(res, 0, sizeof *res);
 
   // Level 1: every unique 1-block cell within budget.
-  space_cell empty = {0};
-  int n1 = space_expand(&empty, ops, NULL, 0);
+  int n1 = strategy_level1(s, NULL);
   beam = malloc(sizeof *beam * (size_t)(n1 > K ? n1 : K));
   kids = malloc(sizeof *kids * (size_t)n1);
   if (!beam || !kids) goto oom;
-  space_expand(&empty, ops, kids, n1);
+  strategy_level1(s, kids);
   int todo = 0;
   for (int i = 0; i < n1; i++)
     if (search_within_budget(s, &kids[i])) kids[todo++] = kids[i];
@@ -293,6 +337,11 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     if (!ens) goto out;
     // Expand the beam, dedup, drop over-budget cells.
     int per = space_expand(&beam[0], ops, NULL, 0);
+    // [ours] A NASNet pair has n_x * n_y children (608,400 at level 2 with 13 operators): above
+    // PNAS_PAIR_CHILDREN per parent, the predictor scores that many of them, drawn uniformly
+    // without replacement (seeded by --seed, the level and the parent's hash: resumable).
+    int sampled = search_config_pairs(cfg) && per > PNAS_PAIR_CHILDREN;
+    if (sampled) per = PNAS_PAIR_CHILDREN;
     size_t total = (size_t)per * (size_t)nbeam;
     kids = malloc(sizeof *kids * total);
     seen = realloc(seen, sizeof *seen * total);
@@ -300,7 +349,9 @@ int strategy_pnas(search_ctx *s, search_result *res, char *err, size_t errlen) {
     if (!kids || !seen || !par) goto oom;
     int nk = 0;
     for (int i = 0; i < nbeam; i++) {
-      int n = space_expand(&beam[i], ops, kids + nk, per);
+      int n = sampled ? sample_children(&beam[i], ops, cfg->seed, b, kids + nk, per)
+                      : space_expand(&beam[i], ops, kids + nk, per);
+      if (n < 0) goto oom;
       for (int j = nk; j < nk + n; j++) par[j] = i;
       nk += n;
     }

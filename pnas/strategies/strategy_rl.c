@@ -78,7 +78,8 @@ int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  if (rl_controller_init(&c, RL_EMBED, RL_HIDDEN, cfg->max_blocks, search_ctx_ops(s),
+  if (rl_controller_init(&c, RL_EMBED, RL_HIDDEN, cfg->max_blocks, search_config_pairs(cfg),
+                         search_ctx_ops(s),
                          (uint64_t)cfg->seed)) {
     free(eps), free(R), free(adv);
     snprintf(err, errlen, "out of memory for the RL controller");

@@ -18,7 +18,7 @@
 static void test_masking_and_determinism(void) {
   uint32_t ops = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX3X3) | (1u << SPACE_OP_IDENTITY);
   rl_controller c;
-  CHECK(rl_controller_init(&c, 16, 12, 5, ops, 7) == 0, "init");
+  CHECK(rl_controller_init(&c, 16, 12, 5, 0, ops, 7) == 0, "init");
   space_rng r1, r2;
   space_rng_seed(&r1, 11);
   space_rng_seed(&r2, 11);
@@ -40,9 +40,34 @@ static void test_masking_and_determinism(void) {
   rl_controller_release(&c);
 }
 
-static void test_gradient(uint32_t ops) {
+// NASNet's space: the controller samples the normal cell, then the reduction cell.
+static void test_pairs(void) {
+  uint32_t ops = SPACE_ALL_OPS;
   rl_controller c;
-  CHECK(rl_controller_init(&c, 5, 4, 2, ops, 3) == 0, "init");
+  CHECK(rl_controller_init(&c, 8, 8, 5, 1, ops, 5) == 0, "init pairs");
+  CHECK(rl_controller_init(&(rl_controller){0}, 8, 8, 6, 1, ops, 5) != 0, "6+6 blocks accepted");
+  space_rng r;
+  space_rng_seed(&r, 3);
+  int differ = 0;
+  for (int i = 0; i < 200; i++) {
+    rl_episode a;
+    rl_controller_sample(&c, &r, &a);
+    char err[160];
+    CHECK(a.len == 40 && space_is_pair(&a.cell) && a.cell.nred == 5, "episode %d: %d steps", i,
+          a.len);
+    CHECK(space_check(&a.cell, ops, err, sizeof err) == 0, "invalid sampled pair: %s", err);
+    differ += memcmp(a.cell.b, a.cell.r, sizeof a.cell.b) != 0;
+    rl_episode s = a;
+    rl_controller_score(&c, &s);
+    CHECK(fabs(s.logp - a.logp) < 1e-12, "score differs from sampling");
+  }
+  CHECK(differ > 190, "the two cells are the same in %d of 200 samples", 200 - differ);
+  rl_controller_release(&c);
+}
+
+static void test_gradient(uint32_t ops, int pair) {
+  rl_controller c;
+  CHECK(rl_controller_init(&c, 5, 4, 2, pair, ops, 3) == 0, "init");
   // Larger weights than the init so every path carries a visible gradient.
   space_rng r;
   space_rng_seed(&r, 99);
@@ -73,8 +98,8 @@ static void test_gradient(uint32_t ops) {
   CHECK(bad == 0, "%d of %d gradients disagree with finite differences", bad, c.nparams);
   // The predictor's unused scalar head (w_fc, b_fc: H + 1) has no gradient; most others do.
   CHECK(nonzero > c.nparams / 2, "only %d of %d parameters have a gradient", nonzero, c.nparams);
-  printf("gradient check (vocabulary %d): %d parameters, max |analytic - fd| = %.3g\n", c.vocab,
-         c.nparams, maxerr);
+  printf("gradient check (vocabulary %d%s): %d parameters, max |analytic - fd| = %.3g\n", c.vocab,
+         pair ? ", pairs" : "", c.nparams, maxerr);
   free(g);
   rl_controller_release(&c);
 }
@@ -85,14 +110,14 @@ static void test_vocabulary(void) {
   const int E = 6, H = 5, NI = SPACE_NUM_INPUTS;
   rl_controller c;
   uint32_t pnas = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX3X3) | (1u << SPACE_OP_IDENTITY);
-  CHECK(rl_controller_init(&c, E, H, 2, pnas, 1) == 0, "init");
+  CHECK(rl_controller_init(&c, E, H, 2, 0, pnas, 1) == 0, "init");
   CHECK(c.vocab == 8 && c.lstm.V == NI + 8 &&
             c.nparams == lstm_nparams(NI + 8, E, H) + H * NI + NI + H * 8 + 8,
         "PNAS mask: vocabulary %d, %d parameters", c.vocab, c.nparams);
   rl_controller_release(&c);
   uint32_t nas = (1u << SPACE_OP_IDENTITY) | (1u << SPACE_OP_CONV1X3_3X1) |
                  (1u << SPACE_OP_MAX7X7) | (1u << SPACE_OP_CONV3X3);
-  CHECK(rl_controller_init(&c, E, H, 3, nas, 2) == 0, "init");
+  CHECK(rl_controller_init(&c, E, H, 3, 0, nas, 2) == 0, "init");
   CHECK(c.vocab == 13 && c.lstm.V == NI + 13 &&
             c.nparams == lstm_nparams(NI + 13, E, H) + H * NI + NI + H * 13 + 13,
         "NASNet mask: vocabulary %d, %d parameters", c.vocab, c.nparams);
@@ -131,7 +156,7 @@ static double reward(const rl_episode *e) {
 static void test_learning(void) {
   uint32_t ops = (1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_MAX3X3) | (1u << SPACE_OP_IDENTITY);
   rl_controller c;
-  CHECK(rl_controller_init(&c, 20, 20, 3, ops, 5) == 0, "init");
+  CHECK(rl_controller_init(&c, 20, 20, 3, 0, ops, 5) == 0, "init");
   pred_adam adam;
   CHECK(pred_adam_init(&adam, c.nparams, 0.01f) == 0, "adam");
   space_rng r;
@@ -179,7 +204,7 @@ static int sealed_image(const char *image, size_t len) {
 
 static void test_saved_image(void) {
   rl_controller c;
-  CHECK(rl_controller_init(&c, 8, 6, 2, 0x7f, 3) == 0, "init");
+  CHECK(rl_controller_init(&c, 8, 6, 2, 0, 0x7f, 3) == 0, "init");
   char *buf = NULL, why[160];
   size_t len = 0;
   CHECK(rl_controller_save_mem(&c, NULL, NAN, 0, &buf, &len) == 0, "save");
@@ -198,12 +223,14 @@ static void test_saved_image(void) {
 }
 
 int main(void) {
+  test_pairs();
+  test_gradient(SPACE_ALL_OPS, 1);
   test_saved_image();
   test_masking_and_determinism();
-  test_gradient((1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_AVG3X3) | (1u << SPACE_OP_DIL3X3));
+  test_gradient((1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_AVG3X3) | (1u << SPACE_OP_DIL3X3), 0);
   // A NASNet mask: vocabulary 13, the op head wider than the input head.
   test_gradient((1u << SPACE_OP_SEP3X3) | (1u << SPACE_OP_CONV1X1) | (1u << SPACE_OP_MAX7X7) |
-                (1u << SPACE_OP_CONV3X3));
+                (1u << SPACE_OP_CONV3X3), 0);
   test_vocabulary();
   test_learning();
   if (check_failures) {
