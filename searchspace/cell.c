@@ -319,6 +319,22 @@ static void format_cell(const space_block *blocks, int nb, uint16_t concat, char
   }
 }
 
+int space_parse_in(const char *text, const char *space, space_cell *out, char *err,
+                   size_t errlen) {
+  int nasnet = space && !strcmp(space, "nasnet");
+  if (space && *space && !nasnet && strcmp(space, "pnas"))
+    return pnas_seterr(err, errlen, "unknown --space '%s' (pnas, nasnet)", space);
+  if (!text) text = nasnet ? "nasnet-a" : "pnasnet-5";
+  space_cell c;
+  if (space_parse(text, &c, err, errlen)) return -1;
+  if (space && !strcmp(space, "pnas") && space_is_pair(&c))
+    return pnas_seterr(err, errlen, "a NORMAL|REDUCTION pair is a cell of NASNet's space "
+                       "(--space nasnet), not of PNAS's");
+  if (nasnet) c = space_pair_of(&c);
+  *out = c;
+  return 0;
+}
+
 int space_format(const space_cell *c, char *buf, size_t n) {
   size_t used = 0;
   if (n) buf[0] = '\0';

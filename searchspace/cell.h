@@ -97,6 +97,11 @@ int space_vocab_ops(uint32_t mask);
 // is "NORMAL|REDUCTION", each optionally followed by "@k,k,..." (its concatenated states). The result is NOT
 // canonicalised (use space_canon). 0 ok; -1 with a message naming position and reason in err.
 int space_parse(const char *text, space_cell *out, char *err, size_t errlen);
+// space_parse for a command's --space: "pnas" refuses a pair, "nasnet" takes a pair or makes
+// the tied pair (c, c) of a single cell, NULL or "" takes what the text says. text NULL gives
+// the space's reference cell (pnasnet-5, nasnet-a). 0 ok; -1 with err.
+int space_parse_in(const char *text, const char *space, space_cell *out, char *err,
+                   size_t errlen);
 // Write the text form; returns chars written (excluding NUL), truncates safely.
 int space_format(const space_cell *c, char *buf, size_t n);
 // 0 when every op is in mask and every input is valid for its block; else -1 with reason in err.

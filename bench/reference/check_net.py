@@ -106,12 +106,12 @@ def main():
         g = d["grads"][off:off + p.numel()]
         off += p.numel()
         e = rel(g, p.grad.numpy().ravel())
-        worst.append((e, name))
+        worst.append((e, name, float(np.max(np.abs(p.grad.numpy())))))
         ok &= e <= a.tol
     worst.sort(reverse=True)
     print(f"grads   {len(worst)} tensors, worst rel err {worst[0][0]:.2e} ({worst[0][1]})")
-    for e, name in worst[:5]:
-        print(f"        {e:.2e}  {name}")
+    for e, name, mag in worst[:5]:
+        print(f"        {e:.2e}  {name}  (max |grad| {mag:.2e})")
     print("MATCH" if ok else f"MISMATCH (tolerance {a.tol})")
     return 0 if ok else 1
 

@@ -8,13 +8,16 @@
 #include "searchspace/cost.h"
 
 static const char USAGE[] =
-    "usage: pnas cost --cell CELL [--dataset cifar10|fashion-mnist|imagenet] [--N n] [--F f]\n"
+    "usage: pnas cost --cell CELL [--space pnas|nasnet] [--dataset cifar10|fashion-mnist|imagenet] [--N n] [--F f]\n"
     "                 [--image-size s] [--classes c] [--stem-multiplier m] [--json]\n"
-    "Parameters and multiply-adds (per image) of the network built from CELL.\n"
+    "Parameters and multiply-adds (per image) of the network built from CELL. A NASNet pair\n"
+    "NORMAL|REDUCTION (or --space nasnet: a cell becomes the pair (CELL, CELL); no --cell:\n"
+    "nasnet-a) is laid out as NASNet: a reduction cell before normal cells N and 2N.\n"
     "Defaults per dataset: fashion-mnist 28x28x1, cifar10 32x32x3 (stem multiplier 3, 10 classes),\n"
     "imagenet 224x224x3 (stem multiplier 1, 1000 classes). Defaults N=3 F=48.\n"
     "examples:\n"
     "  pnas cost --cell pnasnet-5 --dataset cifar10 --N 3 --F 48\n"
+    "  pnas cost --space nasnet --dataset cifar10 --N 6 --F 32      (NASNet-A, 3.3M)\n"
     "  pnas cost --cell pnasnet-5 --dataset imagenet --N 4 --F 216 --image-size 331 --stem-multiplier 3\n";
 
 // Output that cannot be written (a full disk, a closed pipe) is a failure, not a silent success.
@@ -27,11 +30,12 @@ static int flush_stdout(const char *cmd) {
 }
 
 int cmd_cost(int argc, char **argv) {
-  const char *cell_text = NULL, *dataset = "cifar10";
+  const char *cell_text = NULL, *dataset = "cifar10", *space = NULL;
   int N = 3, F = 48, image = -1, classes = -1, json = 0;
   double stem_mult = -1;
   arg_spec specs[] = {
       {"cell", ARG_STR, &cell_text, 0, -1, NULL},
+      {"space", ARG_STR, &space, 0, -1, NULL},
       {"dataset", ARG_STR, &dataset, 0, -1, NULL},
       {"N", ARG_INT, &N, 1, 64, NULL},
       {"F", ARG_INT, &F, 1, 100000, NULL},
@@ -44,13 +48,13 @@ int cmd_cost(int argc, char **argv) {
                       NULL, 0, NULL);
   if (rc == 3) return 0;
   if (rc) return rc;
-  if (!cell_text) {
+  if (!cell_text && !(space && !strcmp(space, "nasnet"))) {
     fprintf(stderr, "pnas cost: --cell is required (e.g. --cell pnasnet-5)\n");
     return 2;
   }
   space_cell cell;
   char err[256];
-  if (space_parse(cell_text, &cell, err, sizeof err)) {
+  if (space_parse_in(cell_text, space, &cell, err, sizeof err)) {
     fprintf(stderr, "pnas cost: bad --cell: %s\n", err);
     return 2;
   }

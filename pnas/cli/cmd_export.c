@@ -72,12 +72,13 @@ static int from_run(const char *dir, const char *dataset, space_cell *best, sear
 }
 
 int cmd_export(int argc, char **argv) {
-  const char *cell_text = NULL, *dataset = NULL, *format = "json", *out_path = NULL;
+  const char *cell_text = NULL, *space = NULL, *dataset = NULL, *format = "json", *out_path = NULL;
   const char *run_dir = NULL;
   int N = 3, F = 48, image = -1, classes = -1;
   double stem_mult = -1;
   arg_spec specs[] = {
       {"cell", ARG_STR, &cell_text, 0, -1, NULL},
+      {"space", ARG_STR, &space, 0, -1, NULL},
       {"format", ARG_STR, &format, 0, -1, NULL},
       {"dataset", ARG_STR, &dataset, 0, -1, NULL},
       {"N", ARG_INT, &N, 1, (EXPORT_MAX_CELLS - 2) / 3, NULL},
@@ -103,7 +104,7 @@ int cmd_export(int argc, char **argv) {
   }
   space_cell cell;
   char err[1024];
-  if (cell_text && space_parse(cell_text, &cell, err, sizeof err)) {
+  if (cell_text && space_parse_in(cell_text, space, &cell, err, sizeof err)) {
     fprintf(stderr, "pnas export: bad --cell: %s\n", err);
     return 2;
   }

@@ -9,7 +9,7 @@
 #include "pnas/report/show.h"
 
 static const char USAGE[] =
-    "usage: pnas show --cell CELL [--format text|dot|svg] [--out FILE]\n"
+    "usage: pnas show --cell CELL [--space pnas|nasnet] [--format text|dot|svg] [--out FILE]\n"
     "Draw CELL (text form or a built-in name such as pnasnet-5): the inputs H[c-1] and H[c-2],\n"
     "each branch op, the add of each block and the concat output.\n"
     "  text  readable description (default)\n"
@@ -21,9 +21,10 @@ static const char USAGE[] =
     "  pnas show --cell pnasnet-5 --format svg --out pnasnet5.svg\n";
 
 int cmd_show(int argc, char **argv) {
-  const char *cell_text = NULL, *format = "text", *out_path = NULL;
+  const char *cell_text = NULL, *space = NULL, *format = "text", *out_path = NULL;
   arg_spec specs[] = {
       {"cell", ARG_STR, &cell_text, 0, -1, NULL},
+      {"space", ARG_STR, &space, 0, -1, NULL},
       {"format", ARG_STR, &format, 0, -1, NULL},
       {"out", ARG_STR, &out_path, 0, -1, NULL},
   };
@@ -42,7 +43,7 @@ int cmd_show(int argc, char **argv) {
   }
   space_cell cell;
   char err[512];
-  if (space_parse(cell_text, &cell, err, sizeof err)) {
+  if (space_parse_in(cell_text, space, &cell, err, sizeof err)) {
     fprintf(stderr, "pnas show: bad --cell: %s\n", err);
     return 2;
   }

@@ -14,7 +14,7 @@
 #include "pnas/child/trainer.h"
 
 static const char USAGE[] =
-    "usage: pnas train --cell CELL [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
+    "usage: pnas train --cell CELL [--space pnas|nasnet] [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
     "                  [--epochs e] [--batch b] [--lr x] [--momentum m] [--weight-decay w]\n"
     "                  [--train-subset n] [--val-subset n] [--seed s] [--threads t]\n"
     "                  [--aug-pad p] [--aug-flip 0|1]\n"
@@ -82,7 +82,7 @@ static int run_bench(const train_config *tc, const space_cell *cell, const data_
 }
 
 int cmd_train(int argc, char **argv) {
-  const char *cell_text = NULL, *dataset = "fashion-mnist", *dir = NULL, *backend = "auto";
+  const char *cell_text = NULL, *space = NULL, *dataset = "fashion-mnist", *dir = NULL, *backend = "auto";
   train_config tc;
   train_config_default(&tc);
   int json = 0, bench = 0;
@@ -90,6 +90,7 @@ int cmd_train(int argc, char **argv) {
   int64_t seed = (int64_t)tc.seed;
   arg_spec specs[] = {
       {"cell", ARG_STR, &cell_text, 0, -1, NULL},
+      {"space", ARG_STR, &space, 0, -1, NULL},
       {"dataset", ARG_STR, &dataset, 0, -1, NULL},
       {"data", ARG_STR, &dir, 0, -1, NULL},
       {"N", ARG_INT, &tc.N, 1, 16, NULL},
@@ -120,7 +121,7 @@ int cmd_train(int argc, char **argv) {
   }
   space_cell cell;
   char err[256];
-  if (space_parse(cell_text, &cell, err, sizeof err)) {
+  if (space_parse_in(cell_text, space, &cell, err, sizeof err)) {
     fprintf(stderr, "pnas train: bad --cell: %s\n", err);
     return 2;
   }

@@ -70,6 +70,22 @@ int export_write_json(const export_net *net, const char *dataset, FILE *f) {
             b->in2, space_op_name(b->op2));
   }
   fprintf(f, "],\n");
+  if (space_is_pair(&net->cell)) { // NASNet's space: the reduction cell and what each concats
+    fprintf(f, "  \"space\": \"nasnet\",\n  \"reduction_blocks\": [");
+    for (int i = 0; i < net->cell.nred; i++) {
+      const space_block *b = &net->cell.r[i];
+      fprintf(f, "%s[%d, \"%s\", %d, \"%s\"]", i ? ", " : "", b->in1, space_op_name(b->op1),
+              b->in2, space_op_name(b->op2));
+    }
+    fprintf(f, "],\n");
+    for (int kind = 0; kind < 2; kind++) {
+      fprintf(f, "  \"%s_concat\": [", kind ? "reduction" : "normal");
+      unsigned m = space_concat_mask(&net->cell, kind);
+      for (int k = 0, first = 1; k < 16; k++)
+        if ((m >> k) & 1) fprintf(f, "%s%d", first ? "" : ", ", k), first = 0;
+      fprintf(f, "],\n");
+    }
+  }
   json_operators(f, &net->cell);
   fprintf(f, "  \"N\": %d,\n  \"F\": %d,\n  \"dataset\": \"%s\",\n", cfg->N, cfg->F, dataset);
   fprintf(f, "  \"input\": [%d, %d, %d],\n  \"classes\": %d,\n", cfg->in_c, cfg->in_h, cfg->in_w,
@@ -83,9 +99,11 @@ int export_write_json(const export_net *net, const char *dataset, FILE *f) {
     const export_cell_layout *L = &net->cells[i];
     fprintf(f,
             "%s\n    {\"filters\": %d, \"stride\": %d, \"prev\": [%d, %d, %d], \"prev_prev\": "
-            "[%d, %d, %d], \"prev_prev_op\": \"%s\", \"out\": [%d, %d, %d]}",
+            "[%d, %d, %d], \"prev_prev_op\": \"%s\", \"out\": [%d, %d, %d]%s}",
             i ? "," : "", L->filters, L->stride, L->prev_c, L->prev_h, L->prev_w, L->pp_c, L->pp_h,
-            L->pp_w, export_pp_name(L->pp), L->out_c, L->out_h, L->out_w);
+            L->pp_w, export_pp_name(L->pp), L->out_c, L->out_h, L->out_w,
+            space_is_pair(&net->cell) ? (L->kind ? ", \"cell\": \"reduction\"" : ", \"cell\": \"normal\"")
+                                       : "");
   }
   fprintf(f, "\n  ],\n  \"tensors\": [");
   tensor_ctx t = {f, 1};

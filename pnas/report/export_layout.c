@@ -156,8 +156,10 @@ int64_t export_tensors(const export_net *net, export_tensor_fn fn, void *ctx) {
     conv_w(&w, p, F, L->prev_c, 1, 1);
     snprintf(p, sizeof p, "cells.%d.pre_prev.2", i);
     bn_wb(&w, p, F);
-    for (int b = 0; b < net->cell.nblocks; b++) {
-      const space_block *blk = &net->cell.b[b];
+    int nb;
+    const space_block *blocks = space_cell_blocks(&net->cell, L->kind, &nb);
+    for (int b = 0; b < nb; b++) {
+      const space_block *blk = &blocks[b];
       snprintf(p, sizeof p, "cells.%d.ops.%d", i, 2 * b);
       op_tensors(&w, p, blk->op1, F, L->stride == 2 && blk->in1 < 2);
       snprintf(p, sizeof p, "cells.%d.ops.%d", i, 2 * b + 1);

@@ -94,10 +94,11 @@ static const char *const PY_BODY[] = {
     "",
     "",
     "class Cell(nn.Module):",
-    "    \"\"\"One PNAS cell. Inputs: 0 = H[c-1], 1 = H[c-2], k+1 = output of block k.",
-    "    Output: concat of all block outputs (len(CELL) * filters channels).\"\"\"",
+    "    \"\"\"One cell (GENOTYPES[kind]: 0 the cell, 1 a NASNet pair's reduction cell). Inputs:",
+    "    0 = H[c-1], 1 = H[c-2], k+1 = output of block k. Output: concat of the states in",
+    "    CONCAT[kind] (a PNAS cell: every block output).\"\"\"",
     "",
-    "    def __init__(self, filters, stride, prev_c, pp_c, pp_op):",
+    "    def __init__(self, filters, stride, prev_c, pp_c, pp_op, kind):",
     "        super().__init__()",
     "        # H[c-2] first: registration order is part of the weight-exchange contract.",
     "        if pp_op == \"fr\":",
@@ -107,8 +108,9 @@ static const char *const PY_BODY[] = {
     "        else:",
     "            self.pre_pp = None",
     "        self.pre_prev = ReLUConvBN(prev_c, filters)",
+    "        self.genotype, self.concat = GENOTYPES[kind], CONCAT[kind]",
     "        ops = []",
-    "        for in1, op1, in2, op2 in CELL:",
+    "        for in1, op1, in2, op2 in self.genotype:",
     "            # In a stride-2 cell only ops reading the cell inputs (0, 1) carry the stride.",
     "            ops.append(make_op(op1, filters, stride if in1 < 2 else 1))",
     "            ops.append(make_op(op2, filters, stride if in2 < 2 else 1))",
@@ -116,9 +118,9 @@ static const char *const PY_BODY[] = {
     "",
     "    def forward(self, prev, pp):",
     "        states = [self.pre_prev(prev), pp if self.pre_pp is None else self.pre_pp(pp)]",
-    "        for i, (in1, _, in2, _) in enumerate(CELL):",
+    "        for i, (in1, _, in2, _) in enumerate(self.genotype):",
     "            states.append(self.ops[2 * i](states[in1]) + self.ops[2 * i + 1](states[in2]))",
-    "        return torch.cat(states[2:], 1)",
+    "        return torch.cat([states[k] for k in self.concat], 1)",
     "",
     "",
     "class PNASNet(nn.Module):",
@@ -236,20 +238,43 @@ int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
             space_op_name(b->op2));
   }
   fputs("]\n", f);
+  // A NASNet pair: its reduction cell, run where CELLS says kind 1 (else the cell itself).
+  if (space_is_pair(&net->cell)) {
+    fputs("RED_CELL = [\n", f);
+    for (int i = 0; i < net->cell.nred; i++) {
+      const space_block *b = &net->cell.r[i];
+      fprintf(f, "    (%d, \"%s\", %d, \"%s\"),\n", b->in1, space_op_name(b->op1), b->in2,
+              space_op_name(b->op2));
+    }
+    fputs("]\n", f);
+  } else {
+    fputs("RED_CELL = CELL  # PNAS: one cell, with stride 2 at the reductions\n", f);
+  }
+  fputs("GENOTYPES = (CELL, RED_CELL)\n# the states each kind concatenates as its output\nCONCAT = (",
+        f);
+  for (int kind = 0; kind < 2; kind++) {
+    unsigned m = space_concat_mask(&net->cell, kind);
+    fputs(kind ? ", [" : "[", f);
+    for (int k = 0, first = 1; k < 16; k++)
+      if ((m >> k) & 1) fprintf(f, "%s%d", first ? "" : ", ", k), first = 0;
+    fputs("]", f);
+  }
+  fputs(")\n", f);
   fprintf(f, "DATASET = \"%s\"\nN = %d\nF_FIRST = %d\n", dataset, cfg->N, cfg->F);
   fprintf(f, "IN_CHANNELS = %d\nIMAGE_SIZE = (%d, %d)\nNUM_CLASSES = %d\n", cfg->in_c, cfg->in_h,
           cfg->in_w, cfg->classes);
   fprintf(f, "STEM = \"%s\"\nSTEM_CHANNELS = %d\n",
           cfg->stem == COST_STEM_IMAGENET ? "imagenet" : "cifar", net->stem_c);
   fputs("# One row per cell in order (ImageNet stem cells first):\n"
-        "# (filters, stride, H[c-1] channels, H[c-2] channels, H[c-2] preprocessing)\n"
+        "# (filters, stride, H[c-1] channels, H[c-2] channels, H[c-2] preprocessing, kind)\n"
         "# preprocessing: \"fr\" factorized reduction, \"conv\" ReLU-1x1-BN, \"none\" unchanged\n"
         "CELLS = [\n",
         f);
   for (int i = 0; i < net->ncells; i++) {
     const export_cell_layout *L = &net->cells[i];
-    fprintf(f, "    (%d, %d, %d, %d, \"%s\"),  # %dx%d -> %dx%d\n", L->filters, L->stride,
-            L->prev_c, L->pp_c, export_pp_name(L->pp), L->prev_h, L->prev_w, L->out_h, L->out_w);
+    fprintf(f, "    (%d, %d, %d, %d, \"%s\", %d),  # %dx%d -> %dx%d\n", L->filters, L->stride,
+            L->prev_c, L->pp_c, export_pp_name(L->pp), L->kind, L->prev_h, L->prev_w, L->out_h,
+            L->out_w);
   }
   fputs("]\n", f);
   fprintf(f, "FINAL_CHANNELS = %d\n", net->final_c);

@@ -271,6 +271,7 @@ int main(void) {
   test_fd("nasnet-a");
   test_fast_vs_ref("pnasnet-5", 1, 4);
   test_fast_vs_ref("nasnet-a", 1, 4);
+  test_fast_vs_ref("0:sep3x3,1:sep3x3|0:sep3x3,1:sep3x3", 1, 8);
   test_fast_vs_ref(ALL_OPS_CELL, 1, 6);
   if (bad) {
     fprintf(stderr, "%d checks failed\n", bad);
