@@ -29,6 +29,56 @@ static void input_name(int in, char *buf, size_t n) {
     snprintf(buf, n, "b%d", in - 1);
 }
 
+static int popcount_u(unsigned m) {
+  int n = 0;
+  for (; m; m &= m - 1) n++;
+  return n;
+}
+
+// The body of one cell (kind 0 the cell, 1 a pair's reduction cell) in text.
+static void text_cell(const space_cell *c, int kind, FILE *f) {
+  int nb;
+  const space_block *b = space_cell_blocks(c, kind, &nb);
+  unsigned cat = space_concat_mask(c, kind);
+  if (!space_is_pair(c))
+    fprintf(f, "blocks     %d (output: concat of all %d block outputs, %d*F channels)\n\n", nb, nb,
+            nb);
+  else
+    fprintf(f, "\n%s cell: %d blocks (output: concat of %d states, %d*F channels%s)\n",
+            kind ? "reduction" : "normal", nb, popcount_u(cat), popcount_u(cat),
+            kind ? "; stride 2 on ops reading in0/in1, filters doubled" : "");
+  fprintf(f, "  in0 = H[c-1]   output of the previous cell (1x1 conv to F)\n");
+  fprintf(f, "  in1 = H[c-2]   output of the cell before it (reduced/projected to F if needed)\n");
+  for (int i = 0; i < nb; i++) {
+    char a[16], d[16];
+    input_name(b[i].in1, a, sizeof a);
+    input_name(b[i].in2, d, sizeof d);
+    fprintf(f, "  b%-2d = %s(%s) + %s(%s)\n", i + 1, space_op_name(b[i].op1), a,
+            space_op_name(b[i].op2), d);
+  }
+  fprintf(f, "  out = concat(");
+  for (int k = 0, first = 1; k < nb + 2; k++) {
+    if (!((cat >> k) & 1)) continue;
+    char nm[16];
+    input_name(k, nm, sizeof nm);
+    fprintf(f, "%s%s", first ? "" : ", ", nm);
+    first = 0;
+  }
+  fprintf(f, ")\n");
+  // Which block outputs feed later blocks.
+  for (int i = 0; i < nb; i++) {
+    int used = 0;
+    for (int j = i + 1; j < nb; j++) {
+      if (b[j].in1 == i + 2 || b[j].in2 == i + 2) {
+        if (!used) fprintf(f, "  b%d feeds", i + 1);
+        fprintf(f, " b%d", j + 1);
+        used = 1;
+      }
+    }
+    if (used) fputc('\n', f);
+  }
+}
+
 int show_write_text(const space_cell *c, FILE *f) {
   char text[SPACE_TEXT_MAX], canon[SPACE_TEXT_MAX];
   space_cell k = *c;
@@ -38,33 +88,11 @@ int show_write_text(const space_cell *c, FILE *f) {
   fprintf(f, "cell       %s\n", text);
   fprintf(f, "canonical  %s\n", canon);
   fprintf(f, "hash       %016" PRIx64 "\n", space_hash(c));
-  fprintf(f, "blocks     %d (output: concat of all %d block outputs, %d*F channels)\n\n",
-          c->nblocks, c->nblocks, c->nblocks);
-  fprintf(f, "  in0 = H[c-1]   output of the previous cell (1x1 conv to F)\n");
-  fprintf(f, "  in1 = H[c-2]   output of the cell before it (reduced/projected to F if needed)\n");
-  for (int i = 0; i < c->nblocks; i++) {
-    const space_block *b = &c->b[i];
-    char a[16], d[16];
-    input_name(b->in1, a, sizeof a);
-    input_name(b->in2, d, sizeof d);
-    fprintf(f, "  b%-2d = %s(%s) + %s(%s)\n", i + 1, space_op_name(b->op1), a,
-            space_op_name(b->op2), d);
-  }
-  fprintf(f, "  out = concat(");
-  for (int i = 0; i < c->nblocks; i++) fprintf(f, "%sb%d", i ? ", " : "", i + 1);
-  fprintf(f, ")\n");
-  // Which block outputs feed later blocks (all of them also go to the concat).
-  for (int i = 0; i < c->nblocks; i++) {
-    int used = 0;
-    for (int j = i + 1; j < c->nblocks; j++) {
-      if (c->b[j].in1 == i + 2 || c->b[j].in2 == i + 2) {
-        if (!used) fprintf(f, "  b%d feeds", i + 1);
-        fprintf(f, " b%d", j + 1);
-        used = 1;
-      }
-    }
-    if (used) fputc('\n', f);
-  }
+  if (space_is_pair(c))
+    fprintf(f, "space      NASNet: a normal cell, and a reduction cell before normal cells N "
+               "and 2N\n");
+  text_cell(c, 0, f);
+  if (space_is_pair(c)) text_cell(c, 1, f);
   return ferror(f) ? -1 : 0;
 }
 
@@ -83,12 +111,44 @@ static const char *op_color(int op) {
   }
 }
 
-// DOT node id of input `in`.
-static void input_node(int in, char *buf, size_t n) {
+// DOT node id of input `in` in the cell with node prefix p.
+static void input_node(const char *p, int in, char *buf, size_t n) {
   if (in < 2)
-    snprintf(buf, n, "in%d", in);
+    snprintf(buf, n, "%sin%d", p, in);
   else
-    snprintf(buf, n, "b%d", in - 1);
+    snprintf(buf, n, "%sb%d", p, in - 1);
+}
+
+// One cell's nodes and edges; p prefixes the node ids ("" for a PNAS cell, "n_"/"r_" in a pair).
+static void dot_cell(const space_cell *c, int kind, const char *p, const char *ind, FILE *f) {
+  int nb;
+  const space_block *b = space_cell_blocks(c, kind, &nb);
+  unsigned cat = space_concat_mask(c, kind);
+  fprintf(f, "%s%sin0 [label=\"H[c-1]\", shape=box, style=filled, fillcolor=\"#cfe2f3\"];\n", ind, p);
+  fprintf(f, "%s%sin1 [label=\"H[c-2]\", shape=box, style=filled, fillcolor=\"#cfe2f3\"];\n", ind, p);
+  fprintf(f, "%s{ rank=same; %sin0; %sin1; }\n", ind, p, p);
+  for (int i = 0; i < nb; i++) {
+    int ins[2] = {b[i].in1, b[i].in2}, ops[2] = {b[i].op1, b[i].op2};
+    const char *side[2] = {"l", "r"};
+    for (int s = 0; s < 2; s++) {
+      char src[24];
+      input_node(p, ins[s], src, sizeof src);
+      fprintf(f, "%s%sb%d_%s [label=\"%s\", shape=box, style=\"rounded,filled\", fillcolor=\"%s\"];\n",
+              ind, p, i + 1, side[s], space_op_name(ops[s]), op_color(ops[s]));
+      fprintf(f, "%s%s -> %sb%d_%s;\n", ind, src, p, i + 1, side[s]);
+    }
+    fprintf(f, "%s%sb%d [label=\"+\\nblock %d\", shape=ellipse];\n", ind, p, i + 1, i + 1);
+    fprintf(f, "%s%sb%d_l -> %sb%d;\n%s%sb%d_r -> %sb%d;\n", ind, p, i + 1, p, i + 1, ind, p, i + 1,
+            p, i + 1);
+  }
+  fprintf(f, "%s%sout [label=\"concat\\nH[c]\", shape=box, style=filled, fillcolor=\"#d9ead3\"];\n",
+          ind, p);
+  for (int k = 0; k < nb + 2; k++) {
+    if (!((cat >> k) & 1)) continue;
+    char src[24];
+    input_node(p, k, src, sizeof src);
+    fprintf(f, "%s%s -> %sout;\n", ind, src, p);
+  }
 }
 
 int show_write_dot(const space_cell *c, FILE *f) {
@@ -99,25 +159,16 @@ int show_write_dot(const space_cell *c, FILE *f) {
   fprintf(f, "  label=\"%s\";\n  labelloc=t;\n  fontname=\"Helvetica\";\n  fontsize=12;\n", text);
   fprintf(f, "  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n");
   fprintf(f, "  edge [color=\"#555555\"];\n");
-  fprintf(f, "  in0 [label=\"H[c-1]\", shape=box, style=filled, fillcolor=\"#cfe2f3\"];\n");
-  fprintf(f, "  in1 [label=\"H[c-2]\", shape=box, style=filled, fillcolor=\"#cfe2f3\"];\n");
-  fprintf(f, "  { rank=same; in0; in1; }\n");
-  for (int i = 0; i < c->nblocks; i++) {
-    const space_block *b = &c->b[i];
-    int ins[2] = {b->in1, b->in2}, ops[2] = {b->op1, b->op2};
-    const char *side[2] = {"l", "r"};
-    for (int s = 0; s < 2; s++) {
-      char src[16];
-      input_node(ins[s], src, sizeof src);
-      fprintf(f, "  b%d_%s [label=\"%s\", shape=box, style=\"rounded,filled\", fillcolor=\"%s\"];\n",
-              i + 1, side[s], space_op_name(ops[s]), op_color(ops[s]));
-      fprintf(f, "  %s -> b%d_%s;\n", src, i + 1, side[s]);
+  if (!space_is_pair(c)) {
+    dot_cell(c, 0, "", "  ", f);
+  } else { // NASNet's pair: one cluster per cell
+    for (int kind = 0; kind < 2; kind++) {
+      fprintf(f, "  subgraph cluster_%s {\n    label=\"%s cell\";\n", kind ? "reduction" : "normal",
+              kind ? "reduction" : "normal");
+      dot_cell(c, kind, kind ? "r_" : "n_", "    ", f);
+      fprintf(f, "  }\n");
     }
-    fprintf(f, "  b%d [label=\"+\\nblock %d\", shape=ellipse];\n", i + 1, i + 1);
-    fprintf(f, "  b%d_l -> b%d;\n  b%d_r -> b%d;\n", i + 1, i + 1, i + 1, i + 1);
   }
-  fprintf(f, "  out [label=\"concat\\nH[c]\", shape=box, style=filled, fillcolor=\"#d9ead3\"];\n");
-  for (int i = 0; i < c->nblocks; i++) fprintf(f, "  b%d -> out;\n", i + 1);
   fprintf(f, "}\n");
   return ferror(f) ? -1 : 0;
 }
