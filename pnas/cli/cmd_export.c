@@ -93,6 +93,7 @@ int cmd_export(int argc, char **argv) {
                       NULL, 0, NULL);
   if (rc == 3) return 0;
   if (rc) return rc;
+  if (!cell_text && !run_dir && space && !strcmp(space, "nasnet")) cell_text = "nasnet-a";
   if (!cell_text && !run_dir) {
     fprintf(stderr, "pnas export: give --cell CELL (e.g. --cell pnasnet-5) or --run DIR\n");
     return 2;
