@@ -531,9 +531,11 @@ static int inline_svg(FILE *f, const char *path, const char *pfx, char *err, siz
 static void settings_line(const search_config *c, char *buf, size_t n) {
   snprintf(buf, n,
            "dataset %s, train subset %d, val subset %d; children N=%d F=%d, %d epoch(s), "
-           "batch %d, lr %g, momentum %g, weight decay %g; cells of %d blocks over ops %s",
+           "batch %d, lr %g, momentum %g, weight decay %g; %s of %d blocks over ops %s",
            c->dataset, c->train_subset, c->val_subset, c->N, c->F, c->epochs, c->batch, c->lr,
-           c->momentum, c->weight_decay, c->max_blocks, c->ops);
+           c->momentum, c->weight_decay,
+           search_config_pairs(c) ? "NASNet's space: normal + reduction cell pairs, each" : "cells",
+           c->max_blocks, c->ops);
 }
 
 static const char *run_name(const report_run *r) {

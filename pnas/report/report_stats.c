@@ -96,6 +96,7 @@ static int same_config(const search_config *a, const search_config *b) {
   search_settings_string(&x, sx, sizeof sx);
   search_settings_string(&y, sy, sizeof sy);
   return !strcmp(sx, sy) && !strcmp(x.strategy, y.strategy) && !strcmp(x.ops, y.ops) &&
+         !strcmp(x.space, y.space) &&
          x.max_blocks == y.max_blocks && x.beam == y.beam && x.budget_models == y.budget_models &&
          x.population == y.population && x.sample == y.sample && x.rl_lr == y.rl_lr &&
          x.rl_entropy == y.rl_entropy && x.rl_batch == y.rl_batch &&
