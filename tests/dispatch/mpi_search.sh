@@ -9,6 +9,8 @@
 #                identical to the reference
 #   pool       - test_mpi_pool (the submit/wait-any API) in one process and on 3 ranks, same log
 #   worker-error - workers that cannot load the dataset: the job stops with their reason
+#   nasnet     - a search of NASNet's pairs (--space nasnet) in one process and on 3 ranks:
+#                the same records bit for bit (pairs travel through the MPI messages)
 # usage: mpi_search.sh MODE PNAS MPI_RECORDS MPIRUN WORKDIR
 set -u
 MODE=$1 PNAS=$2 RECORDS=$3 MPIRUN=$4 WORK=$5
@@ -101,6 +103,23 @@ dead)
   check_run "$D" "$D.out2"
   echo "dead worker: job exited $rc with a clear message, $nb children kept; resumed under MPI to" \
        "the same $WANT records and result as one process"
+  ;;
+nasnet)
+  NA=(--space nasnet --ops sep3x3,max3x3 --beam 2 --max-blocks 2 --N 1 --F 4 --train-subset 300
+      --val-subset 200 --members 2 --predictor-epochs 10 --threads 1 --seed 3)
+  D=$WORK/nasnet
+  rm -rf "$D" "$D".*
+  mkdir -p "$WORK"
+  "$PNAS" search "${NA[@]}" --run "$D.one" > "$D.one.out" 2> "$D.one.err" ||
+    { cat "$D.one.err"; fail "single-process pair search failed"; }
+  timeout 600 "${MPI[@]}" "$PNAS" search "${NA[@]}" --run "$D" > "$D.out" 2> "$D.err" ||
+    { cat "$D.err"; fail "3-rank pair search failed"; }
+  grep -q "pnas: MPI: 3 ranks" "$D.err" || fail "not run as 3 ranks: $(head "$D.err")"
+  "$RECORDS" "$D.one" > "$D.one.records" && "$RECORDS" "$D" > "$D.records" || fail "cannot read the logs"
+  [ "$(wc -l < "$D.records")" = 12 ] || fail "want 10 tied pairs + 2: $(wc -l < "$D.records")"
+  grep -q '|' "$D.records" || fail "no pair in the records: $(head -2 "$D.records")"
+  diff "$D.one.records" "$D.records" > "$D.diff" || fail "records differ: $(head -10 "$D.diff")"
+  echo "nasnet: 12 pair records bit for bit the same on 3 ranks as in one process"
   ;;
 worker-error)
   # The workers run in a directory without the dataset that rank 0 finds at --data
