@@ -31,19 +31,28 @@ static int half(int x) { return (x + 1) / 2; } // 'same' padding, stride 2
 // One branch op on F channels (its rows in ops.h): out is the branch output shape, strided says
 // whether the op applies stride 2 (only ops that read the cell inputs in a reduction cell).
 // Every layer's output has the branch's output shape.
-static void op_cost(tally *t, int op, int F, int strided, shape3 out) {
+// inner: the channels after a separable op's pw1 (space_op_inner; F when unpruned).
+static void op_cost(tally *t, int op, int F, int inner, int strided, shape3 out) {
   const space_op_def *d = space_op_layers(op, strided);
+  int c = F; // channels flowing through the layers
   for (int i = 0; i < d->nlayers; i++) {
     const space_layer *l = &d->layer[i];
-    if (l->kind == SPACE_L_CONV) conv(t, F, F, l->kh, l->kw, out);
-    else if (l->kind == SPACE_L_DWCONV) dwconv(t, F, l->kh, l->kw, out);
-    else if (l->kind == SPACE_L_BN) bn(t, F);
+    if (l->kind == SPACE_L_CONV) {
+      int cout = space_layer_is_inner(l) ? inner : F;
+      conv(t, c, cout, l->kh, l->kw, out);
+      c = cout;
+    } else if (l->kind == SPACE_L_DWCONV) {
+      dwconv(t, c, l->kh, l->kw, out);
+    } else if (l->kind == SPACE_L_BN) {
+      bn(t, c);
+    }
   }
 }
 
 typedef struct {
   tally t;
   const space_cell *cell;
+  const cost_widths *widths;
 } walk_ctx;
 
 // One cell of the walk (layout.h): H[c-2] and H[c-1] preprocessing, then every branch op.
@@ -68,14 +77,15 @@ static void cell_cost(void *ctx, const space_cell_layout *L) {
   const space_block *blocks = space_cell_blocks(w->cell, L->kind, &nb);
   for (int i = 0; i < nb; i++) {
     const space_block *b = &blocks[i];
-    op_cost(t, b->op1, F, L->stride == 2 && b->in1 < 2, out);
-    op_cost(t, b->op2, F, L->stride == 2 && b->in2 < 2, out);
+    const cost_widths *cw = w->widths;
+    op_cost(t, b->op1, F, cost_inner(cw, L->index, i, 0, F), L->stride == 2 && b->in1 < 2, out);
+    op_cost(t, b->op2, F, cost_inner(cw, L->index, i, 1, F), L->stride == 2 && b->in2 < 2, out);
   }
 }
 
 int cost_network(const space_cell *cell, const cost_config *cfg, cost_result *r, char *err,
                  size_t errlen) {
-  walk_ctx w = {{0, 0}, cell};
+  walk_ctx w = {{0, 0}, cell, cfg->widths};
   space_net_layout net;
   if (space_net_walk(cell, cfg, &net, cell_cost, &w, err, errlen)) return -1;
   // Stem: 3x3 conv + BN (ImageNet: stride-2 valid; CIFAR: stride 1 'same').

@@ -11,6 +11,17 @@
 
 typedef enum { COST_STEM_CIFAR = 0, COST_STEM_IMAGENET = 1 } cost_stem;
 
+// [ours] Channel counts of a pruned network (network slimming, --strategy prune): the stem's
+// channels and, per cell of the walk (space_cell_layout.index) and per branch of each block, the
+// inner channels of a separable op (the outputs of its pw1 = its bn1, dw2 and pw2's inputs).
+// 0 anywhere = the unpruned count. Other layers keep their counts: their outputs are summed
+// with other branches or concatenated into the cell output.
+#define COST_MAX_CELLS 64
+typedef struct {
+  int stem;
+  int16_t inner[COST_MAX_CELLS][SPACE_MAX_BLOCKS][2];
+} cost_widths;
+
 typedef struct {
   int N;               // cells per stage; 3N cells in total (stride 2 at floor(3N/3), floor(6N/3))
   int F;               // filters of the first stage
@@ -20,7 +31,16 @@ typedef struct {
                        // ImageNet: 3x3 stride-2 valid conv with 32*stem_mult channels + BN, then
                        // two stride-2 cells at F/4 and F/2
   double stem_mult;    // CIFAR default 3, ImageNet mobile 1, large 3
+  const cost_widths *widths; // a pruned network's channels; NULL = unpruned
 } cost_config;
+
+// The inner channels of the separable op in branch br (0 left, 1 right) of block b of the
+// walk's cell `cell` with F filters: widths' count, or F.
+static inline int cost_inner(const cost_widths *w, int cell, int b, int br, int F) {
+  if (!w || cell < 0 || cell >= COST_MAX_CELLS || b < 0 || b >= SPACE_MAX_BLOCKS) return F;
+  int v = w->inner[cell][b][br & 1];
+  return v > 0 && v < F ? v : F;
+}
 
 typedef struct {
   int64_t params;

@@ -52,6 +52,8 @@ int space_net_walk(const space_cell *cell, const cost_config *cfg, space_net_lay
     net->stride = 1, net->pad = 1;
     net->h = cfg->in_h, net->w = cfg->in_w;
   }
+  if (cfg->widths && cfg->widths->stem > 0 && cfg->widths->stem < net->c)
+    net->c = cfg->widths->stem; // a pruned stem
   int prev_c = net->c, prev_h = net->h, prev_w = net->w;
   int pp_c = prev_c, pp_h = prev_h, pp_w = prev_w;
   int n = 0;

@@ -1,6 +1,8 @@
 // The operator table of ops.h. Rows are in the order of the space_op enum (cell.h).
 #include "searchspace/ops.h"
 
+#include <string.h>
+
 #include "searchspace/cell.h"
 
 #define RELU {SPACE_L_RELU, 0, 0, 0, 0, NULL}
@@ -57,4 +59,8 @@ const space_op_def *space_op_projection(void) { return &PROJECTION; }
 const char *space_layer_kind_name(int kind) {
   static const char *const N[] = {"relu", "conv", "dw", "bn", "max", "avg"};
   return (kind >= 0 && kind < (int)(sizeof N / sizeof N[0])) ? N[kind] : "?";
+}
+
+int space_layer_is_inner(const space_layer *l) {
+  return l->kind == SPACE_L_CONV && l->name && !strcmp(l->name, "pw1");
 }

@@ -260,7 +260,8 @@ static int relu_conv1x1_bn(net *n, int x, int F, int stride, const char *what) {
 
 // One branch: the layers of the op's row in the operator table (searchspace/ops.h), the layer
 // marked strided applying `stride`. A strided 1x1 conv samples rows/cols 0, 2, ... (TF SAME).
-static int emit_op(net *n, int x, int op, int F, int stride, const char *what) {
+// inner: the channels of a separable op after its pw1 (F unless pruned; cost.h cost_widths).
+static int emit_op(net *n, int x, int op, int F, int inner, int stride, const char *what) {
   const space_op_def *d = space_op_layers(op, stride == 2);
   PNAS_ASSERT(d);
   char nm[72];
@@ -278,7 +279,7 @@ static int emit_op(net *n, int x, int op, int F, int stride, const char *what) {
         y = emit_sub(n, y, 0);
         s = 1;
       }
-      y = emit_conv(n, y, F, l->kh, l->kw, s, l->dil, nm);
+      y = emit_conv(n, y, space_layer_is_inner(l) ? inner : F, l->kh, l->kw, s, l->dil, nm);
       break;
     case SPACE_L_DWCONV:
       PNAS_ASSERT(l->kh == l->kw && l->dil == 1); // the depthwise kernels are square, undilated
@@ -343,7 +344,8 @@ static int emit_cell(net *n, const space_cell *cell, const space_cell_layout *L,
       char what[48];
       snprintf(what, sizeof what, "%sb%d.%s.%s", L->kind ? "red." : "", i + 1,
                s ? "right" : "left", space_op_name(op[s]));
-      brs[i][s] = emit_op(n, states[in[s]], op[s], F, stride == 2 && in[s] < 2 ? 2 : 1, what);
+      brs[i][s] = emit_op(n, states[in[s]], op[s], F, cost_inner(n->cfg.widths, L->index, i, s, F),
+                          stride == 2 && in[s] < 2 ? 2 : 1, what);
     }
     states[i + 2] = later[i] ? emit_add(n, brs[i][0], brs[i][1]) : -1;
   }
@@ -487,7 +489,7 @@ int net_create(net **out, const space_cell *cell, const net_config *cfg, kn_ctx 
   snprintf(n->prefix, sizeof n->prefix, "stem.");
   cost_config cc = {.N = cfg->N, .F = cfg->F, .in_c = cfg->in_c, .in_h = cfg->in_h,
                     .in_w = cfg->in_w, .classes = cfg->classes, .stem = COST_STEM_CIFAR,
-                    .stem_mult = cfg->stem_mult};
+                    .stem_mult = cfg->stem_mult, .widths = cfg->widths};
   space_net_layout lay; // walked twice: the stem's channels first, then the cells in order
   if (space_net_walk(cell, &cc, &lay, NULL, NULL, err, errlen)) {
     net_free(n);

@@ -11,6 +11,7 @@
 
 #include "kernels/backend.h"
 #include "searchspace/cell.h"
+#include "searchspace/cost.h"
 
 typedef struct {
   int N, F;              // cells per stage (3N cells), first-stage filters
@@ -18,6 +19,7 @@ typedef struct {
   int classes;
   double stem_mult;      // stem conv has (int)(F * stem_mult) channels; 3 for CIFAR/Fashion-MNIST
   int batch;             // largest batch the buffers are sized for
+  const cost_widths *widths; // a pruned network's channels (searchspace/cost.h); NULL = none
 } net_config;
 
 // One trainable tensor. Construction (and memory) order: stem conv (3F,C,3,3), stem BN gamma,

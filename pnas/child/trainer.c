@@ -185,7 +185,7 @@ static int sess_open(session *S, const train_config *cfg, const space_cell *cell
   S->classes = classes;
   space_rng rng;
   space_rng_seed(&rng, cfg->seed);
-  net_config nc = {cfg->N, cfg->F, c, h, w, classes, cfg->stem_mult, batch};
+  net_config nc = {cfg->N, cfg->F, c, h, w, classes, cfg->stem_mult, batch, cfg->widths};
   if (net_create(&S->nt, cell, &nc, &S->ctx, space_rng_next(&rng), err, errlen)) {
     if (S->ctx.failed) snprintf(err, errlen, "%s", ctx_why(&S->ctx));
     sess_close(S);
@@ -368,7 +368,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
   int classes = train->classes;
 
   cost_config cc = {cfg->N,  cfg->F,  train->c,        train->h,
-                    train->w, classes, COST_STEM_CIFAR, cfg->stem_mult};
+                    train->w, classes, COST_STEM_CIFAR, cfg->stem_mult, cfg->widths};
   cost_result cr;
   char err[256];
   if (cost_network(cell, &cc, &cr, err, sizeof err) == 0) {
@@ -568,7 +568,8 @@ int train_dump_step(const train_config *cfg, const space_cell *cell, const data_
   if (open_ctx(&ctx, cfg, &owned, err, errlen)) return -1;
   space_rng rng;
   space_rng_seed(&rng, cfg->seed);
-  net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, nb};
+  net_config nc = {cfg->N, cfg->F, data->c, data->h, data->w, data->classes, cfg->stem_mult, nb,
+                   cfg->widths};
   net *nt = NULL;
   if (net_create(&nt, cell, &nc, &ctx, space_rng_next(&rng), err, errlen)) {
     close_ctx(&ctx, owned);

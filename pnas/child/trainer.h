@@ -10,6 +10,7 @@
 
 #include "data/dataset.h"
 #include "searchspace/cell.h"
+#include "searchspace/cost.h"
 
 typedef struct {
   int epoch, epochs;      // epoch just finished (1-based) or in progress
@@ -25,6 +26,9 @@ struct kn_device; // kernels/backend.h: a device backend's opened state
 typedef struct {
   int N, F;               // network: cells per stage, first-stage filters
   double stem_mult;       // 3 (CIFAR / Fashion-MNIST stem)
+  const cost_widths *widths; // a pruned network's channels (searchspace/cost.h); NULL = none
+  double l1_bn;           // [ours] network slimming: lambda of the L1 penalty on every BN
+                          // gamma (its subgradient lambda * sign(gamma) joins the gradient); 0 off
   int epochs;
   int batch;
   double lr;              // initial learning rate, cosine-decayed to 0 over all steps

@@ -27,6 +27,55 @@ static int compare(const char *what, const float *got, const float *ref, size_t 
   return k;
 }
 
+// Channel counts of a pruned network (--strategy prune) used by test_fd and test_fast_vs_ref
+// when set: stem and separable inner channels drawn at random (1 .. the full count).
+static const cost_widths *g_widths;
+
+static void random_widths(cost_widths *w, int stem_full, int F_max, uint64_t seed) {
+  space_rng r;
+  space_rng_seed(&r, seed);
+  memset(w, 0, sizeof *w);
+  w->stem = 1 + space_rng_below(&r, stem_full);
+  for (int c = 0; c < COST_MAX_CELLS; c++)
+    for (int b = 0; b < SPACE_MAX_BLOCKS; b++)
+      for (int br = 0; br < 2; br++) w->inner[c][b][br] = (int16_t)(1 + space_rng_below(&r, F_max));
+}
+
+// Pruned networks: parameters equal the cost model's for random widths (more than the full
+// count means unpruned), on PNASNet-5 and NASNet-A, and fewer than unpruned.
+static void test_widths(void) {
+  kn_ctx ctx;
+  kn_ctx_init(&ctx, kn_backend_cpu(), 1);
+  const char *cells[2] = {"pnasnet-5", "nasnet-a"};
+  int checked = 0;
+  for (int t = 0; t < 8; t++) {
+    space_cell c;
+    char err[256];
+    space_parse(cells[t % 2], &c, err, sizeof err);
+    int N = 1 + t % 2, F = (int[]){8, 12, 6, 16}[t % 4];
+    cost_widths w;
+    random_widths(&w, 3 * F, 4 * F, 100 + (uint64_t)t);
+    net_config nc = {N, F, 1, 28, 28, 10, 3.0, 1, &w};
+    cost_config cc = {N, F, 1, 28, 28, 10, COST_STEM_CIFAR, 3.0, &w}, full = cc;
+    full.widths = NULL;
+    cost_result cr, cf;
+    CHECK(cost_network(&c, &cc, &cr, err, sizeof err) == 0 && cost_network(&c, &full, &cf, err, sizeof err) == 0, "%s", err);
+    net *n;
+    if (net_create(&n, &c, &nc, &ctx, 1, err, sizeof err)) {
+      CHECK(0, "net_create pruned: %s", err);
+      continue;
+    }
+    CHECK(net_num_params(n) == cr.params, "%s pruned N=%d F=%d: net %lld, cost %lld", cells[t % 2],
+          N, F, (long long)net_num_params(n), (long long)cr.params);
+    CHECK(cr.params < cf.params && cr.mult_adds < cf.mult_adds, "pruned not smaller: %lld vs %lld",
+          (long long)cr.params, (long long)cf.params);
+    net_free(n);
+    checked++;
+  }
+  printf("ok   pruned networks: parameter count == cost_network for %d configurations\n", checked);
+  kn_ctx_release(&ctx);
+}
+
 static void test_param_count(void) {
   kn_ctx ctx;
   kn_ctx_init(&ctx, kn_backend_cpu(), 1);
@@ -45,8 +94,8 @@ static void test_param_count(void) {
     }
     int N = 1 + trial % 3, F = (int[]){4, 8, 24, 12}[trial % 4];
     int rgb = trial % 2;
-    net_config nc = {N, F, rgb ? 3 : 1, rgb ? 32 : 28, rgb ? 32 : 28, 10, 3.0, 1};
-    cost_config cc = {N, F, nc.in_c, nc.in_h, nc.in_w, 10, COST_STEM_CIFAR, 3.0};
+    net_config nc = {N, F, rgb ? 3 : 1, rgb ? 32 : 28, rgb ? 32 : 28, 10, 3.0, 1, NULL};
+    cost_config cc = {N, F, nc.in_c, nc.in_h, nc.in_w, 10, COST_STEM_CIFAR, 3.0, NULL};
     cost_result cr;
     char err[256];
     net *n;
@@ -79,7 +128,7 @@ static void test_order(void) {
   space_cell c;
   char err[256];
   space_parse("pnasnet-5", &c, err, sizeof err);
-  net_config nc = {1, 8, 1, 28, 28, 10, 3.0, 2};
+  net_config nc = {1, 8, 1, 28, 28, 10, 3.0, 2, NULL};
   net *n;
   if (net_create(&n, &c, &nc, &ctx, 1, err, sizeof err)) {
     CHECK(0, "net_create: %s", err);
@@ -152,7 +201,7 @@ static void test_fd(const char *cell_text) {
     return;
   }
   enum { NB = 4, CL = 5 };
-  net_config nc = {1, 4, 2, 7, 6, CL, 3.0, NB};
+  net_config nc = {1, 4, 2, 7, 6, CL, 3.0, NB, g_widths};
   net *n;
   if (net_create(&n, &c, &nc, &ctx, 3, err, sizeof err)) {
     CHECK(0, "net_create: %s", err);
@@ -221,7 +270,7 @@ static void test_fast_vs_ref(const char *cell_text, int N, int F) {
   char err[256];
   space_parse(cell_text, &c, err, sizeof err);
   enum { NB = 6, CL = 10 };
-  net_config nc = {N, F, 1, 12, 12, CL, 3.0, NB};
+  net_config nc = {N, F, 1, 12, 12, CL, 3.0, NB, g_widths};
   net *n[2];
   for (int b = 0; b < 2; b++)
     if (net_create(&n[b], &c, &nc, &ctx[b], 5, err, sizeof err)) {
@@ -273,6 +322,15 @@ int main(void) {
   test_fast_vs_ref("nasnet-a", 1, 4);
   test_fast_vs_ref("0:sep3x3,1:sep3x3|0:sep3x3,1:sep3x3", 1, 8);
   test_fast_vs_ref(ALL_OPS_CELL, 1, 6);
+  // A pruned PNASNet-5 (stem and separable inner channels at random): gradients by finite
+  // differences, and the fast backend against the reference.
+  test_widths();
+  cost_widths w;
+  random_widths(&w, 12, 4, 7);
+  g_widths = &w;
+  test_fd("pnasnet-5");
+  test_fast_vs_ref("pnasnet-5", 1, 4);
+  g_widths = NULL;
   if (bad) {
     fprintf(stderr, "%d checks failed\n", bad);
     return 1;

@@ -91,7 +91,7 @@ static void check_case(const char *cell_text, int N, int F, int C, int H, int W,
     return;
   }
   enum { CL = 10 };
-  net_config nc = {N, F, C, H, W, CL, 3.0, nb};
+  net_config nc = {N, F, C, H, W, CL, 3.0, nb, NULL};
   kn_ctx cpu, gpu, gpu2;
   kn_ctx_init(&cpu, oracle, 2);
   kn_ctx_init(&gpu, kn_backend_by_name("cuda"), 1);
@@ -167,7 +167,8 @@ static void check_too_big(void) {
   space_cell cell;
   char err[256] = "";
   space_parse("pnasnet-5", &cell, err, sizeof err);
-  net_config big = {2, 24, 1, 28, 28, 10, 3.0, 1 << 22}, small = {1, 4, 1, 8, 8, 10, 3.0, 2};
+  net_config big = {2, 24, 1, 28, 28, 10, 3.0, 1 << 22, NULL},
+             small = {1, 4, 1, 8, 8, 10, 3.0, 2, NULL};
   kn_ctx ctx;
   kn_ctx_init(&ctx, kn_backend_by_name("cuda"), 1);
   ctx.dev = DEV;
