@@ -33,6 +33,7 @@ static void host_zero(kn_ctx *ctx, void *dst, size_t bytes) {
     NAME, host_alloc, host_free, host_copy, host_copy, host_zero, P##conv_fwd, P##conv_bwd,       \
         P##dw_fwd, P##dw_bwd, P##maxpool_fwd, P##maxpool_bwd, P##avgpool_fwd, P##avgpool_bwd,     \
         P##bn_fwd_train, P##bn_fwd_eval, P##bn_bwd, P##relu_fwd, P##relu_bwd, P##add_fwd, P##acc, \
+        P##l1_sign,                                                                                \
         P##concat_fwd, P##concat_bwd, P##add_concat, P##sub_fwd, P##sub_bwd, P##gap_fwd, P##gap_bwd, P##fc_fwd,  \
         P##fc_bwd, P##xent, P##sgd, kn_host_gather_u8, kn_host_loss_acc, kn_host_tick,          \
         kn_host_topk_count, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                         \

@@ -122,6 +122,8 @@ typedef struct kn_backend {
   void (*relu_bwd)(kn_ctx *, size_t count, const float *x, const float *dy, float *dx /* += */);
   void (*add_fwd)(kn_ctx *, size_t count, const float *a, const float *b, float *y);
   void (*acc)(kn_ctx *, size_t count, const float *src, float *dst /* += src */);
+  // [ours] network slimming's L1 penalty on BN gammas: g += lambda * sign(x) (sign(0) = 0)
+  void (*l1_sign)(kn_ctx *, size_t count, const float *x, float lambda, float *g /* += */);
   // y (n, cy, h, w) channels [coff, coff + xs.c) = x (xs); backward dx += that slice of dy
   void (*concat_fwd)(kn_ctx *, kn_shape xs, int cy, int coff, const float *x, float *y);
   void (*concat_bwd)(kn_ctx *, kn_shape xs, int cy, int coff, const float *dy, float *dx);

@@ -27,6 +27,7 @@
   void P##relu_bwd(kn_ctx *, size_t, const float *, const float *, float *);                     \
   void P##add_fwd(kn_ctx *, size_t, const float *, const float *, float *);                      \
   void P##acc(kn_ctx *, size_t, const float *, float *);                                         \
+  void P##l1_sign(kn_ctx *, size_t, const float *, float, float *);                              \
   void P##concat_fwd(kn_ctx *, kn_shape, int, int, const float *, float *);                      \
   void P##concat_bwd(kn_ctx *, kn_shape, int, int, const float *, float *);                      \
   void P##add_concat(kn_ctx *, kn_shape, int, int, const float *, const float *, float *);       \

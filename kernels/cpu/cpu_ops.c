@@ -291,6 +291,11 @@ void kn_cpu_add_fwd(kn_ctx *ctx, size_t count, const float *a, const float *b, f
   for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
 }
 
+// A few thousand BN gammas per step: the reference loop is as fast as anything here.
+void kn_cpu_l1_sign(kn_ctx *ctx, size_t count, const float *x, float lambda, float *g) {
+  kn_ref_l1_sign(ctx, count, x, lambda, g);
+}
+
 void kn_cpu_acc(kn_ctx *ctx, size_t count, const float *src, float *dst) {
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > KN_PAR_MIN)
   for (size_t i = 0; i < count; i++) dst[i] += src[i];

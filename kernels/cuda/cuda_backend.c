@@ -104,6 +104,9 @@ static void cu_add_fwd(kn_ctx *ctx, size_t count, const float *a, const float *b
 static void cu_acc(kn_ctx *ctx, size_t count, const float *src, float *dst) {
   RUN(ctx, kn_cuk_acc(S, count, src, dst));
 }
+static void cu_l1_sign(kn_ctx *ctx, size_t count, const float *x, float lambda, float *g) {
+  RUN(ctx, kn_cuk_l1_sign(S, count, x, lambda, g));
+}
 static void cu_concat_fwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *x, float *y) {
   RUN(ctx, kn_cuk_concat_fwd(S, xs.n, xs.c, (size_t)xs.h * xs.w, cy, coff, x, y));
 }
@@ -172,6 +175,7 @@ static const kn_backend CUDA = {
     .relu_bwd = cu_relu_bwd,
     .add_fwd = cu_add_fwd,
     .acc = cu_acc,
+    .l1_sign = cu_l1_sign,
     .concat_fwd = cu_concat_fwd,
     .concat_bwd = cu_concat_bwd,
     .add_concat = cu_add_concat,

@@ -25,6 +25,10 @@ static __global__ void acc_k(size_t count, const float *src, float *dst) {
   GRID_STRIDE(i, count) dst[i] += src[i];
 }
 
+static __global__ void l1_sign_k(size_t count, const float *x, float lambda, float *g) {
+  GRID_STRIDE(i, count) g[i] += x[i] > 0.0f ? lambda : x[i] < 0.0f ? -lambda : 0.0f;
+}
+
 static __global__ void concat_k(size_t count, int c, size_t hw, int cy, int coff, int bwd,
                                 const float *__restrict__ a, float *__restrict__ b) {
   GRID_STRIDE(i, count) { // i indexes the (n, c, hw) side
@@ -188,6 +192,9 @@ cudaError_t kn_cuk_add(cudaStream_t s, size_t count, const float *a, const float
 }
 cudaError_t kn_cuk_acc(cudaStream_t s, size_t count, const float *src, float *dst) {
   LAUNCH(acc_k, count, src, dst);
+}
+cudaError_t kn_cuk_l1_sign(cudaStream_t s, size_t count, const float *x, float lambda, float *g) {
+  LAUNCH(l1_sign_k, count, x, lambda, g);
 }
 cudaError_t kn_cuk_concat_fwd(cudaStream_t s, int n, int c, size_t hw, int cy, int coff,
                               const float *x, float *y) {

@@ -25,6 +25,7 @@ cudaError_t kn_cuk_relu_bwd(cudaStream_t s, size_t count, const float *x, const 
                             float *dx);
 cudaError_t kn_cuk_add(cudaStream_t s, size_t count, const float *a, const float *b, float *y);
 cudaError_t kn_cuk_acc(cudaStream_t s, size_t count, const float *src, float *dst);
+cudaError_t kn_cuk_l1_sign(cudaStream_t s, size_t count, const float *x, float lambda, float *g);
 // x (n, c, hw) <-> channels [coff, coff + c) of y (n, cy, hw)
 cudaError_t kn_cuk_concat_fwd(cudaStream_t s, int n, int c, size_t hw, int cy, int coff,
                               const float *x, float *y);

@@ -185,6 +185,11 @@ void kn_ref_acc(kn_ctx *ctx, size_t count, const float *src, float *dst) {
   for (size_t i = 0; i < count; i++) dst[i] += src[i];
 }
 
+void kn_ref_l1_sign(kn_ctx *ctx, size_t count, const float *x, float lambda, float *g) {
+  (void)ctx;
+  for (size_t i = 0; i < count; i++) g[i] += x[i] > 0 ? lambda : x[i] < 0 ? -lambda : 0.0f;
+}
+
 void kn_ref_concat_fwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *x, float *y) {
   (void)ctx;
   size_t hw = (size_t)xs.h * xs.w;

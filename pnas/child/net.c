@@ -827,6 +827,13 @@ void net_sgd_dev(net *n, const float *lr, float momentum, float wd) {
   }
 }
 
+void net_l1_bn_dev(net *n, float lambda) {
+  // BN gammas are the parameters initialised to one (emit_bn); each is one contiguous tensor.
+  for (int i = 0; i < n->np; i++)
+    if (n->pinit[i] == INIT_ONE)
+      n->be->l1_sign(n->ctx, (size_t)n->p[i].numel, n->p[i].data, lambda, n->p[i].grad);
+}
+
 void net_params_get(net *n, float *host) {
   n->be->download(n->ctx, host, n->params, (size_t)n->nparams * sizeof(float));
 }

@@ -75,6 +75,9 @@ void net_sgd(net *nt, float lr, float momentum, float weight_decay);
 // at net_loss_buf; net_sgd_dev reads the learning rate from backend memory (one float).
 void net_backward_dev(net *nt, int n);
 void net_sgd_dev(net *nt, const float *lr, float momentum, float weight_decay);
+// [ours] Network slimming: adds lambda * sign(gamma) to the gradient of every BN gamma (the
+// subgradient of lambda * sum |gamma|). Call between net_backward_dev and net_sgd_dev.
+void net_l1_bn_dev(net *nt, float lambda);
 // Backend buffers of the network: input (batch, C, H, W), labels (batch), loss (1), logits
 // (batch, classes).
 float *net_input_buf(net *nt);

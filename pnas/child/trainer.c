@@ -248,6 +248,7 @@ typedef struct {
   const uint8_t *img;
   const int32_t *lab, *perm;
   float momentum, wd;
+  float l1;   // network slimming: lambda of the L1 penalty on BN gammas (0 = off)
   int nb;     // evaluation: batch rows
 } step_args;
 
@@ -259,6 +260,7 @@ static void train_ops(session *S, const step_args *a) {
                    &S->aug, net_input_buf(S->nt), net_labels_buf(S->nt));
   net_forward(S->nt, S->batch, 1);
   net_backward_dev(S->nt, S->batch);
+  if (a->l1 > 0) net_l1_bn_dev(S->nt, a->l1);
   S->be->loss_acc(ctx, net_loss_buf(S->nt), S->st, S->acc);
   net_sgd_dev(S->nt, S->lr, a->momentum, a->wd);
   S->be->tick(ctx, S->st, S->batch, S->lr_table, S->lr);
@@ -304,8 +306,8 @@ static void run_unit(session *S, void **graph, int64_t *eager,
 }
 
 static void sess_step(session *S, const uint8_t *img, const int32_t *lab, const int32_t *perm,
-                      float momentum, float wd) {
-  step_args a = {img, lab, perm, momentum, wd, S->batch};
+                      float momentum, float wd, float l1) {
+  step_args a = {img, lab, perm, momentum, wd, l1, S->batch};
   run_unit(S, &S->graph, &S->eager, train_ops, &a);
 }
 
@@ -329,7 +331,7 @@ static int sess_evaluate(session *S, const data_set *d, int n, double *top1, dou
   int64_t eager = 0;
   for (int s = 0; s < n && !S->ctx.failed; s += S->batch) {
     int nb = n - s < S->batch ? n - s : S->batch;
-    step_args a = {img, lab, perm, 0, 0, nb};
+    step_args a = {img, lab, perm, 0, 0, 0, nb};
     if (nb == S->batch) run_unit(S, &graph, &eager, eval_ops, &a);
     else eval_ops(S, &a);
   }
@@ -429,7 +431,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     int64_t read_s = 0;
     for (int64_t s = 0; s < steps_per_epoch; s++, step++) {
       if (host && s % 32 == 0) S.ctx.threads = kn_threads_for_load(cfg->threads);
-      sess_step(&S, img, lab, perm_dev, mom, wd);
+      sess_step(&S, img, lab, perm_dev, mom, wd, (float)cfg->l1_bn);
       int logged = cfg->progress && every && (s + 1) % every == 0 && s + 1 < steps_per_epoch;
       if (S.ctx.failed) {
         rc = failf(res, "%s", ctx_why(&S.ctx));
@@ -491,6 +493,7 @@ int train_child(const train_config *cfg, const space_cell *cell, const data_set 
     goto done;
   }
   res->ok = 1;
+  if (cfg->on_trained) cfg->on_trained(cfg->on_trained_user, S.nt);
 done:
   res->seconds = now_s() - t0;
   sess_end(&S, table, perm, img, lab, perm_dev);
@@ -541,7 +544,8 @@ int train_bench(const train_config *cfg, const space_cell *cell, const data_set 
       pos = 0;
     }
     double t0 = now_s();
-    sess_step(&S, img, lab, perm_dev, (float)cfg->momentum, (float)cfg->weight_decay);
+    sess_step(&S, img, lab, perm_dev, (float)cfg->momentum, (float)cfg->weight_decay,
+              (float)cfg->l1_bn);
     double acc[3];
     S.be->download(&S.ctx, acc, S.acc, sizeof acc); // waits for the step
     if (s >= warmup) step_seconds[s - warmup] = now_s() - t0;

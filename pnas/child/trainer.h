@@ -22,6 +22,7 @@ typedef struct {
 } train_progress;
 
 struct kn_device; // kernels/backend.h: a device backend's opened state
+struct net;       // pnas/child/net.h
 
 typedef struct {
   int N, F;               // network: cells per stage, first-stage filters
@@ -49,6 +50,10 @@ typedef struct {
   int verbose;            // 1: progress callback also every ~10% of an epoch
   void (*progress)(void *user, const train_progress *p); // optional, called after each epoch
   void *progress_user;
+  // optional: called once the child trained and evaluated ok, with its network (read it with
+  // net_param_at / net_params_get, pnas/child/net.h; --strategy prune reads the BN gammas)
+  void (*on_trained)(void *user, struct net *nt);
+  void *on_trained_user;
 } train_config;
 
 typedef struct {

@@ -47,7 +47,7 @@ static int bad = 0;
 enum {
   OP_ZERO, OP_CONV_FWD, OP_CONV_BWD, OP_DW_FWD, OP_DW_BWD, OP_MAXPOOL_FWD, OP_MAXPOOL_BWD,
   OP_AVGPOOL_FWD, OP_AVGPOOL_BWD, OP_BN_FWD_TRAIN, OP_BN_FWD_EVAL, OP_BN_BWD, OP_RELU_FWD,
-  OP_RELU_BWD, OP_ADD_FWD, OP_ACC, OP_CONCAT_FWD, OP_CONCAT_BWD, OP_ADD_CONCAT, OP_SUB_FWD, OP_SUB_BWD,
+  OP_RELU_BWD, OP_ADD_FWD, OP_ACC, OP_L1_SIGN, OP_CONCAT_FWD, OP_CONCAT_BWD, OP_ADD_CONCAT, OP_SUB_FWD, OP_SUB_BWD,
   OP_GAP_FWD, OP_GAP_BWD, OP_FC_FWD, OP_FC_BWD, OP_XENT, OP_SGD, OP_GATHER_U8, OP_LOSS_ACC,
   OP_TICK, OP_TOPK_COUNT, OP_COUNT
 };
@@ -204,6 +204,7 @@ static void dispatch(kn_ctx *ctx, const rec *r) {
   case OP_RELU_BWD: b->relu_bwd(ctx, r->count, F(0), F(1), F(2)); break;
   case OP_ADD_FWD: b->add_fwd(ctx, r->count, F(0), F(1), F(2)); break;
   case OP_ACC: b->acc(ctx, r->count, F(0), F(1)); break;
+  case OP_L1_SIGN: b->l1_sign(ctx, r->count, F(0), r->f[0], F(1)); break;
   case OP_CONCAT_FWD: b->concat_fwd(ctx, r->s, r->i[0], r->i[1], F(0), F(1)); break;
   case OP_CONCAT_BWD: b->concat_bwd(ctx, r->s, r->i[0], r->i[1], F(0), F(1)); break;
   case OP_ADD_CONCAT: b->add_concat(ctx, r->s, r->i[0], r->i[1], F(0), F(1), F(2)); break;
@@ -325,6 +326,9 @@ static void w_add_fwd(kn_ctx *ctx, size_t count, const float *a, const float *b,
 }
 static void w_acc(kn_ctx *ctx, size_t count, const float *src, float *dst) {
   REC(OP_ACC); r_.count = count; PTRS(src, dst); GO;
+}
+static void w_l1_sign(kn_ctx *ctx, size_t count, const float *x, float lambda, float *g) {
+  REC(OP_L1_SIGN); r_.count = count; r_.f[0] = lambda; PTRS(x, g); GO;
 }
 static void w_concat_fwd(kn_ctx *ctx, kn_shape xs, int cy, int coff, const float *x, float *y) {
   REC(OP_CONCAT_FWD); r_.s = xs; r_.i[0] = cy; r_.i[1] = coff; PTRS(x, y); GO;
@@ -571,6 +575,7 @@ static void graphsim_init(void) {
   graphsim.relu_bwd = w_relu_bwd;
   graphsim.add_fwd = w_add_fwd;
   graphsim.acc = w_acc;
+  graphsim.l1_sign = w_l1_sign;
   graphsim.concat_fwd = w_concat_fwd;
   graphsim.concat_bwd = w_concat_bwd;
   graphsim.add_concat = w_add_concat;

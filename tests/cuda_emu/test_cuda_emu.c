@@ -251,6 +251,16 @@ static void t_elementwise(void) {
       check("acc", shape, "dst", got, accr, n, EXACT);
       free(got);
     }
+    // l1_sign: g += lambda * sign(x) (x has exact zeros: sign 0)
+    float *l1r = hdup(dx0, n), *dL1 = devf(dx0, n);
+    R->l1_sign(&RC, n, x, 1e-3f, l1r);
+    if (launched("l1_sign", shape, kn_emu_cuk_l1_sign(0, n, dX, 1e-3f, dL1))) {
+      float *got = getf(dL1, n);
+      check("l1_sign", shape, "g", got, l1r, n, EXACT);
+      free(got);
+    }
+    cudaFree(dL1);
+    free(l1r);
 
     // SGD with its learning rate in device memory (kn_cuk_sgd_dev).
     const float lr = 0.05f, mom = 0.9f, wd = 4e-5f;
@@ -295,6 +305,7 @@ static void t_elementwise(void) {
   check_empty("relu_bwd", "count 0", kn_emu_cuk_relu_bwd(0, 0, NULL, NULL, NULL), l0);
   check_empty("add", "count 0", kn_emu_cuk_add(0, 0, NULL, NULL, NULL), l0);
   check_empty("acc", "count 0", kn_emu_cuk_acc(0, 0, NULL, NULL), l0);
+  check_empty("l1_sign", "count 0", kn_emu_cuk_l1_sign(0, 0, NULL, 1e-3f, NULL), l0);
   check_empty("sgd_dev", "count 0", kn_emu_cuk_sgd_dev(0, 0, NULL, NULL, NULL, NULL, 0.9f, 0), l0);
 }
 
@@ -926,7 +937,7 @@ static void t_train_state(void) {
 // The launchers this file checks; every launcher of kernels/cuda/cuda_kernels.h must be here.
 static const char *const CHECKED[] = {
     "kn_cuk_selftest",   "kn_cuk_relu_fwd",     "kn_cuk_relu_bwd",     "kn_cuk_add",
-    "kn_cuk_acc",        "kn_cuk_concat_fwd",   "kn_cuk_concat_bwd",   "kn_cuk_add_concat",   "kn_cuk_sub_fwd",
+    "kn_cuk_acc",        "kn_cuk_l1_sign",      "kn_cuk_concat_fwd",   "kn_cuk_concat_bwd",   "kn_cuk_add_concat",   "kn_cuk_sub_fwd",
     "kn_cuk_sub_bwd",    "kn_cuk_gap_fwd",      "kn_cuk_gap_bwd",      "kn_cuk_xent",
     "kn_cuk_bias_rows",    "kn_cuk_bias_grad",    "kn_cuk_pad",
     "kn_cuk_crop_acc",   "kn_cuk_dw_fwd",       "kn_cuk_dw_bwd_dx",    "kn_cuk_dw_partial_floats",

@@ -270,6 +270,17 @@ static int check_elementwise(kn_shape s) {
   k += cmp_dev("relu_bwd+acc", g1, r1, cnt, 0, 0);
   k += cmp_dev("add", g2, r2, cnt, 0, 0);
   gfree(g0), gfree(g1), gfree(g2), free(r0), free(r1), free(r2);
+  // l1_sign (network slimming's L1 on BN gammas): g += lambda * sign(a), exactly; the reference
+  // against the definition first (a has exact zeros every 7th element: sign 0).
+  float *l0 = kt_dup(acc0, cnt), *gl = up(acc0, cnt);
+  R->l1_sign(&REF, cnt, a, 0.25f, l0), G->l1_sign(&TST, cnt, ga, 0.25f, gl);
+  int bad_def = 0;
+  for (size_t i = 0; i < cnt; i++)
+    bad_def += l0[i] != acc0[i] + (a[i] > 0 ? 0.25f : a[i] < 0 ? -0.25f : 0.0f);
+  if (bad_def) fprintf(stderr, "reference l1_sign differs from lambda * sign(x) at %d elements\n", bad_def);
+  k += bad_def != 0;
+  k += cmp_dev("l1_sign", gl, l0, cnt, 0, 0);
+  gfree(gl), free(l0);
   // concat into channels [coff, coff + c) of a cy-channel tensor, and back
   int cy = s.c + 5, coff = 3;
   size_t catl = (size_t)s.n * cy * s.h * s.w;
