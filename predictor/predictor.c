@@ -77,13 +77,14 @@ int pred_ensemble_covers(const pred_ensemble *e, const space_cell *c, char *why,
   uint32_t used = space_cell_ops(c);
   int len = 0;
   if (why && n) why[0] = 0;
-  if (c->nblocks > blocks && why)
-    len += snprintf(why + len, n - (size_t)len, "%d blocks, fitted on <= %d", c->nblocks, blocks);
+  int deepest = c->nred > c->nblocks ? c->nred : c->nblocks; // a pair: its deeper cell
+  if (deepest > blocks && why)
+    len += snprintf(why + len, n - (size_t)len, "%d blocks, fitted on <= %d", deepest, blocks);
   for (int o = 0; o < SPACE_NUM_OPS && why; o++)
     if (((used & ~ops) >> o) & 1 && (size_t)len < n)
       len += snprintf(why + len, n - (size_t)len, "%s%s never seen", len ? "; " : "",
                       space_op_name(o));
-  return c->nblocks <= blocks && !(used & ~ops);
+  return deepest <= blocks && !(used & ~ops);
 }
 
 pred_ensemble *pred_ensemble_new(void) { return calloc(1, sizeof(pred_ensemble)); }
@@ -354,6 +355,7 @@ done:
     for (int i = 0; i < n; i++) {
       e->dom_ops |= space_cell_ops(&cells[i]);
       if (cells[i].nblocks > e->dom_blocks) e->dom_blocks = cells[i].nblocks;
+      if (cells[i].nred > e->dom_blocks) e->dom_blocks = cells[i].nred;
     }
     e->dom_cells = n;
   }

@@ -81,7 +81,7 @@ int cmd_export(int argc, char **argv) {
       {"space", ARG_STR, &space, 0, -1, NULL},
       {"format", ARG_STR, &format, 0, -1, NULL},
       {"dataset", ARG_STR, &dataset, 0, -1, NULL},
-      {"N", ARG_INT, &N, 1, (EXPORT_MAX_CELLS - 2) / 3, NULL},
+      {"N", ARG_INT, &N, 1, (EXPORT_MAX_CELLS - 4) / 3, NULL},
       {"F", ARG_INT, &F, 2, 100000, NULL},
       {"image-size", ARG_INT, &image, 1, 100000, NULL},
       {"classes", ARG_INT, &classes, 1, 1000000, NULL},

@@ -50,10 +50,17 @@ static void print_summary(search_ctx *s, const search_result *res, double wall) 
   }
   char text[SPACE_TEXT_MAX];
   space_format(&res->best.cell, text, sizeof text);
-  printf("\nbest cell (level %d): %s\n", res->best.level, text);
-  printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d F=%d)\n",
-         res->best.val_acc, (long long)res->best.params, (long long)res->best.mult_adds, cfg->N,
-         cfg->F);
+  if (!strcmp(cfg->strategy, "prune")) {
+    printf("\npruned network of cell %s\n", text);
+    printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d, pruned from F=%ld)\n",
+           res->best.val_acc, (long long)res->best.params, (long long)res->best.mult_adds, cfg->N,
+           lround(cfg->F * cfg->prune_width));
+  } else {
+    printf("\nbest cell (level %d): %s\n", res->best.level, text);
+    printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d F=%d)\n",
+           res->best.val_acc, (long long)res->best.params, (long long)res->best.mult_adds, cfg->N,
+           cfg->F);
+  }
   // The answer is the deepest level's best (the paper's); a shallower cell of the same run may
   // be better (and is smaller): name it too, so the live line's "best" and the summary agree.
   const store_record *over = NULL;
@@ -79,9 +86,14 @@ static void print_summary(search_ctx *s, const search_result *res, double wall) 
   printf("  cost: %d models trained (%d ok), %lld examples, %.0f s training, %.0f s wall\n", n, ok,
          (long long)examples, train_s, wall);
   printf("  run directory: %s\n", store_dir(st));
-  printf("retrain it at full size:\n  pnas train --cell '%s' --dataset %s --N 3 --F 48 "
-         "--epochs 20\n",
-         text, cfg->dataset);
+  if (!strcmp(cfg->strategy, "prune")) // the answer is a pruned network, not a cell
+    printf("  pruned channels: %s/pruned-arch.txt (pnas show --arch %s)\n"
+           "train it longer:\n  pnas train --arch %s --epochs 20\n",
+           store_dir(st), store_dir(st), store_dir(st));
+  else
+    printf("retrain it at full size:\n  pnas train --cell '%s' --dataset %s --N 3 --F 48 "
+           "--epochs 20\n",
+           text, cfg->dataset);
   free(l1);
 }
 

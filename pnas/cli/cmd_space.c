@@ -119,6 +119,15 @@ int cmd_space(int argc, char **argv) {
     printf("%d\n", n);
     return flush_stdout("pnas space");
   }
+  if (space_is_pair(&c)) { // n_x * n_y children: one at a time, not all in memory
+    for (int64_t k = 0; k < n; k++) {
+      space_cell kid;
+      space_child_at(&c, mask, k, &kid);
+      space_format(&kid, text, sizeof text);
+      printf("%s\n", text);
+    }
+    return flush_stdout("pnas space");
+  }
   space_cell *kids = malloc(sizeof *kids * (size_t)(n ? n : 1));
   if (!kids) {
     fprintf(stderr, "pnas space expand: out of memory\n");

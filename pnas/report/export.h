@@ -17,7 +17,8 @@
 // builder read too).
 typedef space_cell_layout export_cell_layout;
 
-#define EXPORT_MAX_CELLS (3 * 64 + 2) // 3N cells (N <= 64) + the two ImageNet stem cells
+// 3N cells (N <= 64) + the two ImageNet stem cells + a NASNet pair's two reduction cells
+#define EXPORT_MAX_CELLS (3 * 64 + 4)
 
 typedef struct {
   space_cell cell;        // as given (stored block/branch order, not canonicalised)

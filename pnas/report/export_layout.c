@@ -54,8 +54,8 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
     pnas_seterr(err, errlen, "cell has %d blocks", cell->nblocks);
     return -1;
   }
-  if (cfg->N < 1 || 3 * cfg->N + 2 > EXPORT_MAX_CELLS) {
-    pnas_seterr(err, errlen, "N=%d is out of range (1..%d)", cfg->N, (EXPORT_MAX_CELLS - 2) / 3);
+  if (cfg->N < 1 || 3 * cfg->N + 4 > EXPORT_MAX_CELLS) {
+    pnas_seterr(err, errlen, "N=%d is out of range (1..%d)", cfg->N, (EXPORT_MAX_CELLS - 4) / 3);
     return -1;
   }
   // cost_network validates the rest of the configuration and gives the totals we check against.
@@ -72,6 +72,9 @@ int export_net_init(export_net *net, const space_cell *cell, const cost_config *
     return -1;
   }
   net->nstem_cells = cfg->stem == COST_STEM_IMAGENET ? 2 : 0;
+  if (L.ncells > EXPORT_MAX_CELLS) // never with N <= 64 (checked above); the array's bound
+    return pnas_seterr(err, errlen, "%d cells: more than the exporter holds (%d)", L.ncells,
+                       EXPORT_MAX_CELLS);
   net->ncells = L.ncells;
   net->final_c = L.final_c;
   // The exported module and the cost model must describe the same network.

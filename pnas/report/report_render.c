@@ -30,7 +30,7 @@ static const char *colour(const char *name, int g) {
 
 // ---- small tables written as Markdown or HTML ----
 #define TBL_COLS 12
-#define TBL_CELL 200
+#define TBL_CELL SPACE_TEXT_MAX // a NASNet pair's text is up to ~610 characters
 typedef struct {
   int ncol, nrows, cap;
   const char *head[TBL_COLS];

@@ -467,16 +467,33 @@ void search_train_record(search_ctx *s, const space_cell *c, int level, double p
   search_train_record_dev(s, s->dev, 0, c, level, predicted, out, NULL);
 }
 
+static void train_record(search_ctx *s, kn_device *dev, int threads, const space_cell *c,
+                         int level, double predicted, const search_variant *v, store_record *out,
+                         size_t *memory_bytes);
+
+void search_train_variant(search_ctx *s, const space_cell *c, const search_variant *v,
+                          store_record *out) {
+  train_record(s, s->dev, 0, c, c->nblocks, NAN, v, out, NULL);
+}
+
+const cost_config *search_ctx_cost(const search_ctx *s) { return &s->cost; }
+
 // Reads s (never writes it): pool threads call this concurrently (pnas/dispatch/pool.c).
 void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const space_cell *c,
                              int level, double predicted, store_record *out,
                              size_t *memory_bytes) {
+  train_record(s, dev, threads, c, level, predicted, NULL, out, memory_bytes);
+}
+
+static void train_record(search_ctx *s, kn_device *dev, int threads, const space_cell *c,
+                         int level, double predicted, const search_variant *v, store_record *out,
+                         size_t *memory_bytes) {
   uint64_t hash = space_hash(c);
   store_record r;
   memset(&r, 0, sizeof r);
   r.cell = *c;
   r.hash = hash;
-  r.settings = s->settings;
+  r.settings = v ? v->settings : s->settings;
   r.level = level;
   snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
   r.predicted = predicted;
@@ -484,14 +501,22 @@ void search_train_record_dev(search_ctx *s, kn_device *dev, int threads, const s
   r.val_top5 = NAN;
   cost_result cr;
   char cerr[128];
-  if (cost_network(c, &s->cost, &cr, cerr, sizeof cerr) == 0) {
+  cost_config cc = s->cost;
+  if (v) cc.F = v->F, cc.widths = v->widths;
+  if (cost_network(c, &cc, &cr, cerr, sizeof cerr) == 0) {
     r.params = cr.params;
     r.mult_adds = cr.mult_adds;
   }
   train_config tc;
   train_config_default(&tc);
   tc.N = s->cfg.N;
-  tc.F = s->cfg.F;
+  tc.F = v ? v->F : s->cfg.F;
+  if (v) {
+    tc.widths = v->widths;
+    tc.l1_bn = v->l1;
+    tc.on_trained = v->on_trained;
+    tc.on_trained_user = v->user;
+  }
   tc.epochs = s->cfg.epochs;
   tc.batch = s->cfg.batch;
   tc.lr = s->cfg.lr;

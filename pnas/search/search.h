@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "pnas/store/store.h"
 #include "searchspace/cell.h"
+#include "searchspace/cost.h"
 
 typedef struct {
   // strategy
@@ -24,6 +25,10 @@ typedef struct {
   int population, sample;       // evolution: P, S
   double rl_lr, rl_entropy;     // RL controller: Adam lr, entropy bonus weight
   int rl_batch;                 // RL: cells per controller update
+  // --strategy prune [ours defaults]: network slimming of a wide network of one cell
+  char cell[SPACE_TEXT_MAX];    // the cell ("" = pnasnet-5, with --space nasnet nasnet-a)
+  double prune_width;           // the base network has F x this filters [2]
+  double prune_l1;              // lambda of the L1 penalty on BN gammas [1e-4]
   // predictor
   char predictor[8];    // lstm | mlp | ridge
   int members;
@@ -165,6 +170,25 @@ void search_train_record_dev(search_ctx *s, struct kn_device *dev, int threads,
                              const space_cell *c, int level, double predicted, store_record *out,
                              size_t *memory_bytes);
 int search_commit(search_ctx *s, store_record *r, char *err, size_t errlen);
+// A child trained outside the search's recipe (--strategy prune): F filters instead of --F,
+// the channel counts w (NULL: unpruned), the L1 penalty l1 on BN gammas, and on_trained (may be
+// NULL) handed the trained network (train_config.on_trained). The record's settings are
+// `settings` (never the search's own, so the cache never mistakes it for a plain child) and its
+// params / mult-adds those of that network. Trains in this process with --threads; no store.
+struct net;
+typedef struct {
+  int F;
+  const cost_widths *widths;
+  double l1;
+  uint64_t settings;
+  void (*on_trained)(void *user, struct net *nt);
+  void *user;
+} search_variant;
+void search_train_variant(search_ctx *s, const space_cell *c, const search_variant *v,
+                          store_record *out);
+// The cost model of this search's network (dataset shape, --N, --F): copy, then change F or
+// widths for a variant.
+const cost_config *search_ctx_cost(const search_ctx *s);
 // Wall seconds the run has spent: this process's time since the context opened plus, on a
 // resume, the largest 'elapsed' of the records found (the time of earlier processes).
 double search_ctx_elapsed(const search_ctx *s);

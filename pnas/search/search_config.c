@@ -41,6 +41,9 @@ static const field FIELDS[] = {
     FD("rl-lr", rl_lr, 1e-7, 1, 0),
     FD("rl-entropy", rl_entropy, 0, 10, 0),
     FI("rl-batch", rl_batch, 1, 10000, 0),
+    FS("cell", cell, 0),
+    FD("prune-width", prune_width, 1, 64, 0),
+    FD("prune-l1", prune_l1, 0, 1, 0),
     FS("predictor", predictor, 0),
     FI("members", members, 1, 50, 0),
     FI("predictor-epochs", pred_epochs, 0, 100000, 0),
@@ -84,6 +87,10 @@ const char SEARCH_FLAGS_HELP[] =
     "  --budget-models M     baselines: models to train [0 = what PNAS trains]\n"
     "  --population P --sample S   evolution [100 / 25, capped to the budget]\n"
     "  --rl-lr X --rl-entropy X --rl-batch N   RL controller [0.01 / 0.01 / 5]\n"
+    "  --strategy prune: network slimming of CELL's network at F x W, L1 X on BN gammas, pruned\n"
+    "                        to --max-params/--max-mult-adds and retrained from scratch:\n"
+    "                        --cell CELL [pnasnet-5; nasnet-a with --space nasnet]\n"
+    "                        --prune-width W [2] --prune-l1 X [1e-4]\n"
     "  --predictor mlp|lstm|ridge  surrogate [mlp; lstm = the paper's Algorithm 1]\n"
     "  --members M           ensemble size [5]\n"
     "  --predictor-epochs E  surrogate training epochs [predictor default]\n"
@@ -120,6 +127,8 @@ void search_config_default(search_config *c) {
   c->rl_lr = 0.01; // [ours] NASNet uses 0.00035 over 20,000 models; at our budgets it learns nothing
   c->rl_entropy = 0.01;
   c->rl_batch = 5;
+  c->prune_width = 2.0; // [ours] the wide base network: twice the searches' F
+  c->prune_l1 = 1e-4;   // network slimming's lambda for its CIFAR runs (Liu et al. 2017, s.4)
   // [ours] The MLP ensemble by default: on the benchmark table data/tables/fm-3ops-b2 it made PNAS
   // beat random search and RL (seeds 1-100 to choose, 101-300 reported: docs/search-quality.md),
   // where the LSTM, the paper's main-text predictor, did not; the paper's Table 2 also favours
@@ -174,6 +183,13 @@ void search_config_describe(const search_config *c, FILE *f) {
   char e[128], names[200];
   if (space_parse_ops(c->ops, &mask, e, sizeof e)) return;
   space_format_ops(mask, names, sizeof names);
+  if (!strcmp(c->strategy, "prune")) {
+    fprintf(f, "pnas: prune search: network slimming of %s at F=%d x %g, pruned to %s%s\n",
+            c->cell[0] ? c->cell : search_config_pairs(c) ? "nasnet-a" : "pnasnet-5", c->F,
+            c->prune_width, c->max_params ? "--max-params" : "", c->max_mult_adds ?
+            (c->max_params ? " and --max-mult-adds" : "--max-mult-adds") : "");
+    return;
+  }
   space_cell empty = {0};
   int n1 = space_expand(&empty, mask, NULL, 0);
   int preset = !strcmp(c->ops, "identity,sep3x3,avg3x3,max3x3") && c->max_blocks == 3 &&
@@ -229,9 +245,24 @@ int search_config_check(const search_config *c, char *err, size_t errlen) {
   uint32_t mask;
   char e[256];
   if (strcmp(c->strategy, "pnas") && strcmp(c->strategy, "rl") && strcmp(c->strategy, "random") &&
-      strcmp(c->strategy, "evolution") && strcmp(c->strategy, "table")) {
-    snprintf(err, errlen, "unknown --strategy '%s' (pnas, rl, random, evolution)", c->strategy);
+      strcmp(c->strategy, "evolution") && strcmp(c->strategy, "table") &&
+      strcmp(c->strategy, "prune")) {
+    snprintf(err, errlen, "unknown --strategy '%s' (pnas, rl, random, evolution, prune)",
+             c->strategy);
     return -1;
+  }
+  if (!strcmp(c->strategy, "prune") && !c->max_params && !c->max_mult_adds) {
+    snprintf(err, errlen, "--strategy prune needs a budget: --max-params N or --max-mult-adds N "
+             "(the pruned network's size)");
+    return -1;
+  }
+  if (c->cell[0]) {
+    space_cell pc;
+    char why[256];
+    if (space_parse_in(c->cell, c->space, &pc, why, sizeof why)) {
+      snprintf(err, errlen, "bad --cell: %s", why);
+      return -1;
+    }
   }
   if (space_parse_ops(c->ops, &mask, e, sizeof e)) {
     snprintf(err, errlen, "bad --ops: %s", e);

@@ -13,6 +13,7 @@ int strategy_run(search_ctx *s, search_result *res, char *err, size_t errlen) {
   if (!strcmp(name, "evolution")) return strategy_evolution(s, res, err, errlen);
   if (!strcmp(name, "rl")) return strategy_rl(s, res, err, errlen);
   if (!strcmp(name, "table")) return strategy_table(s, res, err, errlen);
+  if (!strcmp(name, "prune")) return strategy_prune(s, res, err, errlen);
   snprintf(err, errlen, "strategy '%s' is not implemented in this build", name);
   return -1;
 }

@@ -14,5 +14,6 @@ int strategy_random(search_ctx *s, search_result *res, char *err, size_t errlen)
 int strategy_evolution(search_ctx *s, search_result *res, char *err, size_t errlen);
 int strategy_rl(search_ctx *s, search_result *res, char *err, size_t errlen);
 int strategy_table(search_ctx *s, search_result *res, char *err, size_t errlen);
+int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen);
 
 #endif
