@@ -9,6 +9,18 @@
 #include "pnas/report/report_core.h"
 #include "predictor/rank.h"
 
+// Whether record x of a run of configuration c is one of the run's answers: a trained cell of B
+// blocks (the size the search answers with), or for --strategy prune a network within the run's
+// --max-params/--max-mult-adds (its wide base network, trained to rank channels, is over them
+// and only a cost).
+static int candidate(const search_config *c, const store_record *x) {
+  if (!x->ok) return 0;
+  if (!strcmp(c->strategy, "prune"))
+    return (!c->max_params || x->params <= c->max_params) &&
+           (!c->max_mult_adds || x->mult_adds <= c->max_mult_adds);
+  return x->cell.nblocks == c->max_blocks;
+}
+
 static void run_free(report_run *r) {
   free(r->recs);
   free(r->best1);
@@ -56,7 +68,7 @@ int report_load_run(report_run *r, const char *dir, char *err, size_t errlen) {
     r->seconds += x->seconds;
     // Accuracy counts only cells of B blocks, the size the search answers with; the cost
     // (models, examples) counts everything, PNAS's smaller cells included (paper, Table 4).
-    if (x->ok && x->cell.nblocks == r->cfg.max_blocks) {
+    if (candidate(&r->cfg, x)) {
       double a = x->val_acc;
       int i = -1;
       if (ntop < REPORT_TOPK) i = ntop++;
@@ -81,7 +93,7 @@ int report_load_run(report_run *r, const char *dir, char *err, size_t errlen) {
   return 0;
 }
 
-static const char *const KNOWN[] = {"pnas", "rl", "random", "evolution"};
+static const char *const KNOWN[] = {"pnas", "rl", "random", "evolution", "prune"};
 
 // Whether two runs are seeds of one experiment: the same strategy, training settings, space,
 // block count and strategy flags; only the seed (and where children train) may differ.
@@ -103,7 +115,8 @@ static int same_config(const search_config *a, const search_config *b) {
          !strcmp(x.predictor, y.predictor) && x.members == y.members &&
          x.pred_epochs == y.pred_epochs && !strcmp(x.select, y.select) && x.kappa == y.kappa &&
          x.explore == y.explore && x.per_parent == y.per_parent && x.max_params == y.max_params &&
-         x.max_mult_adds == y.max_mult_adds;
+         x.max_mult_adds == y.max_mult_adds && !strcmp(x.cell, y.cell) &&
+         x.prune_width == y.prune_width && x.prune_l1 == y.prune_l1;
 }
 
 static int group_index(report *rep, const char *name) {
@@ -188,10 +201,12 @@ static int build_group(report *rep, report_group *g) {
   for (int i = 0; i < g->nruns; i++) {
     const report_run *r = &rep->runs[g->runs[i]];
     for (int k = 0; k < r->n; k++) {
-      if (search_record_better(&r->recs[k],
+      int is_prune = !strcmp(r->cfg.strategy, "prune");
+      if ((!is_prune || candidate(&r->cfg, &r->recs[k])) &&
+          search_record_better(&r->recs[k],
                                g->any_run < 0 ? NULL : &rep->runs[g->any_run].recs[g->any_rec]))
         g->any_run = g->runs[i], g->any_rec = k;
-      if (!r->recs[k].ok || r->recs[k].cell.nblocks != r->cfg.max_blocks) continue;
+      if (!candidate(&r->cfg, &r->recs[k])) continue;
       if (g->best_run < 0 ||
           r->recs[k].val_acc > rep->runs[g->best_run].recs[g->best_rec].val_acc)
         g->best_run = g->runs[i], g->best_rec = k;
@@ -282,7 +297,7 @@ int report_build(report *rep, const char *const *dirs, int ndirs, char *err, siz
   // never pooled. Known strategies first, in a fixed order, then any other name.
   for (int i = 0; i < rep->nruns; i++) rep->runs[i].group = -1;
   for (int pass = 0; pass < 2; pass++)
-    for (int q = 0; q < (pass ? rep->nruns : 4); q++) {
+    for (int q = 0; q < (pass ? rep->nruns : (int)(sizeof KNOWN / sizeof KNOWN[0])); q++) {
       const char *name = pass ? rep->runs[q].cfg.strategy : KNOWN[q];
       for (int i = 0; i < rep->nruns; i++) {
         if (rep->runs[i].group >= 0 || strcmp(rep->runs[i].cfg.strategy, name)) continue;

@@ -497,7 +497,7 @@ static void train_record(search_ctx *s, kn_device *dev, int threads, const space
   r.level = level;
   snprintf(r.strategy, sizeof r.strategy, "%s", s->cfg.strategy);
   r.predicted = predicted;
-  r.seed = child_seed((uint64_t)s->cfg.train_seed, hash);
+  r.seed = v && v->seed ? v->seed : child_seed((uint64_t)s->cfg.train_seed, hash);
   r.val_top5 = NAN;
   cost_result cr;
   char cerr[128];

@@ -181,6 +181,7 @@ typedef struct {
   const cost_widths *widths;
   double l1;
   uint64_t settings;
+  uint64_t seed; // the training seed (0: --train-seed's per-cell seed, as a plain child)
   void (*on_trained)(void *user, struct net *nt);
   void *user;
 } search_variant;

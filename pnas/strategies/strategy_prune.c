@@ -146,6 +146,10 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
   // The records' settings: the search's, the base network's F and the L1 strength.
   uint64_t sb = mix(search_ctx_settings(s) ^ 0x50524E42ULL, &Fb, sizeof Fb);
   sb = mix(sb, &cfg->prune_l1, sizeof cfg->prune_l1);
+  // [ours] --seed is the only randomness of a pruning run: it seeds both trainings (mixed with
+  // --train-seed), so seeds of a comparison are independent runs, as the searches' are.
+  sb = mix(sb, &cfg->seed, sizeof cfg->seed);
+  uint64_t tseed = mix(0x9E3779B97F4A7C15ULL ^ (uint64_t)cfg->train_seed, &cfg->seed, sizeof cfg->seed);
   char text[SPACE_TEXT_MAX];
   space_format(&cell, text, sizeof text);
   char budget[96];
@@ -190,7 +194,7 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
     // 1. The base network with L1 on its BN gammas; its gammas rank the channels.
     gammas g;
     memset(&g, 0, sizeof g);
-    search_variant v = {Fb, NULL, cfg->prune_l1, sb, collect, &g};
+    search_variant v = {Fb, NULL, cfg->prune_l1, sb, tseed, collect, &g};
     search_train_variant(s, &cell, &v, &rec);
     if (!rec.ok || g.failed || g.n == 0) {
       free(g.c);
@@ -252,7 +256,7 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
   if (pr) {
     rec = *pr;
   } else {
-    search_variant v = {Fb, &arch.w, 0.0, sp, NULL, NULL};
+    search_variant v = {Fb, &arch.w, 0.0, sp, tseed, NULL, NULL};
     search_train_variant(s, &cell, &v, &rec);
     if (search_commit(s, &rec, err, errlen)) return -1;
   }
