@@ -8,7 +8,7 @@ into the module by position, runs the step in float64 and compares logits, loss 
 parameter gradient: relative error max|c - torch| / max|torch| per tensor must be <= --tol
 (default 1e-4). Exit 0 when all match, 1 otherwise.
 Usage: /usr/bin/python3 bench/reference/check_net.py [--pnas build/pnas] [--cell pnasnet-5]
-       [--N 1] [--F 8] [--batch 16] [--backend cpu|ref]"""
+       [--N 1] [--F 8] [--batch 16] [--backend cpu|ref] [--arch PRUNED]"""
 import argparse
 import importlib.util
 import os
@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--N", type=int, default=1)
     ap.add_argument("--F", type=int, default=8)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--arch", help="a pruned network (pruned-arch.txt or its run directory)")
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tol", type=float, default=1e-4)
@@ -65,12 +66,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         dump = os.path.join(tmp, "step.bin")
         model_py = os.path.join(tmp, "model.py")
-        common = ["--cell", a.cell, "--N", str(a.N), "--F", str(a.F)]
+        common = (["--arch", a.arch] if a.arch else
+                  ["--cell", a.cell, "--N", str(a.N), "--F", str(a.F)])
         subprocess.run([a.pnas, "train", *common, "--batch", str(a.batch), "--backend", a.backend,
                         "--seed", str(a.seed), "--dump-step", dump], check=True)
         with open(model_py, "w") as f:
-            subprocess.run([a.pnas, "export", *common, "--format", "pytorch",
-                            "--dataset", "fashion-mnist"], check=True, stdout=f)
+            subprocess.run([a.pnas, "export", *common, "--format", "pytorch"] +
+                           ([] if a.arch else ["--dataset", "fashion-mnist"]), check=True, stdout=f)
         d = read_dump(dump)
         spec = importlib.util.spec_from_file_location("pnas_model", model_py)
         mod = importlib.util.module_from_spec(spec)

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "pnas/report/export.h"
+#include "pnas/search/prune_arch.h"
 #include "pnas/search/search.h"
 
 static const char USAGE[] =
@@ -73,7 +75,7 @@ static int from_run(const char *dir, const char *dataset, space_cell *best, sear
 
 int cmd_export(int argc, char **argv) {
   const char *cell_text = NULL, *space = NULL, *dataset = NULL, *format = "json", *out_path = NULL;
-  const char *run_dir = NULL;
+  const char *run_dir = NULL, *arch_path = NULL;
   int N = 3, F = 48, image = -1, classes = -1;
   double stem_mult = -1;
   arg_spec specs[] = {
@@ -88,13 +90,41 @@ int cmd_export(int argc, char **argv) {
       {"stem-multiplier", ARG_DOUBLE, &stem_mult, 0.001, 1000, NULL},
       {"out", ARG_STR, &out_path, 0, -1, NULL},
       {"run", ARG_STR, &run_dir, 0, -1, NULL},
+      {"arch", ARG_STR, &arch_path, 0, -1, NULL},
   };
   int rc = args_parse("pnas export", USAGE, argc, argv, 1, specs, sizeof specs / sizeof specs[0],
                       NULL, 0, NULL);
   if (rc == 3) return 0;
   if (rc) return rc;
-  if (!cell_text && !run_dir && space && !strcmp(space, "nasnet")) cell_text = "nasnet-a";
-  if (!cell_text && !run_dir) {
+  // A prune run's answer is its pruned network: --run DIR of one exports DIR/pruned-arch.txt.
+  static prune_arch arch;
+  char aerr[1400];
+  if (!arch_path && run_dir && !cell_text) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", run_dir, PRUNE_ARCH_FILE);
+    if (access(p, F_OK) == 0) arch_path = run_dir;
+  }
+  if (arch_path) {
+    if (cell_text) {
+      fprintf(stderr, "pnas export: give --cell or --arch, not both\n");
+      return 2;
+    }
+    if (prune_arch_read(arch_path, &arch, aerr, sizeof aerr)) {
+      fprintf(stderr, "pnas export: --arch: %s\n", aerr);
+      return 2;
+    }
+    if (search_argv_has(argc, argv, "N") || search_argv_has(argc, argv, "F")) {
+      fprintf(stderr, "pnas export: a pruned network fixes N and F (N=%d F=%d)\n", arch.N,
+              arch.F);
+      return 2;
+    }
+    run_dir = NULL;
+    N = arch.N, F = arch.F;
+    if (!dataset) dataset = arch.dataset;
+    if (stem_mult <= 0) stem_mult = arch.stem_mult;
+  }
+  if (!cell_text && !run_dir && !arch_path && space && !strcmp(space, "nasnet")) cell_text = "nasnet-a";
+  if (!cell_text && !run_dir && !arch_path) {
     fprintf(stderr, "pnas export: give --cell CELL (e.g. --cell pnasnet-5) or --run DIR\n");
     return 2;
   }
@@ -105,6 +135,7 @@ int cmd_export(int argc, char **argv) {
   }
   space_cell cell;
   char err[1024];
+  if (arch_path) cell = arch.cell;
   if (cell_text && space_parse_in(cell_text, space, &cell, err, sizeof err)) {
     fprintf(stderr, "pnas export: bad --cell: %s\n", err);
     return 2;
@@ -126,6 +157,14 @@ int cmd_export(int argc, char **argv) {
   if (image > 0) cfg.in_h = cfg.in_w = image;
   if (classes > 0) cfg.classes = classes;
   if (stem_mult > 0) cfg.stem_mult = stem_mult;
+  if (arch_path) {
+    if (strcmp(dataset, arch.dataset) || cfg.in_h != (strcmp(dataset, "cifar10") ? 28 : 32)) {
+      fprintf(stderr, "pnas export: a pruned network exports on its own dataset (%s) and "
+                      "image size\n", arch.dataset);
+      return 2;
+    }
+    cfg.widths = &arch.w;
+  }
   static export_net net; // ~16 KB; static keeps it off the stack
   if (export_net_init(&net, &cell, &cfg, err, sizeof err)) {
     fprintf(stderr, "pnas export: %s\n", err);

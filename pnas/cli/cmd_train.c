@@ -12,9 +12,11 @@
 #include "common/args.h"
 #include "pnas/cli/cli.h"
 #include "pnas/child/trainer.h"
+#include "pnas/search/prune_arch.h"
+#include "pnas/search/search.h"
 
 static const char USAGE[] =
-    "usage: pnas train --cell CELL [--space pnas|nasnet] [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
+    "usage: pnas train (--cell CELL [--space pnas|nasnet] | --arch FILE|DIR) [--dataset fashion-mnist|cifar10] [--data DIR] [--N n] [--F f]\n"
     "                  [--epochs e] [--batch b] [--lr x] [--momentum m] [--weight-decay w]\n"
     "                  [--train-subset n] [--val-subset n] [--seed s] [--threads t]\n"
     "                  [--aug-pad p] [--aug-flip 0|1]\n"
@@ -33,8 +35,11 @@ static const char USAGE[] =
     "prints the median images/second instead of training to completion.\n"
     "--dump-step FILE writes parameters, one batch, logits, loss and gradients of the first\n"
     "training step (bench/reference/check_net.py compares them with PyTorch).\n"
+    "--arch FILE|DIR trains a pruned network (--strategy prune's pruned-arch.txt, or a run\n"
+    "directory holding one): its cell, N, F, dataset and channel counts.\n"
     "examples:\n"
     "  pnas train --cell pnasnet-5 --N 3 --F 48 --epochs 20\n"
+    "  pnas train --arch runs/prune --epochs 20\n"
     "  pnas train --cell '0:sep3x3,1:max3x3' --train-subset 4000 --json\n";
 
 typedef struct {
@@ -82,7 +87,8 @@ static int run_bench(const train_config *tc, const space_cell *cell, const data_
 }
 
 int cmd_train(int argc, char **argv) {
-  const char *cell_text = NULL, *space = NULL, *dataset = "fashion-mnist", *dir = NULL, *backend = "auto";
+  const char *cell_text = NULL, *space = NULL, *dataset = NULL, *dir = NULL, *backend = "auto";
+  const char *arch_path = NULL;
   train_config tc;
   train_config_default(&tc);
   int json = 0, bench = 0;
@@ -91,6 +97,7 @@ int cmd_train(int argc, char **argv) {
   arg_spec specs[] = {
       {"cell", ARG_STR, &cell_text, 0, -1, NULL},
       {"space", ARG_STR, &space, 0, -1, NULL},
+      {"arch", ARG_STR, &arch_path, 0, -1, NULL},
       {"dataset", ARG_STR, &dataset, 0, -1, NULL},
       {"data", ARG_STR, &dir, 0, -1, NULL},
       {"N", ARG_INT, &tc.N, 1, 16, NULL},
@@ -115,16 +122,43 @@ int cmd_train(int argc, char **argv) {
                       NULL, 0, NULL);
   if (rc == 3) return 0;
   if (rc) return rc;
-  if (!cell_text) {
-    fprintf(stderr, "pnas train: --cell is required (e.g. --cell pnasnet-5)\n");
-    return 2;
-  }
   space_cell cell;
-  char err[256];
-  if (space_parse_in(cell_text, space, &cell, err, sizeof err)) {
-    fprintf(stderr, "pnas train: bad --cell: %s\n", err);
-    return 2;
+  char err[1400];
+  static prune_arch arch; // --arch: a pruned network (--strategy prune)
+  if (arch_path) {
+    if (cell_text) {
+      fprintf(stderr, "pnas train: give --cell or --arch, not both (a pruned architecture "
+                      "names its cell)\n");
+      return 2;
+    }
+    if (prune_arch_read(arch_path, &arch, err, sizeof err)) {
+      fprintf(stderr, "pnas train: --arch: %s\n", err);
+      return 2;
+    }
+    if (search_argv_has(argc, argv, "N") || search_argv_has(argc, argv, "F")) {
+      fprintf(stderr, "pnas train: --arch fixes N and F (its channel counts are for N=%d F=%d)\n",
+              arch.N, arch.F);
+      return 2;
+    }
+    if (dataset && strcmp(dataset, arch.dataset)) {
+      fprintf(stderr, "pnas train: --arch was pruned on %s, not %s\n", arch.dataset, dataset);
+      return 2;
+    }
+    cell = arch.cell;
+    dataset = arch.dataset;
+    tc.N = arch.N, tc.F = arch.F, tc.stem_mult = arch.stem_mult;
+    tc.widths = &arch.w;
+  } else {
+    if (!cell_text) {
+      fprintf(stderr, "pnas train: --cell is required (e.g. --cell pnasnet-5), or --arch FILE\n");
+      return 2;
+    }
+    if (space_parse_in(cell_text, space, &cell, err, sizeof err)) {
+      fprintf(stderr, "pnas train: bad --cell: %s\n", err);
+      return 2;
+    }
   }
+  if (!dataset) dataset = "fashion-mnist";
   if (data_kind_from_name(dataset, &tc.kind)) {
     fprintf(stderr, "pnas train: unknown --dataset '%s' (fashion-mnist, cifar10)\n", dataset);
     return 2;

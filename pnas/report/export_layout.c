@@ -122,15 +122,23 @@ static void bn_wb(walker *w, const char *prefix, int c) {
 // An op's tensors follow its rows in the operator table (searchspace/ops.h): the exported
 // module is an nn.Sequential of the layers, so a layer's index there is its index in the row
 // (ReLU and pooling hold no parameters but take an index).
-static void op_tensors(walker *w, const char *p, int op, int C, int strided) {
+// inner: a separable op's channels after its pw1 (C unless pruned, searchspace/cost.h).
+static void op_tensors(walker *w, const char *p, int op, int C, int inner, int strided) {
   const space_op_def *d = space_op_layers(op, strided);
   char q[160];
+  int c = C; // channels flowing through the layers
   for (int i = 0; i < d->nlayers; i++) {
     const space_layer *l = &d->layer[i];
     snprintf(q, sizeof q, "%s.%d", p, i);
-    if (l->kind == SPACE_L_CONV) conv_w(w, q, C, C, l->kh, l->kw);
-    else if (l->kind == SPACE_L_DWCONV) conv_w(w, q, C, 1, l->kh, l->kw); // groups = C
-    else if (l->kind == SPACE_L_BN) bn_wb(w, q, C);
+    if (l->kind == SPACE_L_CONV) {
+      int cout = space_layer_is_inner(l) ? inner : C;
+      conv_w(w, q, cout, c, l->kh, l->kw);
+      c = cout;
+    } else if (l->kind == SPACE_L_DWCONV) {
+      conv_w(w, q, c, 1, l->kh, l->kw); // groups = c
+    } else if (l->kind == SPACE_L_BN) {
+      bn_wb(w, q, c);
+    }
   }
 }
 
@@ -164,9 +172,11 @@ int64_t export_tensors(const export_net *net, export_tensor_fn fn, void *ctx) {
     for (int b = 0; b < nb; b++) {
       const space_block *blk = &blocks[b];
       snprintf(p, sizeof p, "cells.%d.ops.%d", i, 2 * b);
-      op_tensors(&w, p, blk->op1, F, L->stride == 2 && blk->in1 < 2);
+      op_tensors(&w, p, blk->op1, F, cost_inner(net->cfg.widths, i, b, 0, F),
+                 L->stride == 2 && blk->in1 < 2);
       snprintf(p, sizeof p, "cells.%d.ops.%d", i, 2 * b + 1);
-      op_tensors(&w, p, blk->op2, F, L->stride == 2 && blk->in2 < 2);
+      op_tensors(&w, p, blk->op2, F, cost_inner(net->cfg.widths, i, b, 1, F),
+                 L->stride == 2 && blk->in2 < 2);
     }
   }
   emit(&w, "classifier.weight", 2, net->cfg.classes, net->final_c, 0, 0);

@@ -63,7 +63,7 @@ static const char *const PY_BODY[] = {
     "        return self.bn(torch.cat([a, b], 1))",
     "",
     "",
-    "def make_op(name, c, stride):",
+    "def make_op(name, c, stride, inner=None):",
     "    \"\"\"The op's layers (its row of OPS) as an nn.Sequential on c channels; the layer marked",
     "    strided applies the stride. An op that must reduce but has no such layer (the identity)",
     "    becomes PROJECTION. Convolutions use 'SAME' padding as TensorFlow and the C kernels.\"\"\"",
@@ -71,18 +71,22 @@ static const char *const PY_BODY[] = {
     "    if stride == 2 and not any(len(l) > 1 and l[4] for l in layers):",
     "        layers = PROJECTION",
     "    mods = []",
-    "    for layer in layers:",
+    "    cur = c  # channels flowing through the layers (a pruned op's pw1 gives `inner`)",
+    "    for index, layer in enumerate(layers):",
     "        kind = layer[0]",
     "        if kind == \"relu\":",
     "            mods.append(nn.ReLU())",
     "        elif kind == \"bn\":",
-    "            mods.append(_bn(c))",
+    "            mods.append(_bn(cur))",
     "        else:",
     "            kh, kw, dil, strided = layer[1:]",
     "            s = stride if strided else 1",
-    "            if kind in (\"conv\", \"dw\"):",
-    "                groups = c if kind == \"dw\" else 1",
-    "                mods.append(SameConv2d(c, c, (kh, kw), s, 0, dil, groups=groups, bias=False))",
+    "            if kind == \"dw\":",
+    "                mods.append(SameConv2d(cur, cur, (kh, kw), s, 0, dil, groups=cur, bias=False))",
+    "            elif kind == \"conv\":",
+    "                out = inner if inner and INNER.get(name) == index else c",
+    "                mods.append(SameConv2d(cur, out, (kh, kw), s, 0, dil, groups=1, bias=False))",
+    "                cur = out",
     "            elif kind == \"max\":",
     "                mods.append(nn.MaxPool2d((kh, kw), s, padding=(kh // 2, kw // 2)))",
     "            elif kind == \"avg\":",
@@ -98,7 +102,7 @@ static const char *const PY_BODY[] = {
     "    0 = H[c-1], 1 = H[c-2], k+1 = output of block k. Output: concat of the states in",
     "    CONCAT[kind] (a PNAS cell: every block output).\"\"\"",
     "",
-    "    def __init__(self, filters, stride, prev_c, pp_c, pp_op, kind):",
+    "    def __init__(self, filters, stride, prev_c, pp_c, pp_op, kind, inner=None):",
     "        super().__init__()",
     "        # H[c-2] first: registration order is part of the weight-exchange contract.",
     "        if pp_op == \"fr\":",
@@ -110,10 +114,11 @@ static const char *const PY_BODY[] = {
     "        self.pre_prev = ReLUConvBN(prev_c, filters)",
     "        self.genotype, self.concat = GENOTYPES[kind], CONCAT[kind]",
     "        ops = []",
-    "        for in1, op1, in2, op2 in self.genotype:",
+    "        inner = inner or [None] * (2 * len(self.genotype))",
+    "        for i, (in1, op1, in2, op2) in enumerate(self.genotype):",
     "            # In a stride-2 cell only ops reading the cell inputs (0, 1) carry the stride.",
-    "            ops.append(make_op(op1, filters, stride if in1 < 2 else 1))",
-    "            ops.append(make_op(op2, filters, stride if in2 < 2 else 1))",
+    "            ops.append(make_op(op1, filters, stride if in1 < 2 else 1, inner[2 * i]))",
+    "            ops.append(make_op(op2, filters, stride if in2 < 2 else 1, inner[2 * i + 1]))",
     "        self.ops = nn.ModuleList(ops)",
     "",
     "    def forward(self, prev, pp):",
@@ -199,6 +204,17 @@ static void write_op_table(FILE *f) {
     }
     fputs(op < SPACE_NUM_OPS ? "],\n" : "]\n", f);
   }
+  // The layer whose output channels a pruned network prunes (a separable op's pw1).
+  fputs("# The index of each op's pw1 (a pruned network gives it fewer output channels).\nINNER = {", f);
+  for (int op = 0, first = 1; op < SPACE_NUM_OPS; op++) {
+    const space_op_def *d = space_op_def_of(op);
+    for (int i = 0; i < d->nlayers; i++)
+      if (space_layer_is_inner(&d->layer[i])) {
+        fprintf(f, "%s\"%s\": %d", first ? "" : ", ", d->name, i);
+        first = 0;
+      }
+  }
+  fputs("}\n", f);
 }
 
 int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
@@ -266,15 +282,24 @@ int export_write_pytorch(const export_net *net, const char *dataset, FILE *f) {
   fprintf(f, "STEM = \"%s\"\nSTEM_CHANNELS = %d\n",
           cfg->stem == COST_STEM_IMAGENET ? "imagenet" : "cifar", net->stem_c);
   fputs("# One row per cell in order (ImageNet stem cells first):\n"
-        "# (filters, stride, H[c-1] channels, H[c-2] channels, H[c-2] preprocessing, kind)\n"
+        "# (filters, stride, H[c-1] channels, H[c-2] channels, H[c-2] preprocessing, kind,\n"
+        "#  [a pruned network: each op's inner channels after its pw1, two per block, or None])\n"
         "# preprocessing: \"fr\" factorized reduction, \"conv\" ReLU-1x1-BN, \"none\" unchanged\n"
         "CELLS = [\n",
         f);
   for (int i = 0; i < net->ncells; i++) {
     const export_cell_layout *L = &net->cells[i];
-    fprintf(f, "    (%d, %d, %d, %d, \"%s\", %d),  # %dx%d -> %dx%d\n", L->filters, L->stride,
-            L->prev_c, L->pp_c, export_pp_name(L->pp), L->kind, L->prev_h, L->prev_w, L->out_h,
-            L->out_w);
+    fprintf(f, "    (%d, %d, %d, %d, \"%s\", %d", L->filters, L->stride, L->prev_c, L->pp_c,
+            export_pp_name(L->pp), L->kind);
+    if (cfg->widths) { // a pruned network: the inner channels of every op of the cell
+      int nb;
+      space_cell_blocks(&net->cell, L->kind, &nb);
+      fputs(", [", f);
+      for (int b = 0; b < 2 * nb; b++)
+        fprintf(f, "%s%d", b ? ", " : "", cost_inner(cfg->widths, i, b / 2, b % 2, L->filters));
+      fputs("]", f);
+    }
+    fprintf(f, "),  # %dx%d -> %dx%d\n", L->prev_h, L->prev_w, L->out_h, L->out_w);
   }
   fputs("]\n", f);
   fprintf(f, "FINAL_CHANNELS = %d\n", net->final_c);
