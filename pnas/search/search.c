@@ -166,8 +166,9 @@ static int ctx_open(search_ctx **out, const search_config *cfg, const char *run_
   }
   // A resumed run must train under the settings its records were measured with; a config that
   // disagrees (edited, or damaged without breaking its msgpack) would silently retrain
-  // everything under new settings into the same log.
-  for (int i = 0; run_dir && resume && i < store_count(s->st); i++)
+  // everything under new settings into the same log. (--strategy prune's records carry settings
+  // derived from the config's, with its base width, L1 and seed: it finds them itself.)
+  for (int i = 0; run_dir && resume && strcmp(s->cfg.strategy, "prune") && i < store_count(s->st); i++)
     if (store_get(s->st, i)->settings != s->settings) {
       snprintf(err, errlen,
                "%s/config.msgpack does not match the results log: record %d was trained under "
