@@ -12,7 +12,7 @@ path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file
 runs = collections.defaultdict(list)
 for r in csv.DictReader(open(path), delimiter="\t"):
     runs[(r["space"], r["strategy"], int(r["seed"]))].append(r)
-B = max(int(r["level"]) for recs in runs.values() for r in recs)
+B = max(int(r["level"]) for recs in runs.values() for r in recs if r["strategy"] != "prune")
 
 
 def boot(v, n=4000, seed=1):
@@ -29,7 +29,10 @@ def boot_diff(a, b, n=4000, seed=1):
 
 
 def best(recs):
-    top = [r for r in recs if int(r["level"]) == B] or recs  # a pruned network has no level B
+    if recs[0]["strategy"] == "prune":  # the answer is the pruned network (the base is larger)
+        r = min(recs, key=lambda r: int(r["params"]))
+        return float(r["val_acc"]), int(r["mult_adds"]), int(r["params"]), float(r["val_acc"])
+    top = [r for r in recs if int(r["level"]) == B]
     r = max(top, key=lambda r: (float(r["val_acc"]), -int(r["mult_adds"])))
     return float(r["val_acc"]), int(r["mult_adds"]), int(r["params"]), max(float(x["val_acc"]) for x in recs)
 
@@ -69,3 +72,31 @@ for strat in sorted({t for _, t in per}):
     print("%-10s nasnet minus pnas space: accuracy %+.4f [%+.4f, %+.4f], mult-adds of the best "
           "cell %+.0f [%+.0f, %+.0f]" % (strat, sum(a) / len(a) - sum(b) / len(b), *boot_diff(a, b),
                                           sum(ma) / len(ma) - sum(mb) / len(mb), *boot_diff(ma, mb)))
+
+# The pruning runs' wide base networks (over the budget: a cost, never the answer).
+for space in sorted({k[0] for k in runs if k[1] == "prune"}):
+    base = [max(runs[k], key=lambda r: int(r["params"])) for k in sorted(runs) if k[0] == space and k[1] == "prune"]
+    v = [float(r["val_acc"]) for r in base]
+    print("%s: base network %s params, %s mult-adds, accuracy %.4f [%.4f, %.4f] over %d seeds" % (
+        space, base[0]["params"], base[0]["mult_adds"], sum(v) / len(v), *boot(v), len(v)))
+print()
+# Pruning against the searches at equal size: each search run's best B-block cell among its
+# cells with at most the pruned networks' mean mult-adds.
+for (space, strat), seeds in per.items():
+    if strat != "prune":
+        continue
+    cap = sum(s[1] for s in seeds.values()) / len(seeds)
+    pv = [s[0] for s in seeds.values()]
+    for (sp2, st2), _ in per.items():
+        if st2 == "prune":
+            continue
+        v = []
+        for seed in sorted({k[2] for k in runs if k[0] == sp2 and k[1] == st2}):
+            ok = [float(r["val_acc"]) for r in runs[(sp2, st2, seed)]
+                  if int(r["level"]) == B and int(r["mult_adds"]) <= cap]
+            if ok:
+                v.append(max(ok))
+        if v:
+            print("%s (%.2fM mult-adds) minus %s/%s best cell <= that size: %+.4f [%+.4f, %+.4f]"
+                  % (space, cap / 1e6, sp2, st2, sum(pv) / len(pv) - sum(v) / len(v),
+                     *boot_diff(pv, v)))

@@ -360,8 +360,11 @@ static int write_gnuplot(const report *rep, const char *dir, char *err, size_t e
   }
   // Every trained model's accuracy by the size of its cell (strip plot, strategies side by side).
   int maxb = 1;
-  for (int i = 0; i < rep->nruns; i++)
+  for (int i = 0; i < rep->nruns; i++) {
     if (rep->runs[i].cfg.max_blocks > maxb) maxb = rep->runs[i].cfg.max_blocks;
+    for (int k = 0; k < rep->runs[i].n; k++) // a prune run's cell has its own size
+      if (rep->runs[i].recs[k].cell.nblocks > maxb) maxb = rep->runs[i].recs[k].cell.nblocks;
+  }
   fprintf(f, "\nset xrange [0.5:%.1f]\nset xtics 1\nset format x '%%.0f'\nset output "
              "'fig-levels.svg'\nset xlabel 'blocks in the cell (level)'\nset ylabel 'validation "
              "accuracy (top-1)'\nset key left top\nplot ", maxb + 0.5);
