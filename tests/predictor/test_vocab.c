@@ -39,6 +39,19 @@ static int has_key(const char *buf, size_t len, const char *key) {
   return 0;
 }
 
+// A small ensemble of kind k fitted on (cells, acc), checked to have vocabulary `vocab`.
+static pred_ensemble *fit_small(int k, const space_cell *cells, const float *acc, int n, int vocab) {
+  char err[512];
+  pred_fit_config cfg;
+  pred_fit_config_default(&cfg, (pred_kind)k);
+  cfg.members = 2, cfg.embed = 8, cfg.hidden = 12, cfg.epochs = 20, cfg.min_steps = 200;
+  pred_ensemble *e = pred_ensemble_new();
+  int rc = pred_ensemble_fit(e, cells, acc, n, &cfg, err, sizeof err);
+  CHECK(rc == PRED_OK, "%s fit: %s", pred_kind_name((pred_kind)k), err);
+  CHECK(pred_ensemble_vocab(e) == vocab, "vocabulary %d, want %d", pred_ensemble_vocab(e), vocab);
+  return e;
+}
+
 static void test_fit_13(void) {
   enum { N = 400, NT = 150 };
   static space_cell cells[N], test[NT];
@@ -49,13 +62,7 @@ static void test_fit_13(void) {
   for (int i = 0; i < NT; i++) space_sample(&test[i], 1 + i % 3, SPACE_ALL_OPS, &r), tacc[i] = target(&test[i]);
   char err[512];
   for (int k = 0; k <= PRED_RIDGE; k++) {
-    pred_fit_config cfg;
-    pred_fit_config_default(&cfg, (pred_kind)k);
-    cfg.members = 2, cfg.embed = 8, cfg.hidden = 12, cfg.epochs = 20, cfg.min_steps = 200;
-    pred_ensemble *e = pred_ensemble_new();
-    int rc = pred_ensemble_fit(e, cells, acc, N, &cfg, err, sizeof err);
-    CHECK(rc == PRED_OK, "%s fit: %s", pred_kind_name((pred_kind)k), err);
-    CHECK(pred_ensemble_vocab(e) == 13, "vocabulary from the cells: %d", pred_ensemble_vocab(e));
+    pred_ensemble *e = fit_small(k, cells, acc, N, 13); // the vocabulary from the cells
     float m[NT], s[NT];
     CHECK(pred_ensemble_predict(e, test, NT, m, s, 2, err, sizeof err) == PRED_OK, "%s", err);
     int finite = 1;
@@ -207,13 +214,7 @@ static void test_fit_pairs(void) {
   for (int i = 0; i < NT; i++) space_sample_pair(&test[i], 1 + i % 3, SPACE_ALL_OPS, &r), tacc[i] = target_red(&test[i]);
   char err[512];
   for (int k = 0; k <= PRED_RIDGE; k++) {
-    pred_fit_config cfg;
-    pred_fit_config_default(&cfg, (pred_kind)k);
-    cfg.members = 2, cfg.embed = 8, cfg.hidden = 12, cfg.epochs = 20, cfg.min_steps = 200;
-    pred_ensemble *e = pred_ensemble_new();
-    int rc = pred_ensemble_fit(e, cells, acc, N, &cfg, err, sizeof err);
-    CHECK(rc == PRED_OK, "%s fit on pairs: %s", pred_kind_name((pred_kind)k), err);
-    CHECK(pred_ensemble_vocab(e) == SPACE_PAIR_VOCAB, "vocabulary of pairs: %d", pred_ensemble_vocab(e));
+    pred_ensemble *e = fit_small(k, cells, acc, N, SPACE_PAIR_VOCAB);
     float m[NT], s[NT];
     CHECK(pred_ensemble_predict(e, test, NT, m, s, 2, err, sizeof err) == PRED_OK, "%s", err);
     double rho = spearman(m, tacc, NT);
