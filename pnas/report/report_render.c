@@ -139,7 +139,8 @@ static int by_size(const void *a, const void *b) {
 }
 
 // The Pareto front of a group's trained models over size (by 0: params, 1: mult-adds): the
-// models more accurate than every smaller one, in size order, as a step line.
+// models more accurate than every smaller one, in size order, as a step line (a prune run's
+// over-budget base network is left out).
 static int write_pareto(const report *rep, const report_group *G, int by, FILE *f) {
   int n = 0;
   for (int i = 0; i < G->nruns; i++) n += rep->runs[G->runs[i]].n;
@@ -148,9 +149,16 @@ static int write_pareto(const report *rep, const report_group *G, int by, FILE *
   n = 0;
   for (int i = 0; i < G->nruns; i++) {
     const report_run *r = &rep->runs[G->runs[i]];
-    for (int k = 0; k < r->n; k++)
-      if (r->recs[k].ok)
-        v[n++] = (size_acc){by ? r->recs[k].mult_adds : r->recs[k].params, r->recs[k].val_acc};
+    // A prune run's wide base network is over its budget: a cost, not a network it offers.
+    const search_config *c = &r->cfg;
+    int prune = !strcmp(c->strategy, "prune");
+    for (int k = 0; k < r->n; k++) {
+      const store_record *x = &r->recs[k];
+      if (!x->ok || (prune && ((c->max_params && x->params > c->max_params) ||
+                               (c->max_mult_adds && x->mult_adds > c->max_mult_adds))))
+        continue;
+      v[n++] = (size_acc){by ? x->mult_adds : x->params, x->val_acc};
+    }
   }
   qsort(v, (size_t)n, sizeof *v, by_size);
   fprintf(f, "# %s: Pareto front over %s: size  val_acc\n", G->name, by ? "mult-adds" : "params");
