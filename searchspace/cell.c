@@ -46,6 +46,12 @@ uint16_t space_concat_mask(const space_cell *c, int kind) {
   return m ? m : concat_rule(b, n);
 }
 
+int space_concat_count(const space_cell *c, int kind) {
+  int n = 0;
+  for (unsigned m = space_concat_mask(c, kind); m; m &= m - 1) n++;
+  return n;
+}
+
 space_cell space_pair_of(const space_cell *c) {
   space_cell p = *c;
   if (space_is_pair(c)) return p;
@@ -441,40 +447,35 @@ int space_equal(const space_cell *a, const space_cell *b) {
          a->concat[0] == b->concat[0] && a->concat[1] == b->concat[1];
 }
 
+// The hash bytes of one cell: its block count, then I1, O1, I2, O2 per block.
+static size_t block_bytes(uint8_t *out, const space_block *b, int nb) {
+  size_t n = 0;
+  out[n++] = (uint8_t)nb;
+  for (int i = 0; i < nb; i++) {
+    out[n++] = b[i].in1;
+    out[n++] = b[i].op1;
+    out[n++] = b[i].in2;
+    out[n++] = b[i].op2;
+  }
+  return n;
+}
+
 uint64_t space_hash(const space_cell *c) {
   space_cell k = *c;
   space_canon(&k);
-  uint64_t h = 1469598103934665603ULL; // FNV-1a 64 offset basis
   uint8_t bytes[1 + 4 * SPACE_MAX_BLOCKS + 2 + 4 * SPACE_MAX_BLOCKS + 4];
-  size_t n = 0;
-  bytes[n++] = (uint8_t)k.nblocks;
-  for (int i = 0; i < k.nblocks; i++) {
-    bytes[n++] = k.b[i].in1;
-    bytes[n++] = k.b[i].op1;
-    bytes[n++] = k.b[i].in2;
-    bytes[n++] = k.b[i].op2;
-  }
+  size_t n = block_bytes(bytes, k.b, k.nblocks);
   // A PNAS cell hashes as it always did (cache keys and tables stay valid); a pair appends a
   // marker no block byte can take (ops < 13), its reduction cell and its concat lists.
   if (space_is_pair(&k)) {
     bytes[n++] = 0xFF;
-    bytes[n++] = (uint8_t)k.nred;
-    for (int i = 0; i < k.nred; i++) {
-      bytes[n++] = k.r[i].in1;
-      bytes[n++] = k.r[i].op1;
-      bytes[n++] = k.r[i].in2;
-      bytes[n++] = k.r[i].op2;
-    }
+    n += block_bytes(bytes + n, k.r, k.nred);
     for (int j = 0; j < 2; j++) {
       bytes[n++] = (uint8_t)(k.concat[j] & 0xFF);
       bytes[n++] = (uint8_t)(k.concat[j] >> 8);
     }
   }
-  for (size_t i = 0; i < n; i++) {
-    h ^= bytes[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
+  return pnas_fnv1a(PNAS_FNV_BASIS, bytes, n); // FNV-1a 64
 }
 
 int space_tokens(const space_cell *c, int *tokens) {
@@ -492,11 +493,17 @@ int space_tokens(const space_cell *c, int *tokens) {
   return t;
 }
 
+// The ids of the operators in mask, ascending; returns how many.
+static int mask_ops(uint32_t mask, int *ops) {
+  int n = 0;
+  for (int o = 0; o < SPACE_NUM_OPS; o++)
+    if ((mask >> o) & 1) ops[n++] = o;
+  return n;
+}
+
 int space_blocks_at(int b, uint32_t mask, space_block *out, int cap) {
   // Branches in canonical order (input-major, then op); a block is a pair i <= j.
-  int ops[SPACE_NUM_OPS], nops = 0;
-  for (int o = 0; o < SPACE_NUM_OPS; o++)
-    if ((mask >> o) & 1) ops[nops++] = o;
+  int ops[SPACE_NUM_OPS], nops = mask_ops(mask, ops);
   if (b < 1 || b > SPACE_MAX_BLOCKS) return 0;
   int m = nops * (b + 1); // block b reads inputs 0..b
   int count = 0;
@@ -528,20 +535,12 @@ static space_block block_at(int b, const int *ops, int nops, int64_t k) {
   return bl;
 }
 
-static int mask_ops(uint32_t mask, int *ops) {
-  int n = 0;
-  for (int o = 0; o < SPACE_NUM_OPS; o++)
-    if ((mask >> o) & 1) ops[n++] = o;
-  return n;
-}
-
 int space_expand(const space_cell *c, uint32_t mask, space_cell *out, int cap) {
   if (c->nblocks >= SPACE_MAX_BLOCKS || c->nred >= SPACE_MAX_BLOCKS) return 0;
   int b = c->nblocks + 1;
   if (space_is_pair(c)) {
     int64_t nx = space_blocks_at(b, mask, NULL, 0), ny = space_blocks_at(c->nred + 1, mask, NULL, 0);
-    int64_t n = nx * ny;
-    if (n > INT32_MAX) return -1;
+    int64_t n = nx * ny; // at most (13 * 11)(13 * 11 + 1) / 2 squared, about 1.1e8
     for (int64_t k = 0; out && k < n && k < cap; k++) space_child_at(c, mask, k, &out[k]);
     return (int)n;
   }

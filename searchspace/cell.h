@@ -67,6 +67,8 @@ static inline const space_block *space_cell_blocks(const space_cell *c, int kind
 // The states the cell of kind concatenates (bit k = input id k): a PNAS cell every block
 // output [paper]; a pair's cell its explicit list or NASNet's rule.
 uint16_t space_concat_mask(const space_cell *c, int kind);
+// How many states that is: the cell's output has this many times its filters channels.
+int space_concat_count(const space_cell *c, int kind);
 // The pair (c, c) of a PNAS cell c (a pair is returned unchanged).
 space_cell space_pair_of(const space_cell *c);
 

@@ -3,6 +3,8 @@
 // and per-image multiply-adds (convolutions and the FC layer). It allocates nothing.
 #include "searchspace/cost.h"
 
+#include <string.h>
+
 #include "searchspace/layout.h"
 #include "searchspace/ops.h"
 
@@ -81,6 +83,22 @@ static void cell_cost(void *ctx, const space_cell_layout *L) {
     op_cost(t, b->op1, F, cost_inner(cw, L->index, i, 0, F), L->stride == 2 && b->in1 < 2, out);
     op_cost(t, b->op2, F, cost_inner(cw, L->index, i, 1, F), L->stride == 2 && b->in2 < 2, out);
   }
+}
+
+int cost_config_for_dataset(const char *name, cost_config *cfg) {
+  cost_config c = {.N = 3, .F = 48, .stem = COST_STEM_CIFAR, .stem_mult = 3, .classes = 10};
+  if (!strcmp(name, "cifar10")) {
+    c.in_c = 3, c.in_h = c.in_w = 32;
+  } else if (!strcmp(name, "fashion-mnist")) {
+    c.in_c = 1, c.in_h = c.in_w = 28;
+  } else if (!strcmp(name, "imagenet")) {
+    c.in_c = 3, c.in_h = c.in_w = 224, c.classes = 1000;
+    c.stem = COST_STEM_IMAGENET, c.stem_mult = 1;
+  } else {
+    return -1;
+  }
+  *cfg = c;
+  return 0;
 }
 
 int cost_network(const space_cell *cell, const cost_config *cfg, cost_result *r, char *err,

@@ -47,6 +47,10 @@ typedef struct {
   int64_t mult_adds; // per image
 } cost_result;
 
+// The network of a named dataset: fashion-mnist (28x28x1), cifar10 (32x32x3) with the CIFAR
+// stem (multiplier 3) and 10 classes; imagenet (224x224x3, 1000 classes, ImageNet stem,
+// multiplier 1); N=3, F=48, no widths. 0 ok; -1 for an unknown name (c untouched).
+int cost_config_for_dataset(const char *name, cost_config *c);
 // Fills r; 0 ok, -1 with a reason in err when the configuration is impossible (e.g. the image
 // shrinks to nothing).
 int cost_network(const space_cell *cell, const cost_config *cfg, cost_result *r, char *err,

@@ -26,12 +26,6 @@ static space_cell_layout cell_layout(int F, int stride, int prev_c, int prev_h, 
   return L;
 }
 
-static int popcount16(unsigned m) {
-  int n = 0;
-  for (; m; m &= m - 1) n++;
-  return n;
-}
-
 int space_net_walk(const space_cell *cell, const cost_config *cfg, space_net_layout *net,
                    space_cell_fn fn, void *ctx, char *err, size_t errlen) {
   int nblocks = cell->nblocks, pair = space_is_pair(cell);
@@ -60,7 +54,7 @@ int space_net_walk(const space_cell *cell, const cost_config *cfg, space_net_lay
   // ImageNet: two stride-2 stem cells at F/4 and F/2; the first reads the stem conv twice.
   int nstem = cfg->stem == COST_STEM_IMAGENET ? 2 : 0;
   int ncells = 3 * cfg->N, red1 = ncells / 3, red2 = 2 * ncells / 3, F = cfg->F;
-  int nout[2] = {popcount16(space_concat_mask(cell, 0)), popcount16(space_concat_mask(cell, 1))};
+  int nout[2] = {space_concat_count(cell, 0), space_concat_count(cell, 1)};
   for (int i = -nstem; i < ncells; i++) {
     // A pair runs its reduction cell first at the reductions (k = 0), then the normal cell.
     for (int k = (pair && (i == red1 || i == red2)) ? 0 : 1; k < 2; k++) {

@@ -64,3 +64,10 @@ const char *space_layer_kind_name(int kind) {
 int space_layer_is_inner(const space_layer *l) {
   return l->kind == SPACE_L_CONV && l->name && !strcmp(l->name, "pw1");
 }
+
+int space_op_has_inner(int op) {
+  const space_op_def *d = space_op_def_of(op);
+  for (int i = 0; d && i < d->nlayers; i++)
+    if (space_layer_is_inner(&d->layer[i])) return 1;
+  return 0;
+}

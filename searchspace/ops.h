@@ -55,6 +55,8 @@ const space_op_def *space_op_projection(void);
 // [ours] Whether layer l's output channels are a separable op's inner channels (its pw1, the
 // conv that network slimming prunes through bn1; the next layers run on that many channels).
 int space_layer_is_inner(const space_layer *l);
+// Whether operator op has such a layer (its inner channels can be pruned; the separable ops).
+int space_op_has_inner(int op);
 
 // Short names of the layer kinds for files and exports: "relu", "conv", "dw", "bn", "max", "avg".
 const char *space_layer_kind_name(int kind);

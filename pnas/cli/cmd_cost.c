@@ -58,19 +58,13 @@ int cmd_cost(int argc, char **argv) {
     fprintf(stderr, "pnas cost: bad --cell: %s\n", err);
     return 2;
   }
-  cost_config cfg = {.N = N, .F = F, .stem = COST_STEM_CIFAR, .stem_mult = 3};
-  if (!strcmp(dataset, "cifar10")) {
-    cfg.in_c = 3, cfg.in_h = cfg.in_w = 32, cfg.classes = 10;
-  } else if (!strcmp(dataset, "fashion-mnist")) {
-    cfg.in_c = 1, cfg.in_h = cfg.in_w = 28, cfg.classes = 10;
-  } else if (!strcmp(dataset, "imagenet")) {
-    cfg.in_c = 3, cfg.in_h = cfg.in_w = 224, cfg.classes = 1000;
-    cfg.stem = COST_STEM_IMAGENET, cfg.stem_mult = 1;
-  } else {
+  cost_config cfg;
+  if (cost_config_for_dataset(dataset, &cfg)) {
     fprintf(stderr, "pnas cost: unknown --dataset '%s' (cifar10, fashion-mnist, imagenet)\n",
             dataset);
     return 2;
   }
+  cfg.N = N, cfg.F = F;
   if (image > 0) cfg.in_h = cfg.in_w = image;
   if (classes > 0) cfg.classes = classes;
   if (stem_mult > 0) cfg.stem_mult = stem_mult;

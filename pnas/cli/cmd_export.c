@@ -148,7 +148,7 @@ int cmd_export(int argc, char **argv) {
   }
   if (!dataset) dataset = "cifar10";
   cost_config cfg;
-  if (export_config_for_dataset(dataset, &cfg)) {
+  if (cost_config_for_dataset(dataset, &cfg)) {
     fprintf(stderr, "pnas export: unknown --dataset '%s' (cifar10, fashion-mnist, imagenet)\n",
             dataset);
     return 2;

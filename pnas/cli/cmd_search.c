@@ -52,9 +52,9 @@ static void print_summary(search_ctx *s, const search_result *res, double wall) 
   space_format(&res->best.cell, text, sizeof text);
   if (!strcmp(cfg->strategy, "prune")) {
     printf("\npruned network of cell %s\n", text);
-    printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d, pruned from F=%ld)\n",
+    printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d, pruned from F=%d)\n",
            res->best.val_acc, (long long)res->best.params, (long long)res->best.mult_adds, cfg->N,
-           lround(cfg->F * cfg->prune_width));
+           search_config_prune_F(cfg));
   } else {
     printf("\nbest cell (level %d): %s\n", res->best.level, text);
     printf("  validation accuracy %.4f, params %lld, mult-adds %lld (N=%d F=%d)\n",

@@ -27,9 +27,8 @@ static void arch_cell(void *ctx, const space_cell_layout *L) {
   int any = 0;
   for (int i = 0; i < nb; i++)
     for (int s = 0; s < 2; s++) {
-      int op = s ? b[i].op2 : b[i].op1, in = s ? b[i].in2 : b[i].in1;
-      const space_op_def *d = space_op_layers(op, L->stride == 2 && in < 2);
-      if (!d || d->family != SPACE_FAMILY_SEP) continue;
+      int op = s ? b[i].op2 : b[i].op1;
+      if (!space_op_has_inner(op)) continue;
       fprintf(w->f, "%s b%d %s %s %d/%d", any ? "," : "", i + 1, s ? "right" : "left",
               space_op_name(op), cost_inner(&w->a->w, L->index, i, s, L->filters), L->filters);
       any = 1;

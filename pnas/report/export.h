@@ -31,11 +31,6 @@ typedef struct {
   cost_result cost;       // cost_network() for the same cell and configuration
 } export_net;
 
-// Defaults per dataset name, the same as `pnas cost`: fashion-mnist 28x28x1, cifar10 32x32x3
-// (CIFAR stem, multiplier 3, 10 classes), imagenet 224x224x3 (ImageNet stem, multiplier 1,
-// 1000 classes); N=3, F=48. 0 ok, -1 unknown name.
-int export_config_for_dataset(const char *dataset, cost_config *cfg);
-
 // Resolves the layout. 0 ok; -1 with err (impossible configuration, too many cells).
 int export_net_init(export_net *net, const space_cell *cell, const cost_config *cfg, char *err,
                     size_t errlen);

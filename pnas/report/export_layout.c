@@ -9,21 +9,6 @@
 #include "common/common.h"
 #include "searchspace/ops.h"
 
-int export_config_for_dataset(const char *dataset, cost_config *cfg) {
-  cost_config c = {.N = 3, .F = 48, .stem = COST_STEM_CIFAR, .stem_mult = 3, .classes = 10};
-  if (!strcmp(dataset, "cifar10")) {
-    c.in_c = 3, c.in_h = c.in_w = 32;
-  } else if (!strcmp(dataset, "fashion-mnist")) {
-    c.in_c = 1, c.in_h = c.in_w = 28;
-  } else if (!strcmp(dataset, "imagenet")) {
-    c.in_c = 3, c.in_h = c.in_w = 224, c.classes = 1000;
-    c.stem = COST_STEM_IMAGENET, c.stem_mult = 1;
-  } else {
-    return -1;
-  }
-  *cfg = c;
-  return 0;
-}
 
 const char *export_pp_name(space_pp pp) {
   switch (pp) {

@@ -76,6 +76,9 @@ typedef struct {
 
 // Loads one run directory. 0 ok, -1 with err.
 int report_load_run(report_run *r, const char *dir, char *err, size_t errlen);
+// Whether record x is a network the run of configuration c offers: trained ok, and for
+// --strategy prune within the run's budget (its wide base network is only a cost).
+int report_offered(const search_config *c, const store_record *x);
 // Loads every run and computes all statistics. 0 ok, -1 with err.
 int report_build(report *rep, const char *const *dirs, int ndirs, char *err, size_t errlen);
 void report_release(report *rep);

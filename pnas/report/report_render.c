@@ -149,15 +149,9 @@ static int write_pareto(const report *rep, const report_group *G, int by, FILE *
   n = 0;
   for (int i = 0; i < G->nruns; i++) {
     const report_run *r = &rep->runs[G->runs[i]];
-    // A prune run's wide base network is over its budget: a cost, not a network it offers.
-    const search_config *c = &r->cfg;
-    int prune = !strcmp(c->strategy, "prune");
     for (int k = 0; k < r->n; k++) {
       const store_record *x = &r->recs[k];
-      if (!x->ok || (prune && ((c->max_params && x->params > c->max_params) ||
-                               (c->max_mult_adds && x->mult_adds > c->max_mult_adds))))
-        continue;
-      v[n++] = (size_acc){by ? x->mult_adds : x->params, x->val_acc};
+      if (report_offered(&r->cfg, x)) v[n++] = (size_acc){by ? x->mult_adds : x->params, x->val_acc};
     }
   }
   qsort(v, (size_t)n, sizeof *v, by_size);

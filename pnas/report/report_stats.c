@@ -14,11 +14,12 @@
 // --max-params/--max-mult-adds (its wide base network, trained to rank channels, is over them
 // and only a cost).
 static int candidate(const search_config *c, const store_record *x) {
-  if (!x->ok) return 0;
-  if (!strcmp(c->strategy, "prune"))
-    return (!c->max_params || x->params <= c->max_params) &&
-           (!c->max_mult_adds || x->mult_adds <= c->max_mult_adds);
-  return x->cell.nblocks == c->max_blocks;
+  if (!report_offered(c, x)) return 0;
+  return !strcmp(c->strategy, "prune") || x->cell.nblocks == c->max_blocks;
+}
+
+int report_offered(const search_config *c, const store_record *x) {
+  return x->ok && (strcmp(c->strategy, "prune") || search_config_fits(c, x->params, x->mult_adds));
 }
 
 static void run_free(report_run *r) {
@@ -201,8 +202,7 @@ static int build_group(report *rep, report_group *g) {
   for (int i = 0; i < g->nruns; i++) {
     const report_run *r = &rep->runs[g->runs[i]];
     for (int k = 0; k < r->n; k++) {
-      int is_prune = !strcmp(r->cfg.strategy, "prune");
-      if ((!is_prune || candidate(&r->cfg, &r->recs[k])) &&
+      if (report_offered(&r->cfg, &r->recs[k]) &&
           search_record_better(&r->recs[k],
                                g->any_run < 0 ? NULL : &rep->runs[g->any_run].recs[g->any_rec]))
         g->any_run = g->runs[i], g->any_rec = k;

@@ -29,12 +29,6 @@ static void input_name(int in, char *buf, size_t n) {
     snprintf(buf, n, "b%d", in - 1);
 }
 
-static int popcount_u(unsigned m) {
-  int n = 0;
-  for (; m; m &= m - 1) n++;
-  return n;
-}
-
 // The body of one cell (kind 0 the cell, 1 a pair's reduction cell) in text.
 static void text_cell(const space_cell *c, int kind, FILE *f) {
   int nb;
@@ -45,7 +39,8 @@ static void text_cell(const space_cell *c, int kind, FILE *f) {
             nb);
   else
     fprintf(f, "\n%s cell: %d blocks (output: concat of %d states, %d*F channels%s)\n",
-            kind ? "reduction" : "normal", nb, popcount_u(cat), popcount_u(cat),
+            kind ? "reduction" : "normal", nb, space_concat_count(c, kind),
+            space_concat_count(c, kind),
             kind ? "; stride 2 on ops reading in0/in1, filters doubled" : "");
   fprintf(f, "  in0 = H[c-1]   output of the previous cell (1x1 conv to F)\n");
   fprintf(f, "  in1 = H[c-2]   output of the cell before it (reduced/projected to F if needed)\n");

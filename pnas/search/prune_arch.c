@@ -18,14 +18,10 @@
 #define MAGIC "pnas-pruned-arch 1"
 
 int prune_arch_cost_config(const prune_arch *a, cost_config *cc, char *err, size_t errlen) {
-  cost_config c = {.N = a->N, .F = a->F, .stem = COST_STEM_CIFAR, .stem_mult = a->stem_mult,
-                   .classes = 10, .widths = &a->w};
-  if (!strcmp(a->dataset, "cifar10"))
-    c.in_c = 3, c.in_h = c.in_w = 32;
-  else if (!strcmp(a->dataset, "fashion-mnist"))
-    c.in_c = 1, c.in_h = c.in_w = 28;
-  else
+  cost_config c;
+  if (strcmp(a->dataset, "imagenet") == 0 || cost_config_for_dataset(a->dataset, &c))
     return pnas_seterr(err, errlen, "unknown dataset '%s' (fashion-mnist, cifar10)", a->dataset);
+  c.N = a->N, c.F = a->F, c.stem_mult = a->stem_mult, c.widths = &a->w;
   *cc = c;
   return 0;
 }
@@ -46,11 +42,9 @@ static void map_cell(void *ctx, const space_cell_layout *L) {
   m->filters[L->index] = L->filters;
   int nb;
   const space_block *b = space_cell_blocks(m->cell, L->kind, &nb);
-  for (int i = 0; i < nb; i++) {
-    const space_op_def *d1 = space_op_layers(b[i].op1, L->stride == 2 && b[i].in1 < 2);
-    const space_op_def *d2 = space_op_layers(b[i].op2, L->stride == 2 && b[i].in2 < 2);
-    m->sep[L->index][i][0] = d1 && d1->family == SPACE_FAMILY_SEP;
-    m->sep[L->index][i][1] = d2 && d2->family == SPACE_FAMILY_SEP;
+  for (int i = 0; i < nb; i++) { // (a strided op keeps its layers when it has an inner one)
+    m->sep[L->index][i][0] = (uint8_t)space_op_has_inner(b[i].op1);
+    m->sep[L->index][i][1] = (uint8_t)space_op_has_inner(b[i].op2);
   }
 }
 

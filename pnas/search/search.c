@@ -323,9 +323,7 @@ int search_within_budget(search_ctx *s, const space_cell *c) {
   cost_result r;
   char err[128];
   if (cost_network(c, &s->cost, &r, err, sizeof err)) return 0;
-  if (s->cfg.max_params && r.params > s->cfg.max_params) return 0;
-  if (s->cfg.max_mult_adds && r.mult_adds > s->cfg.max_mult_adds) return 0;
-  return 1;
+  return search_config_fits(&s->cfg, r.params, r.mult_adds);
 }
 
 static uint64_t child_seed(uint64_t train_seed, uint64_t hash) {

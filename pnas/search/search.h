@@ -66,6 +66,13 @@ typedef struct {
 void search_config_default(search_config *c);
 // 1 when the search is over NASNet's pairs (--space nasnet).
 static inline int search_config_pairs(const search_config *c) { return c->space[0] == 'n'; }
+// 1 when a network of that size is within --max-params / --max-mult-adds (0 = no limit).
+static inline int search_config_fits(const search_config *c, int64_t params, int64_t mult_adds) {
+  return (!c->max_params || params <= c->max_params) &&
+         (!c->max_mult_adds || mult_adds <= c->max_mult_adds);
+}
+// --strategy prune's base network filters: F x --prune-width, at least 2.
+int search_config_prune_F(const search_config *c);
 // Fills specs[] (up to max) with one flag per config field, pointing into c; returns the count.
 // Callers append their own flags (--run, --resume ...) and call args_parse.
 #include "common/args.h"

@@ -155,6 +155,11 @@ void search_config_default(search_config *c) {
   c->jobs = 1;
 }
 
+int search_config_prune_F(const search_config *c) {
+  long f = lround(c->F * c->prune_width);
+  return f < 2 ? 2 : (int)f;
+}
+
 int search_argv_has(int argc, char **argv, const char *name) {
   size_t n = strlen(name);
   for (int i = 1; i < argc; i++)
@@ -184,9 +189,9 @@ void search_config_describe(const search_config *c, FILE *f) {
   if (space_parse_ops(c->ops, &mask, e, sizeof e)) return;
   space_format_ops(mask, names, sizeof names);
   if (!strcmp(c->strategy, "prune")) {
-    fprintf(f, "pnas: prune search: network slimming of %s at F=%d x %g, pruned to %s%s\n",
+    fprintf(f, "pnas: prune search: network slimming of %s at F=%d x %g = %d, pruned to %s%s\n",
             c->cell[0] ? c->cell : search_config_pairs(c) ? "nasnet-a" : "pnasnet-5", c->F,
-            c->prune_width, c->max_params ? "--max-params" : "", c->max_mult_adds ?
+            c->prune_width, search_config_prune_F(c), c->max_params ? "--max-params" : "", c->max_mult_adds ?
             (c->max_params ? " and --max-mult-adds" : "--max-mult-adds") : "");
     return;
   }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "pnas/search/search.h"
 #include "pnas/strategies/strategy.h"
 #include "pnas/strategies/strategy_common.h"
@@ -127,9 +128,8 @@ static int cmp_u64(const void *a, const void *b) {
 
 // The hash of every input of a fit: the fit is a deterministic function of it.
 static uint64_t fit_key(const search_config *cfg, const pred_fit_config *pc, const measured *m) {
-  uint64_t h = 1469598103934665603ULL;
-#define MIX(p, n)                                                                              \
-  for (size_t q_ = 0; q_ < (size_t)(n); q_++) h = (h ^ ((const unsigned char *)(p))[q_]) * 1099511628211ULL
+  uint64_t h = PNAS_FNV_BASIS;
+#define MIX(p, n) h = pnas_fnv1a(h, (p), (n))
   MIX(cfg->predictor, strlen(cfg->predictor));
   MIX(&pc->members, sizeof pc->members);
   MIX(&pc->epochs, sizeof pc->epochs);

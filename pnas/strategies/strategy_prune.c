@@ -106,26 +106,6 @@ static void widths_for(const gammas *g, int k, cost_widths *w) {
   }
 }
 
-static int fits(const search_config *cfg, const cost_result *r) {
-  return (!cfg->max_params || r->params <= cfg->max_params) &&
-         (!cfg->max_mult_adds || r->mult_adds <= cfg->max_mult_adds);
-}
-
-static uint64_t mix(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
-  return h;
-}
-
-static const store_record *find(search_ctx *s, uint64_t hash, uint64_t settings) {
-  store *st = search_ctx_store(s);
-  for (int i = 0; i < store_count(st); i++) {
-    const store_record *r = store_get(st, i);
-    if (r->hash == hash && r->settings == settings) return r;
-  }
-  return NULL;
-}
-
 int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) {
   const search_config *cfg = search_ctx_config(s);
   memset(res, 0, sizeof *res);
@@ -135,8 +115,7 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
     return pnas_seterr(err, errlen, "prune: bad --cell: %s", why);
   space_canon(&cell);
   uint64_t hash = space_hash(&cell);
-  int Fb = (int)lround(cfg->F * cfg->prune_width);
-  if (Fb < 2) Fb = 2;
+  int Fb = search_config_prune_F(cfg);
   cost_config base_cc = *search_ctx_cost(s);
   base_cc.F = Fb;
   base_cc.widths = NULL;
@@ -144,12 +123,12 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
   if (cost_network(&cell, &base_cc, &base_cost, why, sizeof why))
     return pnas_seterr(err, errlen, "prune: %s", why);
   // The records' settings: the search's, the base network's F and the L1 strength.
-  uint64_t sb = mix(search_ctx_settings(s) ^ 0x50524E42ULL, &Fb, sizeof Fb);
-  sb = mix(sb, &cfg->prune_l1, sizeof cfg->prune_l1);
+  uint64_t sb = pnas_fnv1a(search_ctx_settings(s) ^ 0x50524E42ULL, &Fb, sizeof Fb);
+  sb = pnas_fnv1a(sb, &cfg->prune_l1, sizeof cfg->prune_l1);
   // [ours] --seed is the only randomness of a pruning run: it seeds both trainings (mixed with
   // --train-seed), so seeds of a comparison are independent runs, as the searches' are.
-  sb = mix(sb, &cfg->seed, sizeof cfg->seed);
-  uint64_t tseed = mix(0x9E3779B97F4A7C15ULL ^ (uint64_t)cfg->train_seed, &cfg->seed, sizeof cfg->seed);
+  sb = pnas_fnv1a(sb, &cfg->seed, sizeof cfg->seed);
+  uint64_t tseed = pnas_fnv1a(0x9E3779B97F4A7C15ULL ^ (uint64_t)cfg->train_seed, &cfg->seed, sizeof cfg->seed);
   char text[SPACE_TEXT_MAX];
   space_format(&cell, text, sizeof text);
   char budget[96];
@@ -175,7 +154,8 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
     cost_config cc = base_cc;
     cc.widths = &one;
     cost_result r;
-    if (cost_network(&cell, &cc, &r, why, sizeof why) == 0 && !fits(cfg, &r))
+    if (cost_network(&cell, &cc, &r, why, sizeof why) == 0 &&
+        !search_config_fits(cfg, r.params, r.mult_adds))
       return pnas_seterr(err, errlen,
                          "prune: the budget (%s) is out of reach: with every prunable channel "
                          "removed (one kept per layer) the network of %s at F=%d has %lld params "
@@ -186,7 +166,7 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
   search_progress_level(s, 1, 1, 2);
   const char *dir = store_dir(search_ctx_store(s));
   prune_arch arch;
-  const store_record *base = find(s, hash, sb);
+  const store_record *base = store_find(search_ctx_store(s), hash, sb);
   int have_arch = base && prune_arch_read(dir, &arch, why, sizeof why) == 0 &&
                   space_equal(&arch.cell, &cell) && arch.F == Fb;
   store_record rec;
@@ -209,7 +189,8 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
     cc.widths = &w;
     cost_result r;
     widths_for(&g, g.n, &w);
-    if (cost_network(&cell, &cc, &r, why, sizeof why) || !fits(cfg, &r)) {
+    if (cost_network(&cell, &cc, &r, why, sizeof why) ||
+        !search_config_fits(cfg, r.params, r.mult_adds)) {
       free(g.c);
       return pnas_seterr(err, errlen,
                          "prune: even with every prunable channel removed (one kept per layer) "
@@ -222,7 +203,7 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
       int mid = lo + (hi - lo) / 2;
       widths_for(&g, mid, &w);
       cost_network(&cell, &cc, &r, why, sizeof why);
-      if (fits(cfg, &r)) hi = mid;
+      if (search_config_fits(cfg, r.params, r.mult_adds)) hi = mid;
       else lo = mid + 1;
     }
     widths_for(&g, lo, &w);
@@ -242,7 +223,7 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
     // always has its pruned-arch.txt (a kill in between trains the base again, identically).
     if (prune_arch_write(dir, &arch, err, errlen)) return -1;
     if (!base && search_commit(s, &rec, err, errlen)) return -1;
-    base = find(s, hash, sb);
+    base = store_find(search_ctx_store(s), hash, sb);
   } else {
     fprintf(stderr, "pnas: prune: base network and %s found in the run\n", PRUNE_ARCH_FILE);
   }
@@ -250,9 +231,9 @@ int strategy_prune(search_ctx *s, search_result *res, char *err, size_t errlen) 
   char *buf;
   size_t len;
   if (prune_arch_format(&arch, &buf, &len)) return pnas_seterr(err, errlen, "out of memory");
-  uint64_t sp = mix(sb ^ 0x50524E50ULL, buf, len);
+  uint64_t sp = pnas_fnv1a(sb ^ 0x50524E50ULL, buf, len);
   free(buf);
-  const store_record *pr = find(s, hash, sp);
+  const store_record *pr = store_find(search_ctx_store(s), hash, sp);
   if (pr) {
     rec = *pr;
   } else {
